@@ -1,0 +1,519 @@
+//! Validation and lowering: checks api.yaml (unknown types, duplicate parameters, missing docs,
+//! unknown exceptions) and turns it into render-ready records whose strings the templates
+//! only have to place. Every error names the entry and its line in api.yaml.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::model::*;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RParam {
+    pub name: String,
+    pub py_type: String,
+    pub rust_type: String,
+    /// Python default as written in api.yaml (None when required).
+    pub py_default: Option<String>,
+    /// Rust expression used in the PyO3 signature when the argument is omitted.
+    pub rust_default: Option<String>,
+    pub doc: String,
+    pub group: Option<String>,
+    /// In a `kwargs`-style group: keyword-only, rendered as `**kwargs: Unpack[...]` in stubs.
+    pub kwargs: bool,
+    pub pass: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RGroup {
+    pub name: String,
+    pub rust_struct: String,
+    pub typed_dict: String,
+    pub kwargs: bool,
+    pub doc: String,
+    pub params: Vec<RParam>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RCallable {
+    pub name: String,
+    pub doc: String,
+    /// The docstring shown by help(): doc + Args + Returns + Raises.
+    pub docstring: String,
+    pub params: Vec<RParam>,
+    /// Groups used, in order, with whether each is kwargs-style.
+    pub groups: Vec<RGroup>,
+    pub kwargs_group: Option<String>,
+    pub pyo3_signature: String,
+    pub text_signature: String,
+    pub rust_params: String,
+    pub call: String,
+    pub fallible: bool,
+    pub ret_rust: String,
+    pub ret_expr: String,
+    pub py_ret: String,
+    pub stub_params: String,
+    pub raises: Vec<String>,
+    pub is_async: bool,
+    pub async_name: String,
+    pub this: bool,
+    pub returns_self: bool,
+    /// A Python protocol slot (`__getitem__`, `__len__`, ...): PyO3 takes no signature/doc there.
+    pub slot: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RProperty {
+    pub name: String,
+    pub doc: String,
+    pub py_type: String,
+    pub ret_rust: String,
+    pub getter_expr: String,
+    pub setter: Option<RSetter>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RSetter {
+    pub rust_type: String,
+    pub py_type: String,
+    pub raises: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RClass {
+    pub name: String,
+    pub rust: String,
+    pub doc: String,
+    pub constructor: Option<RCallable>,
+    pub properties: Vec<RProperty>,
+    pub methods: Vec<RCallable>,
+    pub async_mirror: Option<String>,
+    pub async_doc: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RException {
+    pub name: String,
+    pub bases: Vec<String>,
+    pub doc: String,
+    pub depth: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RTypeAlias {
+    pub name: String,
+    pub py: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Lowered {
+    pub module: String,
+    pub native: String,
+    pub classes: Vec<RClass>,
+    pub functions: Vec<RCallable>,
+    pub exceptions: Vec<RException>,
+    pub groups: Vec<RGroup>,
+    pub aliases: Vec<RTypeAlias>,
+}
+
+pub struct Lowering<'a> {
+    api: &'a Api,
+    text: &'a str,
+    errors: Vec<String>,
+}
+
+/// Line (1-based) of `name: needle` after the line where `parents` were found in order.
+pub fn locate(text: &str, path: &[&str]) -> usize {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut start = 0;
+    for needle in path {
+        let pats = [format!("name: {needle}"), format!("{needle}:")];
+        if let Some(i) = (start..lines.len()).find(|&i| {
+            let l = lines[i].trim_start().trim_start_matches("- ").trim_start_matches('{');
+            pats.iter().any(|p| l.starts_with(p.as_str()) && l[p.len()..].chars().next().map_or(true, |c| !c.is_alphanumeric() && c != '_'))
+        }) {
+            start = i;
+        }
+    }
+    start + 1
+}
+
+fn literal_to_rust(lit: &str) -> Option<String> {
+    match lit {
+        "None" => Some("None".into()),
+        "True" => Some("true".into()),
+        "False" => Some("false".into()),
+        _ if lit.parse::<i64>().is_ok() => Some(lit.into()),
+        _ => None,
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+impl<'a> Lowering<'a> {
+    pub fn new(api: &'a Api, text: &'a str) -> Self {
+        Lowering { api, text, errors: Vec::new() }
+    }
+
+    fn err(&mut self, path: &[&str], msg: impl AsRef<str>) {
+        let line = locate(self.text, path);
+        self.errors.push(format!("api.yaml:{line}: {}: {}", path.join("."), msg.as_ref()));
+    }
+
+    fn doc(&mut self, path: &[&str], doc: &Option<String>) -> String {
+        match doc {
+            Some(d) if !d.trim().is_empty() => d.trim().to_string(),
+            _ => {
+                self.err(path, "missing doc");
+                String::new()
+            }
+        }
+    }
+
+    fn class_names(&self) -> BTreeSet<&str> {
+        self.api.classes.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    fn check_raises(&mut self, path: &[&str], raises: &[String]) {
+        let declared: BTreeSet<String> = self.api.exceptions.iter().map(|e| e.name.clone()).collect();
+        for r in raises {
+            if !declared.contains(r) && !BUILTIN_EXCEPTIONS.contains(&r.as_str()) {
+                self.err(path, format!("raises unknown exception {r:?}"));
+            }
+        }
+    }
+
+    fn param(&mut self, path: &[&str], p: &Param, group: Option<&Group>, group_name: Option<&str>) -> RParam {
+        let mut full: Vec<&str> = path.to_vec();
+        full.push(&p.name);
+        let doc = self.doc(&full, &p.doc);
+        let Some(t) = self.api.types.get(&p.ty) else {
+            self.err(&full, format!("unknown type {:?}", p.ty));
+            return RParam { name: p.name.clone(), py_type: String::new(), rust_type: String::new(), py_default: None, rust_default: None, doc, group: None, kwargs: false, pass: String::new() };
+        };
+        let Some(rust) = t.rust.clone() else {
+            self.err(&full, format!("type {:?} cannot be used as a parameter (no `rust`)", p.ty));
+            return RParam { name: p.name.clone(), py_type: t.py.clone(), rust_type: String::new(), py_default: None, rust_default: None, doc, group: None, kwargs: false, pass: String::new() };
+        };
+        let (py_type, rust_type) = if p.optional { (format!("{} | None", t.py), format!("Option<{rust}>")) } else { (t.py.clone(), rust) };
+        let rust_default = match (&p.default, &t.unset) {
+            (None, _) => None,
+            (Some(_), Some(unset)) => Some(unset.clone()),
+            (Some(lit), None) => match literal_to_rust(lit) {
+                Some(r) if r != "None" || p.optional => Some(r),
+                _ => {
+                    self.err(&full, format!("default {lit:?} has no Rust equivalent for type {:?} (give the type an `unset`)", p.ty));
+                    None
+                }
+            },
+        };
+        RParam {
+            name: p.name.clone(),
+            py_type,
+            rust_type,
+            py_default: p.default.clone(),
+            rust_default,
+            doc,
+            group: group_name.map(str::to_owned),
+            kwargs: group.is_some_and(|g| g.style == GroupStyle::Kwargs),
+            pass: t.pass.clone().unwrap_or_else(|| "{}".into()).replace("{}", &p.name),
+        }
+    }
+
+    fn group(&mut self, name: &str) -> Option<RGroup> {
+        let Some(g) = self.api.groups.get(name) else { return None };
+        let g = g.clone();
+        let path = ["groups", name];
+        let doc = self.doc(&path, &Some(g.doc.clone()));
+        let params = g.params.iter().map(|p| self.param(&path, p, Some(&g), Some(name))).collect();
+        Some(RGroup { name: name.into(), rust_struct: g.rust_struct.clone(), typed_dict: g.typed_dict.clone(), kwargs: g.style == GroupStyle::Kwargs, doc, params })
+    }
+
+    fn ret(&mut self, path: &[&str], ty: Option<&str>) -> (String, String, String, bool) {
+        // (rust type, conversion of `v`, python annotation, returns self)
+        let Some(ty) = ty else { return ("()".into(), "v".into(), "None".into(), false) };
+        if self.class_names().contains(ty) {
+            return (ty.to_string(), format!("{ty}(v)"), ty.to_string(), false);
+        }
+        match self.api.types.get(ty) {
+            None => {
+                self.err(path, format!("unknown return type {ty:?}"));
+                (String::new(), String::new(), String::new(), false)
+            }
+            Some(t) => match &t.ret {
+                None => {
+                    self.err(path, format!("type {ty:?} cannot be returned (no `ret`)"));
+                    (String::new(), String::new(), String::new(), false)
+                }
+                Some(r) => (r.clone(), t.ret_convert.clone().unwrap_or_else(|| "{}".into()).replace("{}", "v"), t.py.clone(), ty == "self"),
+            },
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn callable(
+        &mut self,
+        path: &[&str],
+        name: &str,
+        doc: &Option<String>,
+        entries: &[ParamOrGroup],
+        fixed: &[String],
+        returns: Option<&str>,
+        raises: &[String],
+        target: &str,
+        pass_py: bool,
+        this: bool,
+        is_method: bool,
+    ) -> RCallable {
+        let doc = self.doc(path, doc);
+        self.check_raises(path, raises);
+        let mut params: Vec<RParam> = Vec::new();
+        let mut groups: Vec<RGroup> = Vec::new();
+        for e in entries {
+            match e {
+                ParamOrGroup::Param(p) => {
+                    let rp = self.param(path, p, None, None);
+                    params.push(rp);
+                }
+                ParamOrGroup::Group { group } => match self.group(group) {
+                    Some(g) => {
+                        params.extend(g.params.iter().cloned());
+                        groups.push(g);
+                    }
+                    None => self.err(path, format!("unknown group {group:?}")),
+                },
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for p in &params {
+            if !seen.insert(p.name.clone()) {
+                self.err(path, format!("duplicate parameter {:?}", p.name));
+            }
+        }
+        let (ret_rust, ret_expr, py_ret, returns_self) = self.ret(path, returns);
+
+        // PyO3 signature and the text signature (Python defaults) for inspect/help().
+        let mut sig = Vec::new();
+        let mut text = Vec::new();
+        if is_method {
+            text.push("$self".to_string());
+        }
+        let mut star = false;
+        for p in &params {
+            if p.kwargs && !star {
+                sig.push("*".to_string());
+                text.push("*".to_string());
+                star = true;
+            }
+            match (&p.rust_default, &p.py_default) {
+                (Some(rd), Some(pd)) => {
+                    sig.push(format!("{}={}", p.name, rd));
+                    text.push(format!("{}={}", p.name, pd));
+                }
+                (None, _) if p.rust_type.starts_with("Option<") => {
+                    sig.push(format!("{}=None", p.name));
+                    text.push(format!("{}=None", p.name));
+                }
+                _ => {
+                    sig.push(p.name.clone());
+                    text.push(p.name.clone());
+                }
+            }
+        }
+        let rust_params: Vec<String> = params.iter().map(|p| format!("{}: {}", p.name, p.rust_type)).collect();
+
+        // The runtime call: fixed args, then plain params, then one struct per group.
+        let mut args: Vec<String> = Vec::new();
+        if pass_py {
+            args.push("py".into());
+        }
+        if this {
+            args.push("slf.as_any()".into());
+        }
+        args.extend(fixed.iter().cloned());
+        for e in entries {
+            match e {
+                ParamOrGroup::Param(p) => {
+                    if let Some(rp) = params.iter().find(|x| x.name == p.name && x.group.is_none()) {
+                        args.push(rp.pass.clone());
+                    }
+                }
+                ParamOrGroup::Group { group } => {
+                    if let Some(g) = groups.iter().find(|g| &g.name == group) {
+                        let fields: Vec<String> = g.params.iter().map(|p| p.name.clone()).collect();
+                        args.push(format!("{} {{ {} }}", g.rust_struct, fields.join(", ")));
+                    }
+                }
+            }
+        }
+        let call = format!("{target}({})", args.join(", "));
+
+        let kwargs_group = groups.iter().find(|g| g.kwargs).map(|g| g.typed_dict.clone());
+        let mut stub = Vec::new();
+        if is_method {
+            stub.push("self".to_string());
+        }
+        let mut star = false;
+        for p in params.iter().filter(|p| !p.kwargs) {
+            let _ = &mut star;
+            match &p.py_default {
+                Some(d) => stub.push(format!("{}: {} = {}", p.name, p.py_type, d)),
+                None if p.rust_type.starts_with("Option<") => stub.push(format!("{}: {} = None", p.name, p.py_type)),
+                None => stub.push(format!("{}: {}", p.name, p.py_type)),
+            }
+        }
+        if let Some(td) = &kwargs_group {
+            stub.push(format!("**kwargs: Unpack[{td}]"));
+        }
+
+        let mut docstring = doc.clone();
+        if !params.is_empty() {
+            docstring.push_str("\n\nArgs:");
+            for p in &params {
+                docstring.push_str(&format!("\n    {} ({}): {}", p.name, p.py_type, p.doc));
+                if let Some(d) = &p.py_default {
+                    docstring.push_str(&format!(" Default: {d}."));
+                }
+            }
+        }
+        if returns.is_some() {
+            docstring.push_str(&format!("\n\nReturns:\n    {py_ret}"));
+        }
+        if !raises.is_empty() {
+            docstring.push_str(&format!("\n\nRaises:\n    {}", raises.join(", ")));
+        }
+
+        RCallable {
+            name: name.to_string(),
+            doc,
+            docstring: esc(&docstring),
+            params,
+            groups,
+            kwargs_group,
+            pyo3_signature: sig.join(", "),
+            text_signature: esc(&format!("({})", text.join(", "))),
+            rust_params: rust_params.join(", "),
+            call,
+            fallible: !raises.is_empty(),
+            ret_rust,
+            ret_expr,
+            py_ret,
+            stub_params: stub.join(", "),
+            raises: raises.to_vec(),
+            is_async: false,
+            async_name: name.to_string(),
+            this,
+            returns_self,
+            slot: name.starts_with("__") && !matches!(name, "__enter__" | "__exit__" | "__new__"),
+        }
+    }
+
+    fn property(&mut self, cls: &str, p: &Property) -> RProperty {
+        let path = [cls, p.name.as_str()];
+        let doc = self.doc(&path, &p.doc);
+        let (ret_rust, ret_expr, py_type, _) = self.ret(&path, Some(&p.ty));
+        let getter_expr = format!("self.0.{}({})", p.name, if p.py { "py" } else { "" });
+        let setter = p.setter.as_ref().map(|s| {
+            self.check_raises(&path, &s.raises);
+            match self.api.types.get(&s.ty).and_then(|t| t.rust.clone().map(|r| (r, t.py.clone()))) {
+                Some((r, py)) => RSetter {
+                    rust_type: if s.optional { format!("Option<{r}>") } else { r },
+                    py_type: if s.optional { format!("{py} | None") } else { py },
+                    raises: s.raises.clone(),
+                },
+                None => {
+                    self.err(&path, format!("setter type {:?} is unknown or not a parameter type", s.ty));
+                    RSetter { rust_type: String::new(), py_type: String::new(), raises: vec![] }
+                }
+            }
+        });
+        RProperty { name: p.name.clone(), doc: esc(&doc), py_type, ret_rust, getter_expr: format!("{{ let v = {getter_expr}; {ret_expr} }}"), setter }
+    }
+
+    fn exceptions(&mut self) -> Vec<RException> {
+        let mut out: Vec<RException> = Vec::new();
+        let mut depth: BTreeMap<String, usize> = BTreeMap::new();
+        for e in &self.api.exceptions {
+            let path = ["exceptions", e.name.as_str()];
+            let doc = self.doc(&path, &e.doc);
+            if depth.contains_key(&e.name) {
+                self.err(&path, "duplicate exception");
+            }
+            let bases = e.base.list();
+            let mut d = 0;
+            for b in &bases {
+                match depth.get(b) {
+                    Some(bd) => d = d.max(bd + 1),
+                    None if BUILTIN_EXCEPTIONS.contains(&b.as_str()) => {}
+                    None => self.err(&path, format!("base {b:?} is neither a builtin nor declared above")),
+                }
+            }
+            depth.insert(e.name.clone(), d);
+            out.push(RException { name: e.name.clone(), bases, doc, depth: d });
+        }
+        out
+    }
+
+    pub fn run(mut self) -> Result<Lowered, Vec<String>> {
+        let api = self.api;
+        let exceptions = self.exceptions();
+        let mut classes = Vec::new();
+        let mut names = BTreeSet::new();
+        for c in &api.classes {
+            if !names.insert(c.name.clone()) {
+                self.err(&["classes", &c.name], "duplicate class");
+            }
+            let doc = self.doc(&["classes", &c.name], &c.doc);
+            let constructor = c.constructor.as_ref().map(|k| {
+                let target = format!("rt::py::{}::new", c.rust);
+                let mut r = self.callable(&[&c.name, "constructor"], "__new__", &Some(doc.clone()), &k.params, &[], None, &k.raises, &target, false, false, false);
+                r.ret_rust = "Self".into();
+                r
+            });
+            let properties = c.properties.iter().map(|p| self.property(&c.name, p)).collect();
+            let mut methods = Vec::new();
+            let mut mnames = BTreeSet::new();
+            for m in &c.methods {
+                if !mnames.insert(m.name.clone()) {
+                    self.err(&[&c.name, &m.name], "duplicate method");
+                }
+                let recv = if m.this { "slf.get().0" } else { "self.0" };
+                let target = format!("{recv}.{}", m.call.clone().unwrap_or_else(|| m.name.clone()));
+                let mut r = self.callable(&[&c.name, &m.name], &m.name, &m.doc, &m.params, &m.fixed, m.returns.as_deref(), &m.raises, &target, m.py, m.this, true);
+                r.is_async = m.is_async;
+                r.async_name = if m.name == "close" { "aclose".into() } else { m.name.clone() };
+                methods.push(r);
+            }
+            classes.push(RClass {
+                name: c.name.clone(),
+                rust: c.rust.clone(),
+                doc: esc(&doc),
+                constructor,
+                properties,
+                methods,
+                async_mirror: c.async_mirror.clone(),
+                async_doc: c.async_doc.clone().unwrap_or_default(),
+            });
+        }
+        let mut functions = Vec::new();
+        let mut fnames = BTreeSet::new();
+        for f in &api.functions {
+            if !fnames.insert(f.name.clone()) {
+                self.err(&["functions", &f.name], "duplicate function");
+            }
+            let target = format!("rt::py::{}", f.rust);
+            functions.push(self.callable(&["functions", &f.name], &f.name, &f.doc, &f.params, &f.fixed, f.returns.as_deref(), &f.raises, &target, true, false, false));
+        }
+        let groups: Vec<RGroup> = api.groups.keys().cloned().collect::<Vec<_>>().iter().filter_map(|g| self.group(g)).collect();
+        if self.errors.is_empty() {
+            let aliases = api.aliases.iter().map(|(k, v)| RTypeAlias { name: k.clone(), py: v.clone() }).collect();
+            Ok(Lowered { module: api.module.clone(), native: api.native.clone(), classes, functions, exceptions, groups, aliases })
+        } else {
+            self.errors.sort();
+            self.errors.dedup();
+            Err(self.errors)
+        }
+    }
+}

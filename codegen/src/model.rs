@@ -1,0 +1,197 @@
+//! api.yaml as Rust data: the raw schema (deserialised) and the lookups the renderers need.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    pub module: String,
+    pub native: String,
+    pub aliases: BTreeMap<String, String>,
+    pub types: BTreeMap<String, TypeDef>,
+    pub groups: BTreeMap<String, Group>,
+    pub exceptions: Vec<ExceptionDef>,
+    pub classes: Vec<Class>,
+    pub functions: Vec<Function>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypeDef {
+    pub py: String,
+    #[serde(default)]
+    pub rust: Option<String>,
+    #[serde(default)]
+    pub ret: Option<String>,
+    #[serde(default)]
+    pub ret_convert: Option<String>,
+    #[serde(default)]
+    pub unset: Option<String>,
+    #[serde(default)]
+    pub pass: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    #[serde(rename = "struct")]
+    pub rust_struct: String,
+    pub typed_dict: String,
+    pub style: GroupStyle,
+    pub doc: String,
+    pub params: Vec<Param>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupStyle {
+    Kwargs,
+    Explicit,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Param {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    #[serde(default)]
+    pub optional: bool,
+    #[serde(default)]
+    pub default: Option<String>,
+    #[serde(default)]
+    pub doc: Option<String>,
+}
+
+/// A parameter list entry: a parameter or a reference to a group.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum ParamOrGroup {
+    Group { group: String },
+    Param(Param),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionDef {
+    pub name: String,
+    pub base: Bases,
+    #[serde(default)]
+    pub doc: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Bases {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Bases {
+    pub fn list(&self) -> Vec<String> {
+        match self {
+            Bases::One(b) => vec![b.clone()],
+            Bases::Many(v) => v.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Class {
+    pub name: String,
+    pub rust: String,
+    #[serde(default)]
+    pub doc: Option<String>,
+    #[serde(default)]
+    pub async_mirror: Option<String>,
+    #[serde(default)]
+    pub async_doc: Option<String>,
+    #[serde(default)]
+    pub constructor: Option<Constructor>,
+    #[serde(default)]
+    pub properties: Vec<Property>,
+    #[serde(default)]
+    pub methods: Vec<Method>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Constructor {
+    #[serde(default)]
+    pub params: Vec<ParamOrGroup>,
+    #[serde(default)]
+    pub raises: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Property {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    #[serde(default)]
+    pub py: bool,
+    #[serde(default)]
+    pub setter: Option<Setter>,
+    #[serde(default)]
+    pub doc: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Setter {
+    #[serde(rename = "type")]
+    pub ty: String,
+    #[serde(default)]
+    pub optional: bool,
+    #[serde(default)]
+    pub raises: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Method {
+    pub name: String,
+    #[serde(default)]
+    pub call: Option<String>,
+    #[serde(default)]
+    pub fixed: Vec<String>,
+    #[serde(default)]
+    pub py: bool,
+    #[serde(default)]
+    pub this: bool,
+    #[serde(default, rename = "async")]
+    pub is_async: bool,
+    #[serde(default)]
+    pub params: Vec<ParamOrGroup>,
+    #[serde(default)]
+    pub returns: Option<String>,
+    #[serde(default)]
+    pub raises: Vec<String>,
+    #[serde(default)]
+    pub doc: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Function {
+    pub name: String,
+    pub rust: String,
+    #[serde(default)]
+    pub fixed: Vec<String>,
+    #[serde(default)]
+    pub params: Vec<ParamOrGroup>,
+    #[serde(default)]
+    pub returns: Option<String>,
+    #[serde(default)]
+    pub raises: Vec<String>,
+    #[serde(default)]
+    pub doc: Option<String>,
+}
+
+/// Built-in exceptions a `raises:` list may name besides the declared ones.
+pub const BUILTIN_EXCEPTIONS: &[&str] =
+    &["Exception", "ValueError", "TypeError", "KeyError", "LookupError", "RuntimeError", "TimeoutError", "ResourceWarning", "json.JSONDecodeError"];

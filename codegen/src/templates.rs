@@ -1,0 +1,74 @@
+//! The minijinja environment. Templates are files under codegen/templates/, embedded at
+//! build time so the generator binary is self-contained.
+
+use std::collections::BTreeMap;
+
+use minijinja::{context, Environment};
+
+use crate::lower::Lowered;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("lib.rs.j2", include_str!("../templates/lib.rs.j2")),
+    ("stub.pyi.j2", include_str!("../templates/stub.pyi.j2")),
+    ("types.py.j2", include_str!("../templates/types.py.j2")),
+    ("exceptions.py.j2", include_str!("../templates/exceptions.py.j2")),
+    ("async_client.py.j2", include_str!("../templates/async_client.py.j2")),
+    ("init.py.j2", include_str!("../templates/init.py.j2")),
+    ("macros.md.j2", include_str!("../templates/macros.md.j2")),
+    ("doc_class.md.j2", include_str!("../templates/doc_class.md.j2")),
+    ("doc_async_class.md.j2", include_str!("../templates/doc_async_class.md.j2")),
+    ("doc_functions.md.j2", include_str!("../templates/doc_functions.md.j2")),
+    ("doc_exceptions.md.j2", include_str!("../templates/doc_exceptions.md.j2")),
+    ("doc_index.md.j2", include_str!("../templates/doc_index.md.j2")),
+];
+
+fn env() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_keep_trailing_newline(true);
+    for (name, src) in TEMPLATES {
+        env.add_template(name, src).expect("templates parse");
+    }
+    env.add_filter("kebab", |s: String| kebab(&s));
+    env.add_filter("unescape", |s: String| s.replace("\\\"", "\"").replace("\\\\", "\\"));
+    env
+}
+
+pub fn render_all(l: &Lowered) -> Result<BTreeMap<String, String>, minijinja::Error> {
+    let env = env();
+    let ctx = context! { api => l };
+    let mut out = BTreeMap::new();
+    let mut put = |path: String, tpl: &str, ctx: minijinja::Value| -> Result<(), minijinja::Error> {
+        out.insert(path, env.get_template(tpl)?.render(ctx)?);
+        Ok(())
+    };
+    put("generated/src/lib.rs".into(), "lib.rs.j2", ctx.clone())?;
+    put("python/httpr/_httpr.pyi".into(), "stub.pyi.j2", ctx.clone())?;
+    put("python/httpr/_types.py".into(), "types.py.j2", ctx.clone())?;
+    put("python/httpr/_exceptions.py".into(), "exceptions.py.j2", ctx.clone())?;
+    put("python/httpr/_async_client.py".into(), "async_client.py.j2", ctx.clone())?;
+    put("python/httpr/__init__.py".into(), "init.py.j2", ctx.clone())?;
+    put("docs/api/index.md".into(), "doc_index.md.j2", ctx.clone())?;
+    put("docs/api/functions.md".into(), "doc_functions.md.j2", ctx.clone())?;
+    put("docs/api/exceptions.md".into(), "doc_exceptions.md.j2", ctx.clone())?;
+    for c in &l.classes {
+        let slug = kebab(&c.name);
+        put(format!("docs/api/{slug}.md"), "doc_class.md.j2", context! { api => l, c => c })?;
+        if let Some(mirror) = &c.async_mirror {
+            put(format!("docs/api/{}.md", kebab(mirror)), "doc_async_class.md.j2", context! { api => l, c => c, name => mirror })?;
+        }
+    }
+    Ok(out)
+}
+
+pub fn kebab(s: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if ch.is_uppercase() && i > 0 {
+            out.push('-');
+        }
+        out.push(ch.to_ascii_lowercase());
+    }
+    out
+}

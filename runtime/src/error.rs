@@ -1,0 +1,231 @@
+//! The error taxonomy. Each kind maps 1:1 to a Python exception class of the same name
+//! (declared in api.yaml); `classify` picks the most specific kind for a transport failure.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    ConnectError,
+    ReadError,
+    WriteError,
+    ConnectTimeout,
+    ReadTimeout,
+    WriteTimeout,
+    PoolTimeout,
+    LocalProtocolError,
+    RemoteProtocolError,
+    UnsupportedProtocol,
+    ProxyError,
+    TooManyRedirects,
+    DecodingError,
+    JSONDecodeError,
+    InvalidURL,
+    RequestError,
+    ValueError,
+    TypeError,
+}
+
+impl ErrorKind {
+    /// The Python exception class name (builtins for ValueError/TypeError).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::ConnectError => "ConnectError",
+            ErrorKind::ReadError => "ReadError",
+            ErrorKind::WriteError => "WriteError",
+            ErrorKind::ConnectTimeout => "ConnectTimeout",
+            ErrorKind::ReadTimeout => "ReadTimeout",
+            ErrorKind::WriteTimeout => "WriteTimeout",
+            ErrorKind::PoolTimeout => "PoolTimeout",
+            ErrorKind::LocalProtocolError => "LocalProtocolError",
+            ErrorKind::RemoteProtocolError => "RemoteProtocolError",
+            ErrorKind::UnsupportedProtocol => "UnsupportedProtocol",
+            ErrorKind::ProxyError => "ProxyError",
+            ErrorKind::TooManyRedirects => "TooManyRedirects",
+            ErrorKind::DecodingError => "DecodingError",
+            ErrorKind::JSONDecodeError => "JSONDecodeError",
+            ErrorKind::InvalidURL => "InvalidURL",
+            ErrorKind::RequestError => "RequestError",
+            ErrorKind::ValueError => "ValueError",
+            ErrorKind::TypeError => "TypeError",
+        }
+    }
+
+    pub const ALL: [ErrorKind; 18] = [
+        ErrorKind::ConnectError,
+        ErrorKind::ReadError,
+        ErrorKind::WriteError,
+        ErrorKind::ConnectTimeout,
+        ErrorKind::ReadTimeout,
+        ErrorKind::WriteTimeout,
+        ErrorKind::PoolTimeout,
+        ErrorKind::LocalProtocolError,
+        ErrorKind::RemoteProtocolError,
+        ErrorKind::UnsupportedProtocol,
+        ErrorKind::ProxyError,
+        ErrorKind::TooManyRedirects,
+        ErrorKind::DecodingError,
+        ErrorKind::JSONDecodeError,
+        ErrorKind::InvalidURL,
+        ErrorKind::RequestError,
+        ErrorKind::ValueError,
+        ErrorKind::TypeError,
+    ];
+}
+
+/// The request an error belongs to, so Python exceptions can carry `.request`.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    pub method: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub request: Option<RequestInfo>,
+    /// Byte offset for decoding errors (JSON position).
+    pub position: Option<usize>,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into(), request: None, position: None }
+    }
+
+    pub fn value(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::ValueError, message)
+    }
+
+    pub fn type_error(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::TypeError, message)
+    }
+
+    pub fn with_request(mut self, method: &str, url: &str) -> Self {
+        if self.request.is_none() {
+            self.request = Some(RequestInfo { method: method.to_owned(), url: url.to_owned() });
+        }
+        self
+    }
+
+    /// Map a reqwest failure to the most specific kind; the message names the request and
+    /// the whole cause chain (reqwest's top-level text alone hides the useful part).
+    pub fn from_reqwest(err: &reqwest::Error, method: &str, url: &str) -> Self {
+        let kind = classify(err);
+        let chain = cause_chain(err);
+        let what = match kind {
+            ErrorKind::ConnectError => "connection failed",
+            ErrorKind::ConnectTimeout => "timed out while connecting",
+            ErrorKind::ReadTimeout => "timed out waiting for the response",
+            ErrorKind::ProxyError => "proxy error",
+            ErrorKind::RemoteProtocolError => "the server broke the HTTP protocol",
+            ErrorKind::LocalProtocolError => "invalid request",
+            ErrorKind::ReadError => "error reading the response",
+            ErrorKind::WriteError => "error sending the request",
+            ErrorKind::DecodingError => "error decoding the response body",
+            _ => "request failed",
+        };
+        Error::new(kind, format!("{what} for {method} {url}: {chain}")).with_request(method, url)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for Error {}
+
+/// "a: b: c" from an error and its sources, skipping repeats.
+pub fn cause_chain(err: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = e.source();
+    }
+    parts.join(": ")
+}
+
+fn io_kind(err: &(dyn StdError + 'static)) -> Option<std::io::ErrorKind> {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        cur = e.source();
+    }
+    None
+}
+
+fn chain_mentions(err: &(dyn StdError + 'static), needle: &str) -> bool {
+    cause_chain(err).to_ascii_lowercase().contains(needle)
+}
+
+pub fn classify(err: &reqwest::Error) -> ErrorKind {
+    let is_proxy = chain_mentions(err, "proxy") || chain_mentions(err, "socks");
+    if err.is_timeout() {
+        return if err.is_connect() { ErrorKind::ConnectTimeout } else { ErrorKind::ReadTimeout };
+    }
+    if err.is_connect() {
+        return if is_proxy { ErrorKind::ProxyError } else { ErrorKind::ConnectError };
+    }
+    if err.is_builder() {
+        return if chain_mentions(err, "scheme") || chain_mentions(err, "url") {
+            ErrorKind::UnsupportedProtocol
+        } else {
+            ErrorKind::LocalProtocolError
+        };
+    }
+    if err.is_redirect() {
+        return ErrorKind::TooManyRedirects;
+    }
+    if err.is_decode() {
+        return ErrorKind::DecodingError;
+    }
+    if err.is_body() || err.is_request() {
+        match io_kind(err) {
+            Some(std::io::ErrorKind::TimedOut) => return ErrorKind::ReadTimeout,
+            Some(std::io::ErrorKind::BrokenPipe) => return ErrorKind::WriteError,
+            Some(std::io::ErrorKind::ConnectionRefused) => return ErrorKind::ConnectError,
+            Some(_) => return ErrorKind::ReadError,
+            None => {}
+        }
+        if chain_mentions(err, "incomplete") || chain_mentions(err, "closed") || chain_mentions(err, "parse") || chain_mentions(err, "invalid") {
+            return ErrorKind::RemoteProtocolError;
+        }
+        return if err.is_body() { ErrorKind::ReadError } else { ErrorKind::RemoteProtocolError };
+    }
+    ErrorKind::RequestError
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = ErrorKind::ALL.iter().map(|k| k.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), ErrorKind::ALL.len());
+    }
+
+    #[test]
+    fn every_kind_is_declared_in_api_yaml() {
+        let yaml = include_str!("../../api.yaml");
+        for k in ErrorKind::ALL {
+            if matches!(k, ErrorKind::ValueError | ErrorKind::TypeError) {
+                continue;
+            }
+            assert!(yaml.contains(&format!("name: {}\n", k.name())), "{} missing from api.yaml", k.name());
+        }
+    }
+}

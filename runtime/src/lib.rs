@@ -1,0 +1,21 @@
+//! httpr's hand-written core: transport (reqwest + tokio + rustls), request bodies, cookies,
+//! text decoding, HTML conversion and the error taxonomy. Everything outside `py/` is plain
+//! Rust; `py/` is the thin conversion layer the generated PyO3 wrappers call into.
+
+pub mod body;
+pub mod client;
+pub mod config;
+pub mod cookies;
+pub mod encoding;
+pub mod error;
+pub mod html;
+pub mod redirect;
+pub mod request;
+pub mod response;
+pub mod rt;
+pub mod tls;
+pub mod url_util;
+
+pub mod py;
+
+pub use error::{Error, ErrorKind};

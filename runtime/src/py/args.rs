@@ -1,0 +1,206 @@
+//! Argument types the generated wrappers extract from Python. Each validates with a message
+//! naming the offending key and type; PyO3 prefixes the argument name.
+
+use bytes::Bytes;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::Borrowed;
+
+use crate::request::Maybe;
+
+fn type_name(o: &Bound<'_, PyAny>) -> String {
+    o.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+}
+
+/// (key, value) pairs from a dict or a sequence of 2-tuples.
+fn items<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
+    if let Ok(d) = obj.cast::<PyDict>() {
+        return Ok(d.iter().collect());
+    }
+    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        let mut out = Vec::new();
+        for item in obj.try_iter()? {
+            let item = item?;
+            let pair: (Bound<'py, PyAny>, Bound<'py, PyAny>) = item
+                .extract()
+                .map_err(|_| PyTypeError::new_err(format!("{what} items must be (key, value) pairs, got {}", type_name(&item))))?;
+            out.push(pair);
+        }
+        return Ok(out);
+    }
+    if obj.hasattr("items")? {
+        let mut out = Vec::new();
+        for item in obj.call_method0("items")?.try_iter()? {
+            out.push(item?.extract()?);
+        }
+        return Ok(out);
+    }
+    Err(PyTypeError::new_err(format!("{what} must be a dict (or a list of pairs), not {}", type_name(obj))))
+}
+
+fn key_str(k: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+    k.cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err(format!("{what} keys must be str, not {}", type_name(k))))?
+        .to_str()
+        .map(str::to_owned)
+}
+
+/// Query-parameter / form scalar: str, int, float, bool (true/false), None (empty value).
+fn scalar(v: &Bound<'_, PyAny>, key: &str, what: &str) -> PyResult<String> {
+    if let Ok(s) = v.cast::<PyString>() {
+        return Ok(s.to_str()?.to_owned());
+    }
+    if let Ok(b) = v.cast::<PyBool>() {
+        return Ok(if b.is_true() { "true" } else { "false" }.into());
+    }
+    if v.is_none() {
+        return Ok(String::new());
+    }
+    if v.is_instance_of::<PyInt>() || v.is_instance_of::<PyFloat>() {
+        return Ok(v.str()?.to_str()?.to_owned());
+    }
+    Err(PyTypeError::new_err(format!(
+        "{what} value for key {key:?} must be str, int, float, bool or None (or a list of them), not {}",
+        type_name(v)
+    )))
+}
+
+/// Params and form data: list values repeat the key.
+#[derive(Debug, Clone, Default)]
+pub struct Pairs(pub Vec<(String, String)>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Pairs {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let mut out = Vec::new();
+        for (k, v) in items(&obj, "params")? {
+            let key = if k.is_instance_of::<PyString>() { key_str(&k, "params")? } else { scalar(&k, "?", "params key")? };
+            if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() {
+                for item in v.try_iter()? {
+                    out.push((key.clone(), scalar(&item?, &key, "params")?));
+                }
+            } else {
+                out.push((key.clone(), scalar(&v, &key, "params")?));
+            }
+        }
+        Ok(Pairs(out))
+    }
+}
+
+/// Headers and cookies: str keys, str values.
+#[derive(Debug, Clone, Default)]
+pub struct StrPairs(pub Vec<(String, String)>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for StrPairs {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let mut out = Vec::new();
+        for (k, v) in items(&obj, "mapping")? {
+            let key = key_str(&k, "mapping")?;
+            let val = match v.cast::<PyString>() {
+                Ok(s) => s.to_str()?.to_owned(),
+                Err(_) if v.is_instance_of::<PyInt>() || v.is_instance_of::<PyFloat>() => v.str()?.to_str()?.to_owned(),
+                Err(_) => return Err(PyTypeError::new_err(format!("value for {key:?} must be str, not {}", type_name(&v)))),
+            };
+            out.push((key, val));
+        }
+        Ok(StrPairs(out))
+    }
+}
+
+/// Basic auth: (username, password or None).
+#[derive(Debug, Clone)]
+pub struct Auth(pub String, pub Option<String>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Auth {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let (u, p): (String, Option<String>) = obj
+            .extract()
+            .map_err(|_| PyTypeError::new_err(format!("auth must be a (username, password) tuple, not {}", type_name(&obj))))?;
+        Ok(Auth(u, p))
+    }
+}
+
+/// Seconds (int or float) or None; validated (non-negative) by the runtime.
+#[derive(Debug, Clone, Copy)]
+pub struct Seconds(pub Option<f64>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Seconds {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_none() {
+            return Ok(Seconds(None));
+        }
+        if obj.is_instance_of::<PyBool>() || !(obj.is_instance_of::<PyInt>() || obj.is_instance_of::<PyFloat>()) {
+            return Err(PyTypeError::new_err(format!("timeout must be a number of seconds or None, not {}", type_name(&obj))));
+        }
+        Ok(Seconds(Some(obj.extract::<f64>()?)))
+    }
+}
+
+/// A timeout the caller may omit (inherit the client's) or set, None meaning no timeout.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptTimeout(pub Option<Option<f64>>);
+
+impl OptTimeout {
+    pub const UNSET: OptTimeout = OptTimeout(None);
+
+    pub fn resolve(self) -> crate::error::Result<Maybe<Option<std::time::Duration>>> {
+        Ok(match self.0 {
+            None => Maybe::Unset,
+            Some(s) => Maybe::Set(crate::config::timeout_from_secs(s)?),
+        })
+    }
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for OptTimeout {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        Ok(OptTimeout(Some(Seconds::extract(obj)?.0)))
+    }
+}
+
+/// Raw body: bytes, bytearray or str (UTF-8 encoded).
+#[derive(Debug, Clone)]
+pub struct Content(pub Bytes);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Content {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        super::json::bytes_like(&obj)
+            .map(Content)
+            .ok_or_else(|| PyTypeError::new_err(format!("content must be bytes or str, not {}", type_name(&obj))))
+    }
+}
+
+/// Any JSON-serialisable object, serialised later (once the headers say JSON or CBOR).
+#[derive(Debug)]
+pub struct JsonValue(pub Py<PyAny>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for JsonValue {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        Ok(JsonValue(obj.to_owned().unbind()))
+    }
+}
+
+/// Files: field name -> path (str or os.PathLike).
+#[derive(Debug, Clone)]
+pub struct Files(pub Vec<(String, String)>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Files {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let mut out = Vec::new();
+        for (k, v) in items(&obj, "files")? {
+            let key = key_str(&k, "files")?;
+            let path: std::path::PathBuf = v
+                .extract()
+                .map_err(|_| PyTypeError::new_err(format!("files[{key:?}] must be a file path (str or os.PathLike), not {}", type_name(&v))))?;
+            out.push((key, path.to_string_lossy().into_owned()));
+        }
+        Ok(Files(out))
+    }
+}

@@ -1,0 +1,222 @@
+//! `httpr.Client`: converts constructor and request arguments, releases the GIL around the
+//! whole request, and wraps the result.
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::args::{Auth, Content, Files, JsonValue, OptTimeout, Pairs, StrPairs};
+use super::errors::exception_class;
+use super::response::Response;
+use crate::config::{self, ClientSettings, DEFAULT_TIMEOUT};
+use crate::cookies::Jar;
+use crate::request::{self, JsonBody, RequestOptions};
+use crate::tls::TlsOptions;
+
+/// Constructor arguments (api.yaml group `client_options`).
+pub struct ClientArgs {
+    pub auth: Option<Auth>,
+    pub auth_bearer: Option<String>,
+    pub params: Option<Pairs>,
+    pub headers: Option<StrPairs>,
+    pub cookies: Option<StrPairs>,
+    pub cookie_store: bool,
+    pub referer: bool,
+    pub proxy: Option<String>,
+    pub timeout: OptTimeout,
+    pub follow_redirects: bool,
+    pub max_redirects: usize,
+    pub verify: bool,
+    pub ca_cert_file: Option<String>,
+    pub client_pem: Option<String>,
+    pub client_pem_data: Option<Vec<u8>>,
+    pub https_only: bool,
+    pub http2_only: bool,
+    pub http1_only: bool,
+}
+
+/// Per-request arguments (api.yaml group `request_options`).
+pub struct RequestKwargs {
+    pub params: Option<Pairs>,
+    pub headers: Option<StrPairs>,
+    pub cookies: Option<StrPairs>,
+    pub auth: Option<Auth>,
+    pub auth_bearer: Option<String>,
+    pub timeout: OptTimeout,
+    pub content: Option<Content>,
+    pub data: Option<Pairs>,
+    pub json: Option<JsonValue>,
+    pub files: Option<Files>,
+}
+
+impl ClientArgs {
+    pub fn into_settings(self) -> PyResult<ClientSettings> {
+        Ok(ClientSettings {
+            auth: self.auth.map(|a| (a.0, a.1)),
+            auth_bearer: self.auth_bearer,
+            params: self.params.map(|p| p.0).unwrap_or_default(),
+            headers: config::header_map(&self.headers.map(|h| h.0).unwrap_or_default())?,
+            cookies: self.cookies.map(|c| c.0).unwrap_or_default(),
+            cookie_store: self.cookie_store,
+            referer: self.referer,
+            proxy: self.proxy,
+            timeout: self.timeout.resolve()?.or(Some(std::time::Duration::from_secs_f64(DEFAULT_TIMEOUT))),
+            follow_redirects: self.follow_redirects,
+            max_redirects: self.max_redirects,
+            https_only: self.https_only,
+            tls: TlsOptions {
+                verify: self.verify,
+                ca_cert_file: self.ca_cert_file,
+                client_pem: self.client_pem,
+                client_pem_data: self.client_pem_data,
+                http2_only: self.http2_only,
+                http1_only: self.http1_only,
+            },
+        })
+    }
+}
+
+impl RequestKwargs {
+    /// Convert while holding the GIL (JSON is serialised here), so the request itself can
+    /// run with the GIL released.
+    fn into_options(self, py: Python<'_>, settings: &ClientSettings) -> PyResult<RequestOptions> {
+        let json = match self.json {
+            None => None,
+            Some(v) => {
+                let obj = v.0.bind(py);
+                let cbor = if request::request_wants_cbor(settings, self.headers.as_ref().map(|h| h.0.as_slice())) {
+                    Some(super::json::to_cbor(obj)?)
+                } else {
+                    None
+                };
+                Some(JsonBody { json: if cbor.is_some() { bytes::Bytes::new() } else { super::json::to_json(obj)? }, cbor })
+            }
+        };
+        Ok(RequestOptions {
+            params: self.params.map(|p| p.0),
+            headers: self.headers.map(|h| h.0),
+            cookies: self.cookies.map(|c| c.0),
+            auth: self.auth.map(|a| (a.0, a.1)),
+            auth_bearer: self.auth_bearer,
+            timeout: self.timeout.resolve()?,
+            content: self.content.map(|c| c.0),
+            data: self.data.map(|d| d.0),
+            json,
+            files: self.files.map(|f| f.0),
+        })
+    }
+}
+
+/// Prepare with the GIL, then send and read with it released.
+pub fn perform(py: Python<'_>, core: &crate::client::Client, jar: Arc<Jar>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<Response> {
+    let state = core.state();
+    let opts = kw.into_options(py, &state.settings)?;
+    let prepared = request::prepare(&state.settings, method, url, opts)?;
+    let data = py.detach(|| crate::rt::block_on(crate::client::Client::execute(state, jar, prepared)))?;
+    Ok(Response::from_data(data))
+}
+
+pub struct Client {
+    core: crate::client::Client,
+}
+
+impl Client {
+    pub fn new(args: ClientArgs) -> PyResult<Self> {
+        Ok(Client { core: crate::client::Client::new(args.into_settings()?)? })
+    }
+
+    pub fn request(&self, py: Python<'_>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<Response> {
+        if self.core.is_closed() {
+            // Matches httpr 0.7.8: a closed client reopens with a warning; if the warning is
+            // turned into an error, nothing is sent.
+            let cls = exception_class(py, "ClientReopenedWarning")?;
+            PyErr::warn(py, cls.bind(py), c"Client was closed; reopening it for this request", 1)?;
+            self.core.reopen();
+        }
+        perform(py, &self.core, self.core.jar().clone(), method, url, kw)
+    }
+    pub fn close(&self) {
+        self.core.close();
+    }
+    pub fn is_closed(&self) -> bool {
+        self.core.is_closed()
+    }
+    pub fn __enter__(&self, this: &Bound<'_, PyAny>) -> Py<PyAny> {
+        this.clone().unbind()
+    }
+    pub fn __exit__(&self, _exc_type: Option<Py<PyAny>>, _exc_value: Option<Py<PyAny>>, _traceback: Option<Py<PyAny>>) {
+        self.core.close();
+    }
+
+    // Properties: defaults every request starts from.
+    pub fn headers(&self) -> Vec<(String, String)> {
+        let s = self.core.state();
+        s.settings.headers.iter().map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect()
+    }
+    pub fn set_headers(&self, value: StrPairs) -> PyResult<()> {
+        let map = config::header_map(&value.0)?;
+        Ok(self.core.update(false, |s| {
+            s.headers = map;
+            Ok(())
+        })?)
+    }
+    pub fn cookies(&self) -> Vec<(String, String)> {
+        let explicit = self.core.settings().cookies;
+        crate::cookies::merge(&[&self.core.jar().all(), &explicit])
+    }
+    pub fn set_cookies(&self, value: StrPairs) -> PyResult<()> {
+        self.core.jar().clear();
+        Ok(self.core.update(false, |s| {
+            s.cookies = value.0;
+            Ok(())
+        })?)
+    }
+    pub fn auth(&self) -> Option<(String, Option<String>)> {
+        self.core.settings().auth
+    }
+    pub fn set_auth(&self, value: Option<Auth>) -> PyResult<()> {
+        Ok(self.core.update(false, |s| {
+            s.auth = value.map(|a| (a.0, a.1));
+            Ok(())
+        })?)
+    }
+    pub fn params(&self) -> Option<Vec<(String, String)>> {
+        let p = self.core.settings().params;
+        (!p.is_empty()).then_some(p)
+    }
+    pub fn set_params(&self, value: Option<Pairs>) -> PyResult<()> {
+        Ok(self.core.update(false, |s| {
+            s.params = value.map(|p| p.0).unwrap_or_default();
+            Ok(())
+        })?)
+    }
+    pub fn timeout(&self) -> Option<f64> {
+        self.core.settings().timeout.map(|d| d.as_secs_f64())
+    }
+    pub fn set_timeout(&self, value: super::args::Seconds) -> PyResult<()> {
+        let t = config::timeout_from_secs(value.0)?;
+        Ok(self.core.update(true, |s| {
+            s.timeout = t;
+            Ok(())
+        })?)
+    }
+    pub fn proxy(&self) -> Option<String> {
+        config::effective_proxy(&self.core.settings().proxy)
+    }
+    pub fn set_proxy(&self, value: Option<String>) -> PyResult<()> {
+        Ok(self.core.update(true, |s| {
+            s.proxy = value;
+            Ok(())
+        })?)
+    }
+}
+
+/// Lists of pairs to a Python dict (last value wins), for the dict-valued properties.
+pub fn pairs_to_dict<'py>(py: Python<'py>, pairs: &[(String, String)]) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (k, v) in pairs {
+        d.set_item(k, v)?;
+    }
+    Ok(d)
+}

@@ -1,0 +1,16 @@
+//! The thin conversion layer between Python and the runtime. The generated PyO3 wrappers
+//! (generated/src) extract arguments into the types of `args`, call the binding cores here
+//! (`client::Client`, `response::Response`, ...) and wrap what they return. Nothing in the
+//! runtime outside this module knows about Python.
+
+pub mod args;
+pub mod client;
+pub mod errors;
+pub mod functions;
+pub mod guard;
+pub mod headers;
+pub mod json;
+pub mod request;
+pub mod response;
+
+pub use guard::guard;

@@ -1,0 +1,88 @@
+//! URL parsing and query/form encoding with httpr's error messages.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use url::Url;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// application/x-www-form-urlencoded: everything but unreserved characters is escaped.
+const FORM: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+pub fn form_encode(pairs: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        push_form(&mut out, k);
+        out.push('=');
+        push_form(&mut out, v);
+    }
+    out
+}
+
+fn push_form(out: &mut String, s: &str) {
+    for piece in utf8_percent_encode(s, FORM) {
+        if piece == "%20" {
+            out.push('+');
+        } else {
+            out.push_str(piece);
+        }
+    }
+}
+
+/// Parse a request URL: InvalidURL for garbage, UnsupportedProtocol for non-HTTP schemes.
+pub fn parse_url(raw: &str) -> Result<Url> {
+    let url = Url::parse(raw).map_err(|e| Error::new(ErrorKind::InvalidURL, format!("invalid URL {raw:?}: {e}")))?;
+    match url.scheme() {
+        "http" | "https" => {}
+        other => {
+            return Err(Error::new(
+                ErrorKind::UnsupportedProtocol,
+                format!("unsupported URL scheme {other:?} in {raw:?}: only http and https are supported"),
+            ))
+        }
+    }
+    if url.host_str().map_or(true, str::is_empty) {
+        return Err(Error::new(ErrorKind::InvalidURL, format!("invalid URL {raw:?}: no host")));
+    }
+    Ok(url)
+}
+
+/// Append params to the URL's query, keeping what the URL already had.
+pub fn append_query(url: &mut Url, params: &[(String, String)]) {
+    if params.is_empty() {
+        return;
+    }
+    let mut q = url.query().map(str::to_owned).unwrap_or_default();
+    if !q.is_empty() && !q.ends_with('&') {
+        q.push('&');
+    }
+    q.push_str(&form_encode(params));
+    url.set_query(Some(&q));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_encoding_escapes_reserved_characters() {
+        let pairs = vec![("a b".to_string(), "x&y=z".to_string()), ("é".into(), "".into())];
+        assert_eq!(form_encode(&pairs), "a+b=x%26y%3Dz&%C3%A9=");
+    }
+
+    #[test]
+    fn bad_urls_get_specific_kinds() {
+        assert_eq!(parse_url("not a url").unwrap_err().kind, ErrorKind::InvalidURL);
+        assert_eq!(parse_url("ftp://127.0.0.1/x").unwrap_err().kind, ErrorKind::UnsupportedProtocol);
+        assert_eq!(parse_url("http://").unwrap_err().kind, ErrorKind::InvalidURL);
+    }
+
+    #[test]
+    fn query_is_appended() {
+        let mut u = Url::parse("http://h/p?x=1").unwrap();
+        append_query(&mut u, &[("y".into(), "2".into())]);
+        assert_eq!(u.as_str(), "http://h/p?x=1&y=2");
+    }
+}
