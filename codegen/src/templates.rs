@@ -44,11 +44,11 @@ pub fn render_all(l: &Lowered) -> Result<BTreeMap<String, String>, minijinja::Er
         Ok(())
     };
     put("generated/src/lib.rs".into(), "lib.rs.j2", ctx.clone())?;
-    put("python/httpr/_httpr.pyi".into(), "stub.pyi.j2", ctx.clone())?;
-    put("python/httpr/_types.py".into(), "types.py.j2", ctx.clone())?;
-    put("python/httpr/_exceptions.py".into(), "exceptions.py.j2", ctx.clone())?;
-    put("python/httpr/_async_client.py".into(), "async_client.py.j2", ctx.clone())?;
-    put("python/httpr/__init__.py".into(), "init.py.j2", ctx.clone())?;
+    put(format!("python/{}/{}.pyi", l.module, l.native.rsplit('.').next().unwrap_or("_native")), "stub.pyi.j2", ctx.clone())?;
+    put(format!("python/{}/_types.py", l.module), "types.py.j2", ctx.clone())?;
+    put(format!("python/{}/_exceptions.py", l.module), "exceptions.py.j2", ctx.clone())?;
+    put(format!("python/{}/_async_client.py", l.module), "async_client.py.j2", ctx.clone())?;
+    put(format!("python/{}/__init__.py", l.module), "init.py.j2", ctx.clone())?;
     put("docs/api/index.md".into(), "doc_index.md.j2", ctx.clone())?;
     put("docs/api/functions.md".into(), "doc_functions.md.j2", ctx.clone())?;
     put("docs/api/exceptions.md".into(), "doc_exceptions.md.j2", ctx.clone())?;

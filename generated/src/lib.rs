@@ -14,7 +14,6 @@ pub struct Headers(pub rt::py::headers::Headers);
 #[pymethods]
 impl Headers {
 
-
     fn __getitem__(&self, py: Python<'_>, key: &str) -> PyResult<String> {
         rt::py::guard(|| {
             let v = self.0.__getitem__(key)?;
@@ -31,7 +30,6 @@ Args:
 Returns:
     str | None"]
     #[pyo3(signature = (key, default=None), text_signature = "($self, key, default=None)")]
-
     fn get(&self, py: Python<'_>, key: &str, default: Option<String>) -> PyResult<Option<String>> {
         rt::py::guard(|| {
             let v = self.0.get(key, default);
@@ -47,14 +45,12 @@ Args:
 Returns:
     list[str]"]
     #[pyo3(signature = (key), text_signature = "($self, key)")]
-
     fn get_list(&self, py: Python<'_>, key: &str) -> PyResult<Vec<String>> {
         rt::py::guard(|| {
             let v = self.0.get_list(key);
             Ok(v)
         })
     }
-
 
     fn __contains__(&self, py: Python<'_>, key: Bound<'_, PyAny>) -> PyResult<bool> {
         rt::py::guard(|| {
@@ -63,14 +59,12 @@ Returns:
         })
     }
 
-
     fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
         rt::py::guard(|| {
             let v = self.0.__len__();
             Ok(v)
         })
     }
-
 
     fn __iter__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
@@ -84,7 +78,6 @@ Returns:
 Returns:
     list[str]"]
     #[pyo3(signature = (), text_signature = "($self)")]
-
     fn keys(&self, py: Python<'_>) -> PyResult<Vec<String>> {
         rt::py::guard(|| {
             let v = self.0.keys();
@@ -97,7 +90,6 @@ Returns:
 Returns:
     list[str]"]
     #[pyo3(signature = (), text_signature = "($self)")]
-
     fn values(&self, py: Python<'_>) -> PyResult<Vec<String>> {
         rt::py::guard(|| {
             let v = self.0.values();
@@ -110,7 +102,6 @@ Returns:
 Returns:
     list[tuple[str, str]]"]
     #[pyo3(signature = (), text_signature = "($self)")]
-
     fn items(&self, py: Python<'_>) -> PyResult<Vec<(String, String)>> {
         rt::py::guard(|| {
             let v = self.0.items();
@@ -123,7 +114,6 @@ Returns:
 Returns:
     list[tuple[str, str]]"]
     #[pyo3(signature = (), text_signature = "($self)")]
-
     fn multi_items(&self, py: Python<'_>) -> PyResult<Vec<(String, String)>> {
         rt::py::guard(|| {
             let v = self.0.multi_items();
@@ -131,14 +121,12 @@ Returns:
         })
     }
 
-
     fn __eq__(&self, py: Python<'_>, other: Bound<'_, PyAny>) -> PyResult<bool> {
         rt::py::guard(|| {
             let v = self.0.__eq__(py, &other)?;
             Ok(v)
         })
     }
-
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         rt::py::guard(|| {
@@ -177,7 +165,6 @@ impl Request {
     fn headers(&self, py: Python<'_>) -> PyResult<Headers> {
         rt::py::guard(|| Ok({ let v = self.0.headers(); Headers(v) }))
     }
-
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         rt::py::guard(|| {
@@ -327,7 +314,6 @@ Returns:
 Raises:
     JSONDecodeError, DecodingError"]
     #[pyo3(signature = (), text_signature = "($self)")]
-
     fn json(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
             let v = self.0.json(py)?;
@@ -343,14 +329,12 @@ Returns:
 Raises:
     HTTPStatusError"]
     #[pyo3(signature = (), text_signature = "($self)")]
-
     fn raise_for_status(slf: &Bound<'_, Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
             let v = slf.get().0.raise_for_status(py, slf.as_any())?;
             Ok(v)
         })
     }
-
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         rt::py::guard(|| {
@@ -466,7 +450,6 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
     #[pyo3(signature = (method, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, method, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-
     fn request(&self, py: Python<'_>, method: &str, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
         rt::py::guard(|| {
             let v = self.0.request(py, method, url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
@@ -495,7 +478,6 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
     #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-
     fn get(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
         rt::py::guard(|| {
             let v = self.0.request(py, "GET", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
@@ -524,7 +506,6 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
     #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-
     fn head(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
         rt::py::guard(|| {
             let v = self.0.request(py, "HEAD", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
@@ -553,7 +534,6 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
     #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-
     fn options(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
         rt::py::guard(|| {
             let v = self.0.request(py, "OPTIONS", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
@@ -582,7 +562,6 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
     #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-
     fn delete(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
         rt::py::guard(|| {
             let v = self.0.request(py, "DELETE", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
@@ -611,7 +590,6 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
     #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-
     fn post(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
         rt::py::guard(|| {
             let v = self.0.request(py, "POST", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
@@ -640,7 +618,6 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
     #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-
     fn put(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
         rt::py::guard(|| {
             let v = self.0.request(py, "PUT", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
@@ -669,7 +646,6 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
     #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-
     fn patch(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
         rt::py::guard(|| {
             let v = self.0.request(py, "PATCH", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
@@ -679,7 +655,6 @@ Raises:
 
     #[doc = "Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning."]
     #[pyo3(signature = (), text_signature = "($self)")]
-
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         rt::py::guard(|| {
             let v = self.0.close();
@@ -692,7 +667,6 @@ Raises:
 Returns:
     Self"]
     #[pyo3(signature = (), text_signature = "($self)")]
-
     fn __enter__(slf: &Bound<'_, Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
             let v = slf.get().0.__enter__(slf.as_any());
@@ -707,7 +681,6 @@ Args:
     exc_value (Any | None): Exception value.
     traceback (Any | None): Traceback."]
     #[pyo3(signature = (exc_type=None, exc_value=None, traceback=None), text_signature = "($self, exc_type=None, exc_value=None, traceback=None)")]
-
     fn __exit__(&self, py: Python<'_>, exc_type: Option<Py<PyAny>>, exc_value: Option<Py<PyAny>>, traceback: Option<Py<PyAny>>) -> PyResult<()> {
         rt::py::guard(|| {
             let v = self.0.__exit__(exc_type, exc_value, traceback);
