@@ -234,7 +234,7 @@ impl Response {
         rt::py::guard(|| Ok({ let v = self.0.headers(); Headers(v) }))
     }
 
-    #[doc = "Cookies set by this response's Set-Cookie headers."]
+    #[doc = "Cookies set by this response's Set-Cookie headers and by the redirects followed to reach it (later values win), so `get('.../cookies/set?a=1').cookies` includes `a`."]
     #[getter]
     fn cookies(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
         rt::py::guard(|| Ok({ let v = self.0.cookies(); rt::py::client::pairs_to_dict(py, &v)?.unbind() }))

@@ -118,7 +118,7 @@ class Response:
 
     @property
     def cookies(self) -> dict[str, str]:
-        """Cookies set by this response's Set-Cookie headers."""
+        """Cookies set by this response's Set-Cookie headers and by the redirects followed to reach it (later values win), so `get('.../cookies/set?a=1').cookies` includes `a`."""
 
     @property
     def elapsed(self) -> float:

@@ -82,12 +82,17 @@ impl Client {
         let s = &state.settings;
         let mut p = p;
         let mut hops = 0usize;
+        let mut set_cookies: Vec<(String, String)> = Vec::new();
         loop {
             let resp = send_once(&state, &jar, &p).await?;
             if s.cookie_store {
                 jar.store_response(resp.headers(), &p.url);
             }
             let status = resp.status();
+            let hop_cookies = cookies::from_set_cookie(resp.headers());
+            if !hop_cookies.is_empty() {
+                set_cookies = cookies::merge(&[&set_cookies, &hop_cookies]);
+            }
             if s.follow_redirects && status.is_redirection() {
                 if let Some(next) = redirect::next_hop(&p, status, resp.headers(), s.referer)? {
                     hops += 1;
@@ -105,7 +110,7 @@ impl Client {
             let version = resp.version();
             let headers = resp.headers().clone();
             let body = response::read_body(resp, p.timeout, &p.method, &p.url).await?;
-            return Ok(ResponseData { status, version, method: p.method, url: p.url, headers, body, elapsed: started.elapsed() });
+            return Ok(ResponseData { status, version, method: p.method, url: p.url, headers, cookies: set_cookies, body, elapsed: started.elapsed() });
         }
     }
 }

@@ -4,11 +4,21 @@
 use encoding_rs::Encoding;
 use http::HeaderMap;
 
+/// WHATWG labels plus the spellings Python also accepts (`latin-1`, `utf_8`, ...).
+pub fn lookup(label: &str) -> Option<&'static Encoding> {
+    let l = label.trim().to_ascii_lowercase().replace('_', "-");
+    let l = match l.as_str() {
+        "latin-1" | "iso8859-1" | "iso-8859-1" => "iso-8859-1",
+        other => other,
+    };
+    Encoding::for_label(l.as_bytes())
+}
+
 pub fn charset_from_headers(headers: &HeaderMap) -> Option<&'static Encoding> {
     let ct = headers.get(http::header::CONTENT_TYPE)?.to_str().ok()?;
     let m: mime::Mime = ct.parse().ok()?;
     let cs = m.get_param(mime::CHARSET)?;
-    Encoding::for_label(cs.as_str().as_bytes())
+    lookup(cs.as_str())
 }
 
 fn from_meta(body: &[u8]) -> Option<&'static Encoding> {
@@ -17,7 +27,7 @@ fn from_meta(body: &[u8]) -> Option<&'static Encoding> {
     let i = text.find("charset=")?;
     let rest = text[i + 8..].trim_start_matches(['"', '\'']);
     let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).unwrap_or(rest.len());
-    Encoding::for_label(rest[..end].as_bytes())
+    lookup(&rest[..end])
 }
 
 /// The encoding used to decode `body` and its canonical lowercase name.
@@ -42,10 +52,6 @@ pub fn detect(headers: &HeaderMap, body: &[u8]) -> &'static Encoding {
 
 pub fn name(e: &'static Encoding) -> String {
     e.name().to_ascii_lowercase()
-}
-
-pub fn lookup(label: &str) -> Option<&'static Encoding> {
-    Encoding::for_label(label.trim().as_bytes())
 }
 
 /// Decode with replacement characters for invalid bytes (never fails), dropping a BOM.
@@ -75,6 +81,12 @@ mod tests {
         assert_eq!(name(detect(&HeaderMap::new(), b"\xff\xfeh\x00i\x00")), "utf-16le");
         let html = b"<html><head><meta charset=\"windows-1252\"></head></html>";
         assert_eq!(name(detect(&ct("text/html"), html)), "windows-1252");
+    }
+
+    #[test]
+    fn python_spellings_are_accepted() {
+        assert_eq!(decode(lookup("latin-1").unwrap(), b"caf\xe9"), "café");
+        assert!(lookup("utf_8").is_some());
     }
 
     #[test]

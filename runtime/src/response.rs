@@ -15,6 +15,8 @@ pub struct ResponseData {
     pub method: Method,
     pub url: Url,
     pub headers: HeaderMap,
+    /// Cookies set by this response and by the redirects that led to it (later wins).
+    pub cookies: Vec<(String, String)>,
     pub body: Bytes,
     pub elapsed: Duration,
 }

@@ -112,7 +112,7 @@ impl RequestKwargs {
 pub fn perform(py: Python<'_>, core: &crate::client::Client, jar: Arc<Jar>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<Response> {
     let state = core.state();
     let opts = kw.into_options(py, &state.settings)?;
-    let prepared = request::prepare(&state.settings, method, url, opts)?;
+    let prepared = request::prepare(&state.settings, method, url, opts).map_err(|e| e.with_request(method, url))?;
     let data = py.detach(|| crate::rt::block_on(crate::client::Client::execute(state, jar, prepared)))?;
     Ok(Response::from_data(data))
 }

@@ -59,7 +59,7 @@ impl Response {
         Headers::new(self.data.headers.clone())
     }
     pub fn cookies(&self) -> Vec<(String, String)> {
-        crate::cookies::from_set_cookie(&self.data.headers)
+        self.data.cookies.clone()
     }
     pub fn elapsed(&self) -> f64 {
         self.data.elapsed.as_secs_f64()

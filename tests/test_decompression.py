@@ -1,0 +1,41 @@
+"""Transparent gzip / deflate / br / zstd decompression of response bodies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+import httpr
+from servers import ZSTD_PAYLOAD, LocalServer
+
+
+@pytest.mark.parametrize(
+    ("path", "flag"),
+    [("/gzip", "gzipped"), ("/deflate", "deflated"), ("/brotli", "brotli")],
+)
+def test_httpbin_compressed_bodies_are_decompressed(httpbin: Any, path: str, flag: str) -> None:
+    response = httpr.get(httpbin.url + path)
+
+    assert response.status_code == 200
+    assert response.json()[flag] is True
+    assert json.loads(response.content) == response.json()
+    assert json.loads(response.text) == response.json()
+
+
+def test_zstd_body_is_decompressed(local_server: LocalServer) -> None:
+    response = httpr.get(local_server.url("/zstd"))
+
+    assert response.status_code == 200
+    assert response.json() == ZSTD_PAYLOAD
+    assert json.loads(response.content) == ZSTD_PAYLOAD
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "zstd"])
+def test_accept_encoding_advertises(local_server: LocalServer, echo_path: str, encoding: str) -> None:
+    httpr.get(local_server.url(echo_path))
+
+    [seen] = local_server.received(echo_path)
+    offered = {token.split(";")[0].strip() for token in (seen.header("accept-encoding") or "").split(",")}
+    assert encoding in offered
