@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
+use thread_local::ThreadLocal;
+
 use http::header::COOKIE;
 use http::HeaderValue;
 
@@ -19,7 +21,22 @@ use crate::response::{self, ResponseData};
 /// concurrent settings change never tears a request in half.
 pub struct State {
     pub settings: ClientSettings,
-    pub transport: reqwest::Client,
+    /// One transport (connection pool) per thread that sends through this client: its
+    /// connections live on that thread's runtime (see `rt::block_on`).
+    transports: Arc<ThreadLocal<reqwest::Client>>,
+}
+
+impl State {
+    /// Builds the transport once (validating the settings) for the calling thread.
+    fn new(settings: ClientSettings) -> Result<Self> {
+        let state = State { settings, transports: Arc::new(ThreadLocal::new()) };
+        state.transport()?;
+        Ok(state)
+    }
+
+    pub fn transport(&self) -> Result<&reqwest::Client> {
+        self.transports.get_or_try(|| config::build_transport(&self.settings))
+    }
 }
 
 pub struct Client {
@@ -30,9 +47,8 @@ pub struct Client {
 
 impl Client {
     pub fn new(settings: ClientSettings) -> Result<Self> {
-        let transport = config::build_transport(&settings)?;
         let jar = Arc::new(Jar::default());
-        Ok(Client { state: RwLock::new(Arc::new(State { settings, transport })), jar, closed: AtomicBool::new(false) })
+        Ok(Client { state: RwLock::new(Arc::new(State::new(settings)?)), jar, closed: AtomicBool::new(false) })
     }
 
     pub fn state(&self) -> Arc<State> {
@@ -47,13 +63,19 @@ impl Client {
         &self.jar
     }
 
-    /// Change settings; `rebuild` makes a new transport (proxy, TLS), keeping everything else.
+    /// Change settings. Requests already running keep their snapshot; new ones see the new
+    /// settings. `rebuild` also starts new connection pools (proxy, TLS, timeouts).
     pub fn update(&self, rebuild: bool, f: impl FnOnce(&mut ClientSettings) -> Result<()>) -> Result<()> {
         let mut guard = self.state.write().unwrap_or_else(|p| p.into_inner());
         let mut settings = guard.settings.clone();
         f(&mut settings)?;
-        let transport = if rebuild { config::build_transport(&settings)? } else { guard.transport.clone() };
-        *guard = Arc::new(State { settings, transport });
+        let next = if rebuild {
+            State::new(settings)?
+        } else {
+            // Request-level defaults only: keep the connection pools.
+            State { settings, transports: guard.transports.clone() }
+        };
+        *guard = Arc::new(next);
         Ok(())
     }
 
@@ -108,7 +130,8 @@ impl Client {
                 }
             }
             let version = resp.version();
-            let headers = resp.headers().clone();
+            let mut resp = resp;
+            let headers = std::mem::take(resp.headers_mut());
             let body = response::read_body(resp, p.timeout, &p.method, &p.url).await?;
             return Ok(ResponseData { status, version, method: p.method, url: p.url, headers, cookies: set_cookies, body, elapsed: started.elapsed() });
         }
@@ -128,7 +151,7 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared) -> Result<reqwest::Re
     if let Some(body) = &p.body {
         *req.body_mut() = Some(body.bytes.clone().into());
     }
-    let fut = state.transport.execute(req);
+    let fut = state.transport()?.execute(req);
     let result = match p.timeout {
         Some(t) => tokio::time::timeout(t, fut).await.map_err(|_| {
             Error::new(
