@@ -54,12 +54,12 @@ pub struct RCallable {
     pub py_ret: String,
     pub stub_params: String,
     pub raises: Vec<String>,
-    pub is_async: bool,
-    pub async_name: String,
     pub this: bool,
     pub returns_self: bool,
     /// A Python protocol slot (`__getitem__`, `__len__`, ...): PyO3 takes no signature/doc there.
     pub slot: bool,
+    /// On an async mirror: the wrapper returns an awaitable; stubs say `async def`.
+    pub coroutine: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -89,6 +89,8 @@ pub struct RClass {
     pub methods: Vec<RCallable>,
     pub async_mirror: Option<String>,
     pub async_doc: String,
+    /// Set on an async mirror: the sync class it mirrors (same binding type).
+    pub mirror_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -402,10 +404,9 @@ impl<'a> Lowering<'a> {
             py_ret,
             stub_params: stub.join(", "),
             raises: raises.to_vec(),
-            is_async: false,
-            async_name: name.to_string(),
             this,
             returns_self,
+            coroutine: false,
             slot: name.starts_with("__") && !matches!(name, "__enter__" | "__exit__" | "__new__"),
         }
     }
@@ -460,6 +461,7 @@ impl<'a> Lowering<'a> {
         let api = self.api;
         let exceptions = self.exceptions();
         let mut classes = Vec::new();
+        let mut mirrors = Vec::new();
         let mut names = BTreeSet::new();
         for c in &api.classes {
             if !names.insert(c.name.clone()) {
@@ -474,17 +476,53 @@ impl<'a> Lowering<'a> {
             });
             let properties = c.properties.iter().map(|p| self.property(&c.name, p)).collect();
             let mut methods = Vec::new();
+            let mut async_methods = Vec::new();
             let mut mnames = BTreeSet::new();
             for m in &c.methods {
                 if !mnames.insert(m.name.clone()) {
                     self.err(&[&c.name, &m.name], "duplicate method");
                 }
                 let recv = if m.this { "slf.get().0" } else { "self.0" };
-                let target = format!("{recv}.{}", m.call.clone().unwrap_or_else(|| m.name.clone()));
-                let mut r = self.callable(&[&c.name, &m.name], &m.name, &m.doc, &m.params, &m.fixed, m.returns.as_deref(), &m.raises, &target, m.py, m.this, true);
-                r.is_async = m.is_async;
-                r.async_name = if m.name == "close" { "aclose".into() } else { m.name.clone() };
-                methods.push(r);
+                let sync_target = m.call.clone().unwrap_or_else(|| m.name.clone());
+                if m.only != Some(Only::Async) {
+                    let target = format!("{recv}.{sync_target}");
+                    let r = self.callable(&[&c.name, &m.name], &m.name, &m.doc, &m.params, &m.fixed, m.returns.as_deref(), &m.raises, &target, m.py, m.this, true);
+                    methods.push(r);
+                }
+                let on_mirror = m.only == Some(Only::Async) || (m.is_async && m.only != Some(Only::Sync));
+                if on_mirror {
+                    if c.async_mirror.is_none() {
+                        self.err(&[&c.name, &m.name], "async method on a class without `async_mirror`");
+                    }
+                    let (name, target) = if m.only == Some(Only::Async) {
+                        (m.name.clone(), format!("{recv}.{sync_target}"))
+                    } else {
+                        let name = if m.name == "close" { "aclose".to_string() } else { m.name.clone() };
+                        (name, format!("{recv}.{}", m.async_call.clone().unwrap_or_else(|| format!("a{sync_target}"))))
+                    };
+                    let mut r = self.callable(&[&c.name, &m.name], &name, &m.doc, &m.params, &m.fixed, m.returns.as_deref(), &m.raises, &target, true, m.this, true);
+                    r.coroutine = true;
+                    r.fallible = true;
+                    r.ret_rust = "Py<PyAny>".into();
+                    r.ret_expr = "v".into();
+                    if r.py_ret == "None" && m.returns.is_none() {
+                        r.py_ret = "None".into();
+                    }
+                    async_methods.push(r);
+                }
+            }
+            if let Some(mirror) = &c.async_mirror {
+                mirrors.push(RClass {
+                    name: mirror.clone(),
+                    rust: c.rust.clone(),
+                    doc: esc(c.async_doc.as_deref().unwrap_or_default()),
+                    constructor: constructor.clone(),
+                    properties: c.properties.iter().map(|p| self.property(&c.name, p)).collect(),
+                    methods: async_methods,
+                    async_mirror: None,
+                    async_doc: String::new(),
+                    mirror_of: Some(c.name.clone()),
+                });
             }
             classes.push(RClass {
                 name: c.name.clone(),
@@ -495,8 +533,10 @@ impl<'a> Lowering<'a> {
                 methods,
                 async_mirror: c.async_mirror.clone(),
                 async_doc: c.async_doc.clone().unwrap_or_default(),
+                mirror_of: None,
             });
         }
+        classes.extend(mirrors);
         let mut functions = Vec::new();
         let mut fnames = BTreeSet::new();
         for f in &api.functions {

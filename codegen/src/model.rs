@@ -163,8 +163,15 @@ pub struct Method {
     pub py: bool,
     #[serde(default)]
     pub this: bool,
+    /// Also offered as a coroutine on the class's async mirror.
     #[serde(default, rename = "async")]
     pub is_async: bool,
+    /// The binding method the async mirror calls (default: `a` + the sync target).
+    #[serde(default)]
+    pub async_call: Option<String>,
+    /// `sync` or `async`: the method exists on one of the two classes only.
+    #[serde(default)]
+    pub only: Option<Only>,
     #[serde(default)]
     pub params: Vec<ParamOrGroup>,
     #[serde(default)]
@@ -190,6 +197,13 @@ pub struct Function {
     pub raises: Vec<String>,
     #[serde(default)]
     pub doc: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Only {
+    Sync,
+    Async,
 }
 
 /// Built-in exceptions a `raises:` list may name besides the declared ones.

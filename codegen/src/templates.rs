@@ -12,11 +12,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("stub.pyi.j2", include_str!("../templates/stub.pyi.j2")),
     ("types.py.j2", include_str!("../templates/types.py.j2")),
     ("exceptions.py.j2", include_str!("../templates/exceptions.py.j2")),
-    ("async_client.py.j2", include_str!("../templates/async_client.py.j2")),
     ("init.py.j2", include_str!("../templates/init.py.j2")),
     ("macros.md.j2", include_str!("../templates/macros.md.j2")),
     ("doc_class.md.j2", include_str!("../templates/doc_class.md.j2")),
-    ("doc_async_class.md.j2", include_str!("../templates/doc_async_class.md.j2")),
     ("doc_functions.md.j2", include_str!("../templates/doc_functions.md.j2")),
     ("doc_exceptions.md.j2", include_str!("../templates/doc_exceptions.md.j2")),
     ("doc_index.md.j2", include_str!("../templates/doc_index.md.j2")),
@@ -47,7 +45,6 @@ pub fn render_all(l: &Lowered) -> Result<BTreeMap<String, String>, minijinja::Er
     put(format!("python/{}/{}.pyi", l.module, l.native.rsplit('.').next().unwrap_or("_native")), "stub.pyi.j2", ctx.clone())?;
     put(format!("python/{}/_types.py", l.module), "types.py.j2", ctx.clone())?;
     put(format!("python/{}/_exceptions.py", l.module), "exceptions.py.j2", ctx.clone())?;
-    put(format!("python/{}/_async_client.py", l.module), "async_client.py.j2", ctx.clone())?;
     put(format!("python/{}/__init__.py", l.module), "init.py.j2", ctx.clone())?;
     put("docs/api/index.md".into(), "doc_index.md.j2", ctx.clone())?;
     put("docs/api/functions.md".into(), "doc_functions.md.j2", ctx.clone())?;
@@ -55,9 +52,6 @@ pub fn render_all(l: &Lowered) -> Result<BTreeMap<String, String>, minijinja::Er
     for c in &l.classes {
         let slug = kebab(&c.name);
         put(format!("docs/api/{slug}.md"), "doc_class.md.j2", context! { api => l, c => c })?;
-        if let Some(mirror) = &c.async_mirror {
-            put(format!("docs/api/{}.md", kebab(mirror)), "doc_async_class.md.j2", context! { api => l, c => c, name => mirror })?;
-        }
     }
     Ok(out)
 }

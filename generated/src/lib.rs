@@ -344,6 +344,243 @@ Raises:
     }
 }
 
+#[doc = "A response whose body has not been read yet, returned by `Client.stream()`. Status, headers, cookies and URL are available at once; the body is read by iterating. Use it as a context manager: leaving the block closes it."]
+#[pyclass(name = "StreamingResponse", module = "httpr", frozen, subclass)]
+pub struct StreamingResponse(pub rt::py::stream::StreamingResponse);
+
+#[pymethods]
+impl StreamingResponse {
+
+    #[doc = "The HTTP status code."]
+    #[getter]
+    fn status_code(&self, py: Python<'_>) -> PyResult<u16> {
+        rt::py::guard(|| Ok({ let v = self.0.status_code(); v }))
+    }
+
+    #[doc = "The standard reason phrase for the status."]
+    #[getter]
+    fn reason_phrase(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| Ok({ let v = self.0.reason_phrase(); v }))
+    }
+
+    #[doc = "\"HTTP/1.1\" or \"HTTP/2\"."]
+    #[getter]
+    fn http_version(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| Ok({ let v = self.0.http_version(); v }))
+    }
+
+    #[doc = "The final URL, after any redirects."]
+    #[getter]
+    fn url(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| Ok({ let v = self.0.url(); v }))
+    }
+
+    #[doc = "The response headers."]
+    #[getter]
+    fn headers(&self, py: Python<'_>) -> PyResult<Headers> {
+        rt::py::guard(|| Ok({ let v = self.0.headers(); Headers(v) }))
+    }
+
+    #[doc = "Cookies set by this response and by the redirects followed to reach it."]
+    #[getter]
+    fn cookies(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
+        rt::py::guard(|| Ok({ let v = self.0.cookies(); rt::py::client::pairs_to_dict(py, &v)?.unbind() }))
+    }
+
+    #[doc = "The encoding `iter_text`/`iter_lines` decode with: the Content-Type charset, else UTF-8 (a BOM is honoured)."]
+    #[getter]
+    fn encoding(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| Ok({ let v = self.0.encoding(); v }))
+    }
+
+    #[doc = "Whether the stream was closed (by `close()` or leaving the `with` block)."]
+    #[getter]
+    fn is_closed(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.is_closed(); v }))
+    }
+
+    #[doc = "Whether the body was read to the end."]
+    #[getter]
+    fn is_consumed(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.is_consumed(); v }))
+    }
+
+    #[doc = "Iterate over the body as bytes chunks, as they arrive (decompressed). Each wait for a chunk is bounded by the timeout.
+
+Returns:
+    BytesIterator
+
+Raises:
+    StreamConsumed, StreamClosed"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn iter_bytes(&self, py: Python<'_>) -> PyResult<BytesIterator> {
+        rt::py::guard(|| {
+            let v = self.0.iter_bytes()?;
+            Ok(BytesIterator(v))
+        })
+    }
+
+    #[doc = "Iterate over the body as text chunks, decoded incrementally (a character split across chunks is decoded whole).
+
+Returns:
+    TextIterator
+
+Raises:
+    StreamConsumed, StreamClosed"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn iter_text(&self, py: Python<'_>) -> PyResult<TextIterator> {
+        rt::py::guard(|| {
+            let v = self.0.iter_text()?;
+            Ok(TextIterator(v))
+        })
+    }
+
+    #[doc = "Iterate over the body line by line (split on \\\\n, \\\\r\\\\n or \\\\r; terminators removed). Suits Server-Sent Events.
+
+Returns:
+    LineIterator
+
+Raises:
+    StreamConsumed, StreamClosed"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn iter_lines(&self, py: Python<'_>) -> PyResult<LineIterator> {
+        rt::py::guard(|| {
+            let v = self.0.iter_lines()?;
+            Ok(LineIterator(v))
+        })
+    }
+
+    fn __iter__(&self, py: Python<'_>) -> PyResult<BytesIterator> {
+        rt::py::guard(|| {
+            let v = self.0.__iter__()?;
+            Ok(BytesIterator(v))
+        })
+    }
+
+    #[doc = "Read the rest of the body into memory and return it.
+
+Returns:
+    bytes
+
+Raises:
+    StreamConsumed, StreamClosed, RequestError"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn read(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyBytes>> {
+        rt::py::guard(|| {
+            let v = self.0.read(py)?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "Close the stream and release the connection without reading the rest."]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.close();
+            Ok(v)
+        })
+    }
+
+    #[doc = "Enter a `with` block.
+
+Returns:
+    Self"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn __enter__(slf: &Bound<'_, Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = slf.get().0.__enter__(slf.as_any());
+            Ok(v)
+        })
+    }
+
+    #[doc = "Leave a `with` block, closing the stream.
+
+Args:
+    exc_type (Any | None): Exception type.
+    exc_value (Any | None): Exception value.
+    traceback (Any | None): Traceback."]
+    #[pyo3(signature = (exc_type=None, exc_value=None, traceback=None), text_signature = "($self, exc_type=None, exc_value=None, traceback=None)")]
+    fn __exit__(&self, py: Python<'_>, exc_type: Option<Py<PyAny>>, exc_value: Option<Py<PyAny>>, traceback: Option<Py<PyAny>>) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.__exit__(exc_type, exc_value, traceback);
+            Ok(v)
+        })
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| {
+            let v = self.0.__repr__();
+            Ok(v)
+        })
+    }
+}
+
+#[doc = "Iterator over a streamed body's bytes chunks."]
+#[pyclass(name = "BytesIterator", module = "httpr", frozen, subclass)]
+pub struct BytesIterator(pub rt::py::stream::BytesIterator);
+
+#[pymethods]
+impl BytesIterator {
+
+    fn __iter__(slf: &Bound<'_, Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = slf.get().0.__iter__(slf.as_any());
+            Ok(v)
+        })
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<pyo3::types::PyBytes>>> {
+        rt::py::guard(|| {
+            let v = self.0.__next__(py)?;
+            Ok(v)
+        })
+    }
+}
+
+#[doc = "Iterator over a streamed body's text, decoded incrementally."]
+#[pyclass(name = "TextIterator", module = "httpr", frozen, subclass)]
+pub struct TextIterator(pub rt::py::stream::TextIterator);
+
+#[pymethods]
+impl TextIterator {
+
+    fn __iter__(slf: &Bound<'_, Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = slf.get().0.__iter__(slf.as_any());
+            Ok(v)
+        })
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        rt::py::guard(|| {
+            let v = self.0.__next__(py)?;
+            Ok(v)
+        })
+    }
+}
+
+#[doc = "Iterator over a streamed body's lines."]
+#[pyclass(name = "LineIterator", module = "httpr", frozen, subclass)]
+pub struct LineIterator(pub rt::py::stream::LineIterator);
+
+#[pymethods]
+impl LineIterator {
+
+    fn __iter__(slf: &Bound<'_, Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = slf.get().0.__iter__(slf.as_any());
+            Ok(v)
+        })
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        rt::py::guard(|| {
+            let v = self.0.__next__(py)?;
+            Ok(v)
+        })
+    }
+}
+
 #[doc = "An HTTP client with connection pooling, default settings and a cookie store. Safe to share between threads."]
 #[pyclass(name = "Client", module = "httpr", frozen, subclass)]
 pub struct Client(pub rt::py::client::Client);
@@ -653,6 +890,35 @@ Raises:
         })
     }
 
+    #[doc = "Send a request and return as soon as the response headers arrive, leaving the body to be iterated. Use it as a context manager: `with client.stream(\"GET\", url) as r: for chunk in r.iter_bytes(): ...`. Leaving the block releases the connection without reading the rest.
+
+Args:
+    method (HttpMethod): HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (any case).
+    url (str): The URL (http or https).
+    params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
+    headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
+    cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
+    json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+
+Returns:
+    StreamingResponse
+
+Raises:
+    ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
+    #[pyo3(signature = (method, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, method, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
+    fn stream(&self, py: Python<'_>, method: &str, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<StreamingResponse> {
+        rt::py::guard(|| {
+            let v = self.0.stream(py, method, url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            Ok(StreamingResponse(v))
+        })
+    }
+
     #[doc = "Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning."]
     #[pyo3(signature = (), text_signature = "($self)")]
     fn close(&self, py: Python<'_>) -> PyResult<()> {
@@ -684,6 +950,339 @@ Args:
     fn __exit__(&self, py: Python<'_>, exc_type: Option<Py<PyAny>>, exc_value: Option<Py<PyAny>>, traceback: Option<Py<PyAny>>) -> PyResult<()> {
         rt::py::guard(|| {
             let v = self.0.__exit__(exc_type, exc_value, traceback);
+            Ok(v)
+        })
+    }
+}
+
+#[doc = "The asyncio client. Same constructor and methods as `Client`; request methods are coroutines."]
+#[pyclass(name = "AsyncClient", module = "httpr", frozen, subclass)]
+pub struct AsyncClient(pub rt::py::client::Client);
+
+#[pymethods]
+impl AsyncClient {
+    #[new]
+    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::OptTimeout::UNSET, follow_redirects=true, max_redirects=20, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False)")]
+    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::OptTimeout, follow_redirects: bool, max_redirects: usize, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::client::Client::new(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only })?)))
+    }
+
+    #[doc = "Default headers sent with every request (lowercase names; excludes Cookie)."]
+    #[getter]
+    fn headers(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
+        rt::py::guard(|| Ok({ let v = self.0.headers(); rt::py::client::pairs_to_dict(py, &v)?.unbind() }))
+    }
+
+    #[setter]
+    fn set_headers(&self, value: rt::py::args::StrPairs) -> PyResult<()> {
+        rt::py::guard(|| self.0.set_headers(value))
+    }
+
+    #[doc = "Default cookies plus those in the cookie store. Setting replaces both."]
+    #[getter]
+    fn cookies(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
+        rt::py::guard(|| Ok({ let v = self.0.cookies(); rt::py::client::pairs_to_dict(py, &v)?.unbind() }))
+    }
+
+    #[setter]
+    fn set_cookies(&self, value: rt::py::args::StrPairs) -> PyResult<()> {
+        rt::py::guard(|| self.0.set_cookies(value))
+    }
+
+    #[doc = "Default basic auth `(username, password)`, or None."]
+    #[getter]
+    fn auth(&self, py: Python<'_>) -> PyResult<Option<(String, Option<String>)>> {
+        rt::py::guard(|| Ok({ let v = self.0.auth(); v }))
+    }
+
+    #[setter]
+    fn set_auth(&self, value: Option<rt::py::args::Auth>) -> PyResult<()> {
+        rt::py::guard(|| self.0.set_auth(value))
+    }
+
+    #[doc = "Default query parameters, or None."]
+    #[getter]
+    fn params(&self, py: Python<'_>) -> PyResult<Option<Py<pyo3::types::PyDict>>> {
+        rt::py::guard(|| Ok({ let v = self.0.params(); v.map(|p| rt::py::client::pairs_to_dict(py, &p).map(|d| d.unbind())).transpose()? }))
+    }
+
+    #[setter]
+    fn set_params(&self, value: Option<rt::py::args::Pairs>) -> PyResult<()> {
+        rt::py::guard(|| self.0.set_params(value))
+    }
+
+    #[doc = "Default timeout in seconds, or None for no timeout."]
+    #[getter]
+    fn timeout(&self, py: Python<'_>) -> PyResult<Option<f64>> {
+        rt::py::guard(|| Ok({ let v = self.0.timeout(); v }))
+    }
+
+    #[setter]
+    fn set_timeout(&self, value: rt::py::args::Seconds) -> PyResult<()> {
+        rt::py::guard(|| self.0.set_timeout(value))
+    }
+
+    #[doc = "The proxy URL in use, or None. Setting it rebuilds the connection pool and keeps every other setting."]
+    #[getter]
+    fn proxy(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        rt::py::guard(|| Ok({ let v = self.0.proxy(); v }))
+    }
+
+    #[setter]
+    fn set_proxy(&self, value: Option<String>) -> PyResult<()> {
+        rt::py::guard(|| self.0.set_proxy(value))
+    }
+
+    #[doc = "Whether `close()` was called (a later request reopens the client)."]
+    #[getter]
+    fn is_closed(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.is_closed(); v }))
+    }
+
+    #[doc = "Send a request and read the whole response.
+
+Args:
+    method (HttpMethod): HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (any case).
+    url (str): The URL (http or https).
+    params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
+    headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
+    cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
+    json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+
+Returns:
+    Response
+
+Raises:
+    ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
+    #[pyo3(signature = (method, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, method, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
+    fn request(&self, py: Python<'_>, method: &str, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.arequest(py, method, url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "Send a GET request.
+
+Args:
+    url (str): The URL (http or https).
+    params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
+    headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
+    cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
+    json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+
+Returns:
+    Response
+
+Raises:
+    ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
+    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
+    fn get(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.arequest(py, "GET", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "Send a HEAD request (the response has no body).
+
+Args:
+    url (str): The URL (http or https).
+    params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
+    headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
+    cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
+    json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+
+Returns:
+    Response
+
+Raises:
+    ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
+    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
+    fn head(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.arequest(py, "HEAD", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "Send an OPTIONS request.
+
+Args:
+    url (str): The URL (http or https).
+    params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
+    headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
+    cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
+    json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+
+Returns:
+    Response
+
+Raises:
+    ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
+    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
+    fn options(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.arequest(py, "OPTIONS", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "Send a DELETE request.
+
+Args:
+    url (str): The URL (http or https).
+    params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
+    headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
+    cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
+    json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+
+Returns:
+    Response
+
+Raises:
+    ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
+    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
+    fn delete(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.arequest(py, "DELETE", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "Send a POST request.
+
+Args:
+    url (str): The URL (http or https).
+    params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
+    headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
+    cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
+    json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+
+Returns:
+    Response
+
+Raises:
+    ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
+    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
+    fn post(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.arequest(py, "POST", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "Send a PUT request.
+
+Args:
+    url (str): The URL (http or https).
+    params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
+    headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
+    cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
+    json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+
+Returns:
+    Response
+
+Raises:
+    ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
+    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
+    fn put(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.arequest(py, "PUT", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "Send a PATCH request.
+
+Args:
+    url (str): The URL (http or https).
+    params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
+    headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
+    cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
+    json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+
+Returns:
+    Response
+
+Raises:
+    ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
+    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
+    fn patch(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.arequest(py, "PATCH", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning."]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn aclose(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.aclose(py)?;
+            Ok(v)
+        })
+    }
+
+    fn __aenter__(slf: &Bound<'_, Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = slf.get().0.__aenter__(py, slf.as_any())?;
+            Ok(v)
+        })
+    }
+
+    fn __aexit__(&self, py: Python<'_>, exc_type: Option<Py<PyAny>>, exc_value: Option<Py<PyAny>>, traceback: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.__aexit__(py, exc_type, exc_value, traceback)?;
             Ok(v)
         })
     }
@@ -959,7 +1558,12 @@ fn _httpr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Headers>()?;
     m.add_class::<Request>()?;
     m.add_class::<Response>()?;
+    m.add_class::<StreamingResponse>()?;
+    m.add_class::<BytesIterator>()?;
+    m.add_class::<TextIterator>()?;
+    m.add_class::<LineIterator>()?;
     m.add_class::<Client>()?;
+    m.add_class::<AsyncClient>()?;
     m.add_function(wrap_pyfunction!(request, m)?)?;
     m.add_function(wrap_pyfunction!(get, m)?)?;
     m.add_function(wrap_pyfunction!(head, m)?)?;
@@ -968,6 +1572,14 @@ fn _httpr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(post, m)?)?;
     m.add_function(wrap_pyfunction!(put, m)?)?;
     m.add_function(wrap_pyfunction!(patch, m)?)?;
+    rt::py::registry::register::<rt::py::headers::Headers>(|py, v| Ok(Py::new(py, Headers(v))?.into_any()));
+    rt::py::registry::register::<rt::py::request::Request>(|py, v| Ok(Py::new(py, Request(v))?.into_any()));
+    rt::py::registry::register::<rt::py::response::Response>(|py, v| Ok(Py::new(py, Response(v))?.into_any()));
+    rt::py::registry::register::<rt::py::stream::StreamingResponse>(|py, v| Ok(Py::new(py, StreamingResponse(v))?.into_any()));
+    rt::py::registry::register::<rt::py::stream::BytesIterator>(|py, v| Ok(Py::new(py, BytesIterator(v))?.into_any()));
+    rt::py::registry::register::<rt::py::stream::TextIterator>(|py, v| Ok(Py::new(py, TextIterator(v))?.into_any()));
+    rt::py::registry::register::<rt::py::stream::LineIterator>(|py, v| Ok(Py::new(py, LineIterator(v))?.into_any()));
+    rt::py::registry::register::<rt::py::client::Client>(|py, v| Ok(Py::new(py, Client(v))?.into_any()));
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

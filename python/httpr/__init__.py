@@ -10,7 +10,12 @@ from ._httpr import (
     Headers,
     Request,
     Response,
+    StreamingResponse,
+    BytesIterator,
+    TextIterator,
+    LineIterator,
     Client,
+    AsyncClient,
     request,
     get,
     head,
@@ -20,7 +25,6 @@ from ._httpr import (
     put,
     patch,
 )
-from ._async_client import AsyncClient
 from ._exceptions import (
     HTTPError,
     RequestError,
@@ -72,6 +76,10 @@ __all__ = [
     "Headers",
     "Request",
     "Response",
+    "StreamingResponse",
+    "BytesIterator",
+    "TextIterator",
+    "LineIterator",
     "Client",
     "AsyncClient",
     "request",

@@ -173,6 +173,99 @@ class Response:
     def __repr__(self) -> str:
         """`<Response [200 OK]>`."""
 
+class StreamingResponse:
+    """A response whose body has not been read yet, returned by `Client.stream()`. Status, headers, cookies and URL are available at once; the body is read by iterating. Use it as a context manager: leaving the block closes it."""
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status code."""
+
+    @property
+    def reason_phrase(self) -> str:
+        """The standard reason phrase for the status."""
+
+    @property
+    def http_version(self) -> str:
+        """"HTTP/1.1" or "HTTP/2"."""
+
+    @property
+    def url(self) -> str:
+        """The final URL, after any redirects."""
+
+    @property
+    def headers(self) -> Headers:
+        """The response headers."""
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Cookies set by this response and by the redirects followed to reach it."""
+
+    @property
+    def encoding(self) -> str:
+        """The encoding `iter_text`/`iter_lines` decode with: the Content-Type charset, else UTF-8 (a BOM is honoured)."""
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the stream was closed (by `close()` or leaving the `with` block)."""
+
+    @property
+    def is_consumed(self) -> bool:
+        """Whether the body was read to the end."""
+
+    def iter_bytes(self) -> BytesIterator:
+        """Iterate over the body as bytes chunks, as they arrive (decompressed). Each wait for a chunk is bounded by the timeout."""
+
+    def iter_text(self) -> TextIterator:
+        """Iterate over the body as text chunks, decoded incrementally (a character split across chunks is decoded whole)."""
+
+    def iter_lines(self) -> LineIterator:
+        """Iterate over the body line by line (split on \\n, \\r\\n or \\r; terminators removed). Suits Server-Sent Events."""
+
+    def __iter__(self) -> BytesIterator:
+        """Same as `iter_bytes()`."""
+
+    def read(self) -> bytes:
+        """Read the rest of the body into memory and return it."""
+
+    def close(self) -> None:
+        """Close the stream and release the connection without reading the rest."""
+
+    def __enter__(self) -> Self:
+        """Enter a `with` block."""
+
+    def __exit__(self, exc_type: Any | None = None, exc_value: Any | None = None, traceback: Any | None = None) -> None:
+        """Leave a `with` block, closing the stream."""
+
+    def __repr__(self) -> str:
+        """`<StreamingResponse [200 OK]>`."""
+
+class BytesIterator:
+    """Iterator over a streamed body's bytes chunks."""
+
+    def __iter__(self) -> Self:
+        """Returns itself."""
+
+    def __next__(self) -> bytes | None:
+        """The next chunk."""
+
+class TextIterator:
+    """Iterator over a streamed body's text, decoded incrementally."""
+
+    def __iter__(self) -> Self:
+        """Returns itself."""
+
+    def __next__(self) -> str | None:
+        """The next piece of text."""
+
+class LineIterator:
+    """Iterator over a streamed body's lines."""
+
+    def __iter__(self) -> Self:
+        """Returns itself."""
+
+    def __next__(self) -> str | None:
+        """The next line, without its terminator."""
+
 class Client:
     """An HTTP client with connection pooling, default settings and a cookie store. Safe to share between threads."""
 
@@ -242,6 +335,9 @@ class Client:
     def patch(self, url: str, **kwargs: Unpack[RequestParams]) -> Response:
         """Send a PATCH request."""
 
+    def stream(self, method: HttpMethod, url: str, **kwargs: Unpack[RequestParams]) -> StreamingResponse:
+        """Send a request and return as soon as the response headers arrive, leaving the body to be iterated. Use it as a context manager: `with client.stream("GET", url) as r: for chunk in r.iter_bytes(): ...`. Leaving the block releases the connection without reading the rest."""
+
     def close(self) -> None:
         """Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning."""
 
@@ -250,6 +346,84 @@ class Client:
 
     def __exit__(self, exc_type: Any | None = None, exc_value: Any | None = None, traceback: Any | None = None) -> None:
         """Leave a `with` block, closing the client."""
+
+class AsyncClient:
+    """The asyncio client. Same constructor and methods as `Client`; request methods are coroutines."""
+
+    def __init__(self, auth: AuthTypes | None = None, auth_bearer: str | None = None, params: QueryParamTypes | None = None, headers: HeaderTypes | None = None, cookies: CookieTypes | None = None, cookie_store: bool = True, referer: bool = True, proxy: str | None = None, timeout: float | None = 30, follow_redirects: bool = True, max_redirects: int = 20, verify: bool = True, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, https_only: bool = False, http2_only: bool = False, http1_only: bool = False) -> None: ...
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Default headers sent with every request (lowercase names; excludes Cookie)."""
+    @headers.setter
+    def headers(self, value: HeaderTypes) -> None: ...
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Default cookies plus those in the cookie store. Setting replaces both."""
+    @cookies.setter
+    def cookies(self, value: CookieTypes) -> None: ...
+
+    @property
+    def auth(self) -> AuthTypes:
+        """Default basic auth `(username, password)`, or None."""
+    @auth.setter
+    def auth(self, value: AuthTypes | None) -> None: ...
+
+    @property
+    def params(self) -> QueryParamTypes:
+        """Default query parameters, or None."""
+    @params.setter
+    def params(self, value: QueryParamTypes | None) -> None: ...
+
+    @property
+    def timeout(self) -> float | None:
+        """Default timeout in seconds, or None for no timeout."""
+    @timeout.setter
+    def timeout(self, value: float | None) -> None: ...
+
+    @property
+    def proxy(self) -> str | None:
+        """The proxy URL in use, or None. Setting it rebuilds the connection pool and keeps every other setting."""
+    @proxy.setter
+    def proxy(self, value: str | None) -> None: ...
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether `close()` was called (a later request reopens the client)."""
+
+    async def request(self, method: HttpMethod, url: str, **kwargs: Unpack[RequestParams]) -> Response:
+        """Send a request and read the whole response."""
+
+    async def get(self, url: str, **kwargs: Unpack[RequestParams]) -> Response:
+        """Send a GET request."""
+
+    async def head(self, url: str, **kwargs: Unpack[RequestParams]) -> Response:
+        """Send a HEAD request (the response has no body)."""
+
+    async def options(self, url: str, **kwargs: Unpack[RequestParams]) -> Response:
+        """Send an OPTIONS request."""
+
+    async def delete(self, url: str, **kwargs: Unpack[RequestParams]) -> Response:
+        """Send a DELETE request."""
+
+    async def post(self, url: str, **kwargs: Unpack[RequestParams]) -> Response:
+        """Send a POST request."""
+
+    async def put(self, url: str, **kwargs: Unpack[RequestParams]) -> Response:
+        """Send a PUT request."""
+
+    async def patch(self, url: str, **kwargs: Unpack[RequestParams]) -> Response:
+        """Send a PATCH request."""
+
+    async def aclose(self) -> None:
+        """Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning."""
+
+    async def __aenter__(self) -> Self:
+        """Enter an `async with` block; returns the client."""
+
+    async def __aexit__(self, exc_type: Any | None = None, exc_value: Any | None = None, traceback: Any | None = None) -> None:
+        """Leave an `async with` block, closing the client."""
 
 def request(method: HttpMethod, url: str, verify: bool = True, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> Response:
     """Send one request with a shared connection pool and a fresh cookie jar (cookies never leak between calls)."""

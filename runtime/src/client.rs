@@ -2,7 +2,7 @@
 //! loop (send, store cookies, follow redirects, read the body).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
 use thread_local::ThreadLocal;
@@ -24,18 +24,46 @@ pub struct State {
     /// One transport (connection pool) per thread that sends through this client: its
     /// connections live on that thread's runtime (see `rt::block_on`).
     transports: Arc<ThreadLocal<reqwest::Client>>,
+    /// The pool for requests driven by the shared runtime (async clients, streams).
+    shared: Arc<OnceLock<reqwest::Client>>,
+}
+
+/// Which runtime drives a request, and so which pool its connections belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    /// The calling thread's runtime (`rt::block_on`).
+    Local,
+    /// The process-wide multi-thread runtime (`rt::shared`).
+    Shared,
+}
+
+/// A response whose headers have arrived; the body is still on the wire.
+pub struct Head {
+    pub response: reqwest::Response,
+    pub request: Prepared,
+    pub cookies: Vec<(String, String)>,
+    pub started: Instant,
 }
 
 impl State {
     /// Builds the transport once (validating the settings) for the calling thread.
     fn new(settings: ClientSettings) -> Result<Self> {
-        let state = State { settings, transports: Arc::new(ThreadLocal::new()) };
-        state.transport()?;
+        let state = State { settings, transports: Arc::new(ThreadLocal::new()), shared: Arc::new(OnceLock::new()) };
+        state.transport(Driver::Local)?;
         Ok(state)
     }
 
-    pub fn transport(&self) -> Result<&reqwest::Client> {
-        self.transports.get_or_try(|| config::build_transport(&self.settings))
+    pub fn transport(&self, driver: Driver) -> Result<&reqwest::Client> {
+        match driver {
+            Driver::Local => self.transports.get_or_try(|| config::build_transport(&self.settings)),
+            Driver::Shared => match self.shared.get() {
+                Some(t) => Ok(t),
+                None => {
+                    let t = config::build_transport(&self.settings)?;
+                    Ok(self.shared.get_or_init(|| t))
+                }
+            },
+        }
     }
 }
 
@@ -73,7 +101,7 @@ impl Client {
             State::new(settings)?
         } else {
             // Request-level defaults only: keep the connection pools.
-            State { settings, transports: guard.transports.clone() }
+            State { settings, transports: guard.transports.clone(), shared: guard.shared.clone() }
         };
         *guard = Arc::new(next);
         Ok(())
@@ -99,22 +127,33 @@ impl Client {
     }
 
     /// Send `p`, following redirects per the settings, and read the whole body.
-    pub async fn execute(state: Arc<State>, jar: Arc<Jar>, p: Prepared) -> Result<ResponseData> {
+    pub async fn execute(state: Arc<State>, jar: Arc<Jar>, p: Prepared, driver: Driver) -> Result<ResponseData> {
+        let head = Self::send(&state, &jar, p, driver).await?;
+        let Head { mut response, request: p, cookies, started } = head;
+        let status = response.status();
+        let version = response.version();
+        let headers = std::mem::take(response.headers_mut());
+        let body = response::read_body(response, p.timeout, &p.method, &p.url).await?;
+        Ok(ResponseData { status, version, method: p.method, url: p.url, headers, cookies, body, elapsed: started.elapsed() })
+    }
+
+    /// Send `p` and follow redirects until a final response's headers arrive.
+    pub async fn send(state: &State, jar: &Jar, p: Prepared, driver: Driver) -> Result<Head> {
         let started = Instant::now();
         let s = &state.settings;
         let mut p = p;
         let mut hops = 0usize;
         let mut set_cookies: Vec<(String, String)> = Vec::new();
         loop {
-            let resp = send_once(&state, &jar, &p).await?;
+            let resp = send_once(state, jar, &p, driver).await?;
             if s.cookie_store {
                 jar.store_response(resp.headers(), &p.url);
             }
-            let status = resp.status();
             let hop_cookies = cookies::from_set_cookie(resp.headers());
             if !hop_cookies.is_empty() {
                 set_cookies = cookies::merge(&[&set_cookies, &hop_cookies]);
             }
+            let status = resp.status();
             if s.follow_redirects && status.is_redirection() {
                 if let Some(next) = redirect::next_hop(&p, status, resp.headers(), s.referer)? {
                     hops += 1;
@@ -129,16 +168,12 @@ impl Client {
                     continue;
                 }
             }
-            let version = resp.version();
-            let mut resp = resp;
-            let headers = std::mem::take(resp.headers_mut());
-            let body = response::read_body(resp, p.timeout, &p.method, &p.url).await?;
-            return Ok(ResponseData { status, version, method: p.method, url: p.url, headers, cookies: set_cookies, body, elapsed: started.elapsed() });
+            return Ok(Head { response: resp, request: p, cookies: set_cookies, started });
         }
     }
 }
 
-async fn send_once(state: &State, jar: &Jar, p: &Prepared) -> Result<reqwest::Response> {
+async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Result<reqwest::Response> {
     let mut req = reqwest::Request::new(p.method.clone(), p.url.clone());
     *req.headers_mut() = p.headers.clone();
     let stored = if state.settings.cookie_store { jar.matching(&p.url) } else { Vec::new() };
@@ -151,7 +186,7 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared) -> Result<reqwest::Re
     if let Some(body) = &p.body {
         *req.body_mut() = Some(body.bytes.clone().into());
     }
-    let fut = state.transport()?.execute(req);
+    let fut = state.transport(driver)?.execute(req);
     let result = match p.timeout {
         Some(t) => tokio::time::timeout(t, fut).await.map_err(|_| {
             Error::new(

@@ -24,6 +24,8 @@ pub enum ErrorKind {
     RequestError,
     ValueError,
     TypeError,
+    StreamClosed,
+    StreamConsumed,
 }
 
 impl ErrorKind {
@@ -48,10 +50,17 @@ impl ErrorKind {
             ErrorKind::RequestError => "RequestError",
             ErrorKind::ValueError => "ValueError",
             ErrorKind::TypeError => "TypeError",
+            ErrorKind::StreamClosed => "StreamClosed",
+            ErrorKind::StreamConsumed => "StreamConsumed",
         }
     }
 
-    pub const ALL: [ErrorKind; 18] = [
+    /// Whether the Python class is an HTTPError (and so takes `request=`).
+    pub fn carries_request(self) -> bool {
+        !matches!(self, ErrorKind::InvalidURL | ErrorKind::StreamClosed | ErrorKind::StreamConsumed | ErrorKind::ValueError | ErrorKind::TypeError)
+    }
+
+    pub const ALL: [ErrorKind; 20] = [
         ErrorKind::ConnectError,
         ErrorKind::ReadError,
         ErrorKind::WriteError,
@@ -70,6 +79,8 @@ impl ErrorKind {
         ErrorKind::RequestError,
         ErrorKind::ValueError,
         ErrorKind::TypeError,
+        ErrorKind::StreamClosed,
+        ErrorKind::StreamConsumed,
     ];
 }
 

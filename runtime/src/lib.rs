@@ -13,6 +13,7 @@ pub mod redirect;
 pub mod request;
 pub mod response;
 pub mod rt;
+pub mod stream;
 pub mod tls;
 pub mod url_util;
 

@@ -21,6 +21,14 @@ pub fn shared() -> &'static tokio::runtime::Runtime {
     })
 }
 
+/// Hand the shared runtime to pyo3-async-runtimes (once) so async requests run on it.
+pub fn init_async() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let _ = pyo3_async_runtimes::tokio::init_with_runtime(shared());
+    });
+}
+
 thread_local! {
     static LOCAL: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -8,8 +8,11 @@ use pyo3::types::PyDict;
 
 use super::args::{Auth, Content, Files, JsonValue, OptTimeout, Pairs, StrPairs};
 use super::errors::exception_class;
+use super::registry::Wrapped;
 use super::response::Response;
+use super::stream::StreamingResponse;
 use crate::config::{self, ClientSettings, DEFAULT_TIMEOUT};
+use crate::client::Driver;
 use crate::cookies::Jar;
 use crate::request::{self, JsonBody, RequestOptions};
 use crate::tls::TlsOptions;
@@ -108,12 +111,16 @@ impl RequestKwargs {
     }
 }
 
+fn prepare(py: Python<'_>, state: &crate::client::State, method: &str, url: &str, kw: RequestKwargs) -> PyResult<request::Prepared> {
+    let opts = kw.into_options(py, &state.settings)?;
+    Ok(request::prepare(&state.settings, method, url, opts).map_err(|e| e.with_request(method, url))?)
+}
+
 /// Prepare with the GIL, then send and read with it released.
 pub fn perform(py: Python<'_>, core: &crate::client::Client, jar: Arc<Jar>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<Response> {
     let state = core.state();
-    let opts = kw.into_options(py, &state.settings)?;
-    let prepared = request::prepare(&state.settings, method, url, opts).map_err(|e| e.with_request(method, url))?;
-    let data = py.detach(|| crate::rt::block_on(crate::client::Client::execute(state, jar, prepared)))?;
+    let prepared = prepare(py, &state, method, url, kw)?;
+    let data = py.detach(|| crate::rt::block_on(crate::client::Client::execute(state, jar, prepared, Driver::Local)))?;
     Ok(Response::from_data(data))
 }
 
@@ -126,18 +133,64 @@ impl Client {
         Ok(Client { core: crate::client::Client::new(args.into_settings()?)? })
     }
 
-    pub fn request(&self, py: Python<'_>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<Response> {
+    /// Matches httpr 0.7.8: a closed client reopens with a warning; if the warning is turned
+    /// into an error, nothing is sent.
+    fn reopen_if_closed(&self, py: Python<'_>) -> PyResult<()> {
         if self.core.is_closed() {
-            // Matches httpr 0.7.8: a closed client reopens with a warning; if the warning is
-            // turned into an error, nothing is sent.
             let cls = exception_class(py, "ClientReopenedWarning")?;
             PyErr::warn(py, cls.bind(py), c"Client was closed; reopening it for this request", 1)?;
             self.core.reopen();
         }
+        Ok(())
+    }
+
+    pub fn request(&self, py: Python<'_>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<Response> {
+        self.reopen_if_closed(py)?;
         perform(py, &self.core, self.core.jar().clone(), method, url, kw)
     }
+    /// Send the request; return once the response headers have arrived, body unread.
+    pub fn stream(&self, py: Python<'_>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<StreamingResponse> {
+        self.reopen_if_closed(py)?;
+        let state = self.core.state();
+        let prepared = prepare(py, &state, method, url, kw)?;
+        let jar = self.core.jar().clone();
+        let head = py.detach(|| crate::rt::shared().block_on(crate::client::Client::send(&state, &jar, prepared, Driver::Shared)))?;
+        Ok(StreamingResponse::from_head(head))
+    }
+
+    /// The async twin of `request`: an awaitable driven by the shared tokio runtime.
+    /// Cancelling the awaiting task drops the request (and its connection slot).
+    pub fn arequest(&self, py: Python<'_>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<Py<PyAny>> {
+        self.reopen_if_closed(py)?;
+        let state = self.core.state();
+        let prepared = prepare(py, &state, method, url, kw)?;
+        let jar = self.core.jar().clone();
+        crate::rt::init_async();
+        let fut = pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let data = crate::client::Client::execute(state, jar, prepared, Driver::Shared).await?;
+            Ok(Wrapped(Response::from_data(data)))
+        })?;
+        Ok(fut.unbind())
+    }
+
     pub fn close(&self) {
         self.core.close();
+    }
+
+    pub fn aclose(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.core.close();
+        crate::rt::init_async();
+        Ok(pyo3_async_runtimes::tokio::future_into_py(py, async { Ok(()) })?.unbind())
+    }
+
+    pub fn __aenter__(&self, py: Python<'_>, this: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let this = this.clone().unbind();
+        crate::rt::init_async();
+        Ok(pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(this) })?.unbind())
+    }
+
+    pub fn __aexit__(&self, py: Python<'_>, _exc_type: Option<Py<PyAny>>, _exc_value: Option<Py<PyAny>>, _traceback: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
+        self.aclose(py)
     }
     pub fn is_closed(&self) -> bool {
         self.core.is_closed()

@@ -32,8 +32,7 @@ fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
     }
     let cls = exception_class(py, err.kind.name())?;
     let kwargs = PyDict::new(py);
-    // InvalidURL is not an HTTPError and takes no request.
-    if let (Some(r), false) = (&err.request, err.kind == ErrorKind::InvalidURL) {
+    if let (Some(r), true) = (&err.request, err.kind.carries_request()) {
         kwargs.set_item("request", super::request::new_request(py, &r.method, &r.url)?)?;
     }
     let exc = if err.kind == ErrorKind::JSONDecodeError {

@@ -10,7 +10,9 @@ pub mod functions;
 pub mod guard;
 pub mod headers;
 pub mod json;
+pub mod registry;
 pub mod request;
 pub mod response;
+pub mod stream;
 
 pub use guard::guard;

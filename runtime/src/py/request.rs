@@ -2,7 +2,6 @@
 
 use http::HeaderMap;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 
 use super::args::StrPairs;
 use super::headers::Headers;
@@ -34,7 +33,6 @@ impl Request {
 
 /// Build a Python `httpr.Request` (the generated class) from the runtime side.
 pub fn new_request<'py>(py: Python<'py>, method: &str, url: &str) -> PyResult<Bound<'py, PyAny>> {
-    static CLS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let cls = CLS.get_or_try_init(py, || py.import("httpr._httpr")?.getattr("Request").map(Bound::unbind))?;
-    cls.bind(py).call1((method, url))
+    let req = Request { method: method.to_owned(), url: url.to_owned(), headers: HeaderMap::new() };
+    super::registry::wrap(py, req).map(|o| o.into_bound(py))
 }

@@ -1,0 +1,143 @@
+//! A response body read chunk by chunk (streaming), plus the incremental text decoder and
+//! line splitter behind `iter_text` / `iter_lines`. Memory stays bounded by one chunk.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use encoding_rs::{Decoder, Encoding};
+use http::Method;
+use url::Url;
+
+use crate::error::{Error, ErrorKind, Result};
+
+pub struct BodyStream {
+    response: Option<reqwest::Response>,
+    timeout: Option<Duration>,
+    method: Method,
+    url: Url,
+}
+
+impl BodyStream {
+    pub fn new(response: reqwest::Response, timeout: Option<Duration>, method: Method, url: Url) -> Self {
+        BodyStream { response: Some(response), timeout, method, url }
+    }
+
+    /// The next chunk as it came off the socket (decompressed), or None at the end.
+    /// The timeout bounds the wait for this one chunk.
+    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+        let Some(resp) = self.response.as_mut() else { return Ok(None) };
+        let next = match self.timeout {
+            Some(t) => tokio::time::timeout(t, resp.chunk()).await.map_err(|_| {
+                Error::new(ErrorKind::ReadTimeout, format!("timed out after {:.3}s waiting for the response body of {} {}", t.as_secs_f64(), self.method, self.url))
+                    .with_request(self.method.as_str(), self.url.as_str())
+            })?,
+            None => resp.chunk().await,
+        };
+        match next.map_err(|e| Error::from_reqwest(&e, self.method.as_str(), self.url.as_str()))? {
+            Some(c) => Ok(Some(c)),
+            None => {
+                self.response = None;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Drop the connection without reading the rest of the body.
+    pub fn close(&mut self) {
+        self.response = None;
+    }
+}
+
+/// Incremental decoding: a multi-byte character split across chunks decodes correctly.
+pub struct TextDecoder {
+    decoder: Decoder,
+}
+
+impl TextDecoder {
+    pub fn new(encoding: &'static Encoding) -> Self {
+        TextDecoder { decoder: encoding.new_decoder() }
+    }
+
+    pub fn decode(&mut self, chunk: &[u8], last: bool) -> String {
+        let mut out = String::with_capacity(self.decoder.max_utf8_buffer_length(chunk.len()).unwrap_or(chunk.len() * 3));
+        let _ = self.decoder.decode_to_string(chunk, &mut out, last);
+        out
+    }
+}
+
+/// Splits decoded text into lines (`\n`, `\r\n` or `\r`), across chunk boundaries.
+/// Lines are yielded without their terminator, as httpx does.
+#[derive(Default)]
+pub struct LineSplitter {
+    pending: String,
+    /// The previous chunk ended in '\r': a leading '\n' in the next one belongs to it.
+    after_cr: bool,
+}
+
+impl LineSplitter {
+    pub fn push(&mut self, text: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut chars = text.char_indices().peekable();
+        let mut start = 0;
+        if self.after_cr && text.starts_with('\n') {
+            chars.next();
+            start = 1;
+        }
+        self.after_cr = false;
+        while let Some((i, c)) = chars.next() {
+            if c == '\n' || c == '\r' {
+                self.pending.push_str(&text[start..i]);
+                lines.push(std::mem::take(&mut self.pending));
+                start = i + 1;
+                if c == '\r' {
+                    match chars.peek() {
+                        Some((_, '\n')) => {
+                            chars.next();
+                            start = i + 2;
+                        }
+                        None => self.after_cr = true,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        self.pending.push_str(&text[start..]);
+        lines
+    }
+
+    pub fn finish(&mut self) -> Option<String> {
+        (!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_utf8_character_decodes() {
+        let mut d = TextDecoder::new(encoding_rs::UTF_8);
+        let bytes = "é".as_bytes();
+        let a = d.decode(&bytes[..1], false);
+        let b = d.decode(&bytes[1..], true);
+        assert_eq!(format!("{a}{b}"), "é");
+        assert_eq!(a, "");
+    }
+
+    #[test]
+    fn lines_across_chunks_and_terminators() {
+        let mut s = LineSplitter::default();
+        let mut out = s.push("a\r");
+        out.extend(s.push("\nb\nc"));
+        out.extend(s.push("d\re\n"));
+        out.extend(s.finish());
+        assert_eq!(out, vec!["a", "b", "cd", "e"]);
+    }
+
+    #[test]
+    fn trailing_text_without_newline_is_a_line() {
+        let mut s = LineSplitter::default();
+        assert!(s.push("x").is_empty());
+        assert_eq!(s.finish(), Some("x".into()));
+    }
+}
