@@ -150,6 +150,14 @@ fn literal_to_rust(lit: &str) -> Option<String> {
     }
 }
 
+/// The wrapper returns the binding's awaitable as is; the stub keeps the resolved type.
+fn make_coroutine(r: &mut RCallable) {
+    r.coroutine = true;
+    r.fallible = true;
+    r.ret_rust = "Py<PyAny>".into();
+    r.ret_expr = "v".into();
+}
+
 fn esc(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
@@ -486,7 +494,10 @@ impl<'a> Lowering<'a> {
                 let sync_target = m.call.clone().unwrap_or_else(|| m.name.clone());
                 if m.only != Some(Only::Async) {
                     let target = format!("{recv}.{sync_target}");
-                    let r = self.callable(&[&c.name, &m.name], &m.name, &m.doc, &m.params, &m.fixed, m.returns.as_deref(), &m.raises, &target, m.py, m.this, true);
+                    let mut r = self.callable(&[&c.name, &m.name], &m.name, &m.doc, &m.params, &m.fixed, m.returns.as_deref(), &m.raises, &target, m.py, m.this, true);
+                    if m.coroutine {
+                        make_coroutine(&mut r);
+                    }
                     methods.push(r);
                 }
                 let on_mirror = m.only == Some(Only::Async) || (m.is_async && m.only != Some(Only::Sync));
@@ -500,13 +511,10 @@ impl<'a> Lowering<'a> {
                         let name = if m.name == "close" { "aclose".to_string() } else { m.name.clone() };
                         (name, format!("{recv}.{}", m.async_call.clone().unwrap_or_else(|| format!("a{sync_target}"))))
                     };
-                    let mut r = self.callable(&[&c.name, &m.name], &name, &m.doc, &m.params, &m.fixed, m.returns.as_deref(), &m.raises, &target, true, m.this, true);
-                    r.coroutine = true;
-                    r.fallible = true;
-                    r.ret_rust = "Py<PyAny>".into();
-                    r.ret_expr = "v".into();
-                    if r.py_ret == "None" && m.returns.is_none() {
-                        r.py_ret = "None".into();
+                    let returns = m.async_returns.as_deref().or(m.returns.as_deref());
+                    let mut r = self.callable(&[&c.name, &m.name], &name, &m.doc, &m.params, &m.fixed, returns, &m.raises, &target, true, m.this, true);
+                    if m.async_returns.is_none() {
+                        make_coroutine(&mut r);
                     }
                     async_methods.push(r);
                 }

@@ -172,6 +172,12 @@ pub struct Method {
     /// `sync` or `async`: the method exists on one of the two classes only.
     #[serde(default)]
     pub only: Option<Only>,
+    /// The async mirror's version returns this (synchronously) instead of a coroutine.
+    #[serde(default)]
+    pub async_returns: Option<String>,
+    /// The binding returns an awaitable resolving to `returns`; stubs say `async def`.
+    #[serde(default)]
+    pub coroutine: bool,
     #[serde(default)]
     pub params: Vec<ParamOrGroup>,
     #[serde(default)]

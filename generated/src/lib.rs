@@ -581,6 +581,242 @@ impl LineIterator {
     }
 }
 
+#[doc = "What `AsyncClient.stream()` returns: an async context manager. `async with client.stream(\"GET\", url) as r:` sends the request and yields an AsyncStreamingResponse once the headers arrive; leaving the block releases the connection."]
+#[pyclass(name = "AsyncStream", module = "httpr", frozen, subclass)]
+pub struct AsyncStream(pub rt::py::astream::AsyncStream);
+
+#[pymethods]
+impl AsyncStream {
+
+    fn __aenter__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.__aenter__(py)?;
+            Ok(v)
+        })
+    }
+
+    fn __aexit__(&self, py: Python<'_>, exc_type: Option<Py<PyAny>>, exc_value: Option<Py<PyAny>>, traceback: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.__aexit__(py, exc_type, exc_value, traceback)?;
+            Ok(v)
+        })
+    }
+}
+
+#[doc = "The async counterpart of StreamingResponse: iterate the body with `async for`. Waiting for data never blocks the event loop."]
+#[pyclass(name = "AsyncStreamingResponse", module = "httpr", frozen, subclass)]
+pub struct AsyncStreamingResponse(pub rt::py::astream::AsyncStreamingResponse);
+
+#[pymethods]
+impl AsyncStreamingResponse {
+
+    #[doc = "The HTTP status code."]
+    #[getter]
+    fn status_code(&self, py: Python<'_>) -> PyResult<u16> {
+        rt::py::guard(|| Ok({ let v = self.0.status_code(); v }))
+    }
+
+    #[doc = "The standard reason phrase for the status."]
+    #[getter]
+    fn reason_phrase(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| Ok({ let v = self.0.reason_phrase(); v }))
+    }
+
+    #[doc = "\"HTTP/1.1\" or \"HTTP/2\"."]
+    #[getter]
+    fn http_version(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| Ok({ let v = self.0.http_version(); v }))
+    }
+
+    #[doc = "The final URL, after any redirects."]
+    #[getter]
+    fn url(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| Ok({ let v = self.0.url(); v }))
+    }
+
+    #[doc = "The response headers."]
+    #[getter]
+    fn headers(&self, py: Python<'_>) -> PyResult<Headers> {
+        rt::py::guard(|| Ok({ let v = self.0.headers(); Headers(v) }))
+    }
+
+    #[doc = "Cookies set by this response and by the redirects followed to reach it."]
+    #[getter]
+    fn cookies(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
+        rt::py::guard(|| Ok({ let v = self.0.cookies(); rt::py::client::pairs_to_dict(py, &v)?.unbind() }))
+    }
+
+    #[doc = "The encoding text iteration decodes with: the Content-Type charset, else UTF-8."]
+    #[getter]
+    fn encoding(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| Ok({ let v = self.0.encoding(); v }))
+    }
+
+    #[doc = "Whether the stream was closed."]
+    #[getter]
+    fn is_closed(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.is_closed(); v }))
+    }
+
+    #[doc = "Whether the body was read to the end."]
+    #[getter]
+    fn is_consumed(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.is_consumed(); v }))
+    }
+
+    #[doc = "Iterate over the body as bytes chunks with `async for`.
+
+Returns:
+    AsyncBytesIterator
+
+Raises:
+    StreamConsumed, StreamClosed"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn aiter_bytes(&self, py: Python<'_>) -> PyResult<AsyncBytesIterator> {
+        rt::py::guard(|| {
+            let v = self.0.aiter_bytes()?;
+            Ok(AsyncBytesIterator(v))
+        })
+    }
+
+    #[doc = "Iterate over the body as incrementally decoded text.
+
+Returns:
+    AsyncTextIterator
+
+Raises:
+    StreamConsumed, StreamClosed"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn aiter_text(&self, py: Python<'_>) -> PyResult<AsyncTextIterator> {
+        rt::py::guard(|| {
+            let v = self.0.aiter_text()?;
+            Ok(AsyncTextIterator(v))
+        })
+    }
+
+    #[doc = "Iterate over the body line by line (\\n, \\r\\n or \\r; terminators removed).
+
+Returns:
+    AsyncLineIterator
+
+Raises:
+    StreamConsumed, StreamClosed"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn aiter_lines(&self, py: Python<'_>) -> PyResult<AsyncLineIterator> {
+        rt::py::guard(|| {
+            let v = self.0.aiter_lines()?;
+            Ok(AsyncLineIterator(v))
+        })
+    }
+
+    fn __aiter__(&self, py: Python<'_>) -> PyResult<AsyncBytesIterator> {
+        rt::py::guard(|| {
+            let v = self.0.__aiter__()?;
+            Ok(AsyncBytesIterator(v))
+        })
+    }
+
+    #[doc = "Read the rest of the body.
+
+Returns:
+    bytes
+
+Raises:
+    StreamConsumed, StreamClosed, RequestError"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn aread(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.aread(py)?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "Close the stream without reading the rest.
+
+Raises:
+    RuntimeError"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn aclose(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.aclose(py)?;
+            Ok(v)
+        })
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| {
+            let v = self.0.__repr__();
+            Ok(v)
+        })
+    }
+}
+
+#[doc = "Async iterator over a streamed body's bytes chunks."]
+#[pyclass(name = "AsyncBytesIterator", module = "httpr", frozen, subclass)]
+pub struct AsyncBytesIterator(pub rt::py::astream::AsyncBytesIterator);
+
+#[pymethods]
+impl AsyncBytesIterator {
+
+    fn __aiter__(slf: &Bound<'_, Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = slf.get().0.__aiter__(slf.as_any());
+            Ok(v)
+        })
+    }
+
+    fn __anext__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.__anext__(py)?;
+            Ok(v)
+        })
+    }
+}
+
+#[doc = "Async iterator over a streamed body's text."]
+#[pyclass(name = "AsyncTextIterator", module = "httpr", frozen, subclass)]
+pub struct AsyncTextIterator(pub rt::py::astream::AsyncTextIterator);
+
+#[pymethods]
+impl AsyncTextIterator {
+
+    fn __aiter__(slf: &Bound<'_, Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = slf.get().0.__aiter__(slf.as_any());
+            Ok(v)
+        })
+    }
+
+    fn __anext__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.__anext__(py)?;
+            Ok(v)
+        })
+    }
+}
+
+#[doc = "Async iterator over a streamed body's lines."]
+#[pyclass(name = "AsyncLineIterator", module = "httpr", frozen, subclass)]
+pub struct AsyncLineIterator(pub rt::py::astream::AsyncLineIterator);
+
+#[pymethods]
+impl AsyncLineIterator {
+
+    fn __aiter__(slf: &Bound<'_, Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = slf.get().0.__aiter__(slf.as_any());
+            Ok(v)
+        })
+    }
+
+    fn __anext__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.__anext__(py)?;
+            Ok(v)
+        })
+    }
+}
+
 #[doc = "An HTTP client with connection pooling, default settings and a cookie store. Safe to share between threads."]
 #[pyclass(name = "Client", module = "httpr", frozen, subclass)]
 pub struct Client(pub rt::py::client::Client);
@@ -1264,6 +1500,35 @@ Raises:
         })
     }
 
+    #[doc = "Send a request and return as soon as the response headers arrive, leaving the body to be iterated. Use it as a context manager: `with client.stream(\"GET\", url) as r: for chunk in r.iter_bytes(): ...`. Leaving the block releases the connection without reading the rest.
+
+Args:
+    method (HttpMethod): HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (any case).
+    url (str): The URL (http or https).
+    params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
+    headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
+    cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
+    json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+
+Returns:
+    AsyncStream
+
+Raises:
+    ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
+    #[pyo3(signature = (method, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, method, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
+    fn stream(&self, py: Python<'_>, method: &str, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<AsyncStream> {
+        rt::py::guard(|| {
+            let v = self.0.astream(py, method, url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            Ok(AsyncStream(v))
+        })
+    }
+
     #[doc = "Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning."]
     #[pyo3(signature = (), text_signature = "($self)")]
     fn aclose(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -1562,6 +1827,11 @@ fn _httpr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<BytesIterator>()?;
     m.add_class::<TextIterator>()?;
     m.add_class::<LineIterator>()?;
+    m.add_class::<AsyncStream>()?;
+    m.add_class::<AsyncStreamingResponse>()?;
+    m.add_class::<AsyncBytesIterator>()?;
+    m.add_class::<AsyncTextIterator>()?;
+    m.add_class::<AsyncLineIterator>()?;
     m.add_class::<Client>()?;
     m.add_class::<AsyncClient>()?;
     m.add_function(wrap_pyfunction!(request, m)?)?;
@@ -1579,6 +1849,11 @@ fn _httpr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     rt::py::registry::register::<rt::py::stream::BytesIterator>(|py, v| Ok(Py::new(py, BytesIterator(v))?.into_any()));
     rt::py::registry::register::<rt::py::stream::TextIterator>(|py, v| Ok(Py::new(py, TextIterator(v))?.into_any()));
     rt::py::registry::register::<rt::py::stream::LineIterator>(|py, v| Ok(Py::new(py, LineIterator(v))?.into_any()));
+    rt::py::registry::register::<rt::py::astream::AsyncStream>(|py, v| Ok(Py::new(py, AsyncStream(v))?.into_any()));
+    rt::py::registry::register::<rt::py::astream::AsyncStreamingResponse>(|py, v| Ok(Py::new(py, AsyncStreamingResponse(v))?.into_any()));
+    rt::py::registry::register::<rt::py::astream::AsyncBytesIterator>(|py, v| Ok(Py::new(py, AsyncBytesIterator(v))?.into_any()));
+    rt::py::registry::register::<rt::py::astream::AsyncTextIterator>(|py, v| Ok(Py::new(py, AsyncTextIterator(v))?.into_any()));
+    rt::py::registry::register::<rt::py::astream::AsyncLineIterator>(|py, v| Ok(Py::new(py, AsyncLineIterator(v))?.into_any()));
     rt::py::registry::register::<rt::py::client::Client>(|py, v| Ok(Py::new(py, Client(v))?.into_any()));
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -266,6 +266,102 @@ class LineIterator:
     def __next__(self) -> str | None:
         """The next line, without its terminator."""
 
+class AsyncStream:
+    """What `AsyncClient.stream()` returns: an async context manager. `async with client.stream("GET", url) as r:` sends the request and yields an AsyncStreamingResponse once the headers arrive; leaving the block releases the connection."""
+
+    async def __aenter__(self) -> AsyncStreamingResponse:
+        """Send the request and wait for the response headers."""
+
+    async def __aexit__(self, exc_type: Any | None = None, exc_value: Any | None = None, traceback: Any | None = None) -> None:
+        """Close the stream."""
+
+class AsyncStreamingResponse:
+    """The async counterpart of StreamingResponse: iterate the body with `async for`. Waiting for data never blocks the event loop."""
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status code."""
+
+    @property
+    def reason_phrase(self) -> str:
+        """The standard reason phrase for the status."""
+
+    @property
+    def http_version(self) -> str:
+        """"HTTP/1.1" or "HTTP/2"."""
+
+    @property
+    def url(self) -> str:
+        """The final URL, after any redirects."""
+
+    @property
+    def headers(self) -> Headers:
+        """The response headers."""
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Cookies set by this response and by the redirects followed to reach it."""
+
+    @property
+    def encoding(self) -> str:
+        """The encoding text iteration decodes with: the Content-Type charset, else UTF-8."""
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the stream was closed."""
+
+    @property
+    def is_consumed(self) -> bool:
+        """Whether the body was read to the end."""
+
+    def aiter_bytes(self) -> AsyncBytesIterator:
+        """Iterate over the body as bytes chunks with `async for`."""
+
+    def aiter_text(self) -> AsyncTextIterator:
+        """Iterate over the body as incrementally decoded text."""
+
+    def aiter_lines(self) -> AsyncLineIterator:
+        """Iterate over the body line by line (\n, \r\n or \r; terminators removed)."""
+
+    def __aiter__(self) -> AsyncBytesIterator:
+        """Same as `aiter_bytes()`."""
+
+    async def aread(self) -> bytes:
+        """Read the rest of the body."""
+
+    async def aclose(self) -> None:
+        """Close the stream without reading the rest."""
+
+    def __repr__(self) -> str:
+        """`<AsyncStreamingResponse [200 OK]>`."""
+
+class AsyncBytesIterator:
+    """Async iterator over a streamed body's bytes chunks."""
+
+    def __aiter__(self) -> Self:
+        """Returns itself."""
+
+    async def __anext__(self) -> bytes:
+        """The next chunk (StopAsyncIteration at the end)."""
+
+class AsyncTextIterator:
+    """Async iterator over a streamed body's text."""
+
+    def __aiter__(self) -> Self:
+        """Returns itself."""
+
+    async def __anext__(self) -> str:
+        """The next piece of text."""
+
+class AsyncLineIterator:
+    """Async iterator over a streamed body's lines."""
+
+    def __aiter__(self) -> Self:
+        """Returns itself."""
+
+    async def __anext__(self) -> str:
+        """The next line."""
+
 class Client:
     """An HTTP client with connection pooling, default settings and a cookie store. Safe to share between threads."""
 
@@ -415,6 +511,9 @@ class AsyncClient:
 
     async def patch(self, url: str, **kwargs: Unpack[RequestParams]) -> Response:
         """Send a PATCH request."""
+
+    def stream(self, method: HttpMethod, url: str, **kwargs: Unpack[RequestParams]) -> AsyncStream:
+        """Send a request and return as soon as the response headers arrive, leaving the body to be iterated. Use it as a context manager: `with client.stream("GET", url) as r: for chunk in r.iter_bytes(): ...`. Leaving the block releases the connection without reading the rest."""
 
     async def aclose(self) -> None:
         """Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning."""

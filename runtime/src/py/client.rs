@@ -8,6 +8,7 @@ use pyo3::types::PyDict;
 
 use super::args::{Auth, Content, Files, JsonValue, OptTimeout, Pairs, StrPairs};
 use super::errors::exception_class;
+use super::astream::AsyncStream;
 use super::registry::Wrapped;
 use super::response::Response;
 use super::stream::StreamingResponse;
@@ -156,6 +157,14 @@ impl Client {
         let jar = self.core.jar().clone();
         let head = py.detach(|| crate::rt::shared().block_on(crate::client::Client::send(&state, &jar, prepared, Driver::Shared)))?;
         Ok(StreamingResponse::from_head(head))
+    }
+
+    /// The async twin of `stream`: an async context manager that sends on `__aenter__`.
+    pub fn astream(&self, py: Python<'_>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<AsyncStream> {
+        self.reopen_if_closed(py)?;
+        let state = self.core.state();
+        let prepared = prepare(py, &state, method, url, kw)?;
+        Ok(AsyncStream::new(state, self.core.jar().clone(), prepared))
     }
 
     /// The async twin of `request`: an awaitable driven by the shared tokio runtime.

@@ -8,7 +8,6 @@ use pyo3::prelude::*;
 use super::client::{perform, ClientArgs, RequestKwargs};
 use super::response::Response;
 use crate::cookies::Jar;
-use crate::request::Maybe;
 
 /// TLS arguments the module functions accept (api.yaml group `tls_options`).
 pub struct TlsArgs {
@@ -18,11 +17,13 @@ pub struct TlsArgs {
     pub client_pem_data: Option<Vec<u8>>,
 }
 
-type Key = (bool, Option<String>, Option<String>, Option<Vec<u8>>);
+/// TLS arguments plus the environment they fall back to (read at call time).
+type Key = (bool, Option<String>, Option<String>, Option<Vec<u8>>, Option<String>);
 static CLIENTS: Mutex<Vec<(Key, Arc<crate::client::Client>)>> = Mutex::new(Vec::new());
 
 fn client_for(tls: TlsArgs) -> PyResult<Arc<crate::client::Client>> {
-    let key: Key = (tls.verify, tls.ca_cert_file.clone(), tls.client_pem.clone(), tls.client_pem_data.clone());
+    let ca = crate::config::effective_ca(&tls.ca_cert_file);
+    let key: Key = (tls.verify, ca, tls.client_pem.clone(), tls.client_pem_data.clone(), crate::config::effective_proxy(&None));
     let mut cache = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((_, c)) = cache.iter().find(|(k, _)| *k == key) {
         return Ok(c.clone());
@@ -56,7 +57,6 @@ fn client_for(tls: TlsArgs) -> PyResult<Arc<crate::client::Client>> {
 }
 
 pub fn request(py: Python<'_>, method: &str, url: &str, tls: TlsArgs, kw: RequestKwargs) -> PyResult<Response> {
-    let _ = Maybe::<()>::Unset;
     let client = client_for(tls)?;
     perform(py, &client, Arc::new(Jar::default()), method, url, kw)
 }

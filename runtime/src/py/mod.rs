@@ -4,6 +4,7 @@
 //! runtime outside this module knows about Python.
 
 pub mod args;
+pub mod astream;
 pub mod client;
 pub mod errors;
 pub mod functions;
