@@ -116,6 +116,23 @@ pub struct Lowered {
     pub exceptions: Vec<RException>,
     pub groups: Vec<RGroup>,
     pub aliases: Vec<RTypeAlias>,
+    pub class_aliases: Vec<RTypeAlias>,
+    pub unions: Vec<RUnion>,
+    pub constants: Vec<RConstant>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RUnion {
+    pub name: String,
+    pub bases: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RConstant {
+    pub name: String,
+    pub py_type: String,
+    pub value: String,
+    pub doc: String,
 }
 
 pub struct Lowering<'a> {
@@ -212,7 +229,9 @@ impl<'a> Lowering<'a> {
             (None, _) => None,
             (Some(_), Some(unset)) => Some(unset.clone()),
             (Some(lit), None) => match literal_to_rust(lit) {
-                Some(r) if r != "None" || p.optional => Some(r),
+                Some(r) if r == "None" && p.optional => Some(r),
+                Some(r) if p.optional => Some(format!("Some({r})")),
+                Some(r) if r != "None" => Some(r),
                 _ => {
                     self.err(&full, format!("default {lit:?} has no Rust equivalent for type {:?} (give the type an `unset`)", p.ty));
                     None
@@ -476,8 +495,17 @@ impl<'a> Lowering<'a> {
                 self.err(&["classes", &c.name], "duplicate class");
             }
             let doc = self.doc(&["classes", &c.name], &c.doc);
+            let mirror_constructor = c.constructor.as_ref().filter(|k| !k.async_params.is_empty()).map(|k| {
+                let call = k.async_call.clone().unwrap_or_else(|| "new_async".into());
+                let target = format!("rt::py::{}::{call}", c.rust);
+                let mut params = k.params.clone();
+                params.extend(k.async_params.iter().cloned());
+                let mut r = self.callable(&[&c.name, "constructor"], "__new__", &Some(doc.clone()), &params, &[], None, &k.raises, &target, false, false, false);
+                r.ret_rust = "Self".into();
+                r
+            });
             let constructor = c.constructor.as_ref().map(|k| {
-                let target = format!("rt::py::{}::new", c.rust);
+                let target = format!("rt::py::{}::{}", c.rust, k.call.as_deref().unwrap_or("new"));
                 let mut r = self.callable(&[&c.name, "constructor"], "__new__", &Some(doc.clone()), &k.params, &[], None, &k.raises, &target, false, false, false);
                 r.ret_rust = "Self".into();
                 r
@@ -524,7 +552,7 @@ impl<'a> Lowering<'a> {
                     name: mirror.clone(),
                     rust: c.rust.clone(),
                     doc: esc(c.async_doc.as_deref().unwrap_or_default()),
-                    constructor: constructor.clone(),
+                    constructor: mirror_constructor.clone().or_else(|| constructor.clone()),
                     properties: c.properties.iter().map(|p| self.property(&c.name, p)).collect(),
                     methods: async_methods,
                     async_mirror: None,
@@ -554,10 +582,25 @@ impl<'a> Lowering<'a> {
             let target = format!("rt::py::{}", f.rust);
             functions.push(self.callable(&["functions", &f.name], &f.name, &f.doc, &f.params, &f.fixed, f.returns.as_deref(), &f.raises, &target, true, false, false));
         }
+        let mut constants = Vec::new();
+        for k in &api.constants {
+            let doc = self.doc(&["constants", &k.name], &k.doc);
+            match self.api.types.get(&k.ty) {
+                Some(t) => constants.push(RConstant { name: k.name.clone(), py_type: t.py.clone(), value: k.value.clone(), doc }),
+                None => self.err(&["constants", &k.name], format!("unknown type {:?}", k.ty)),
+            }
+        }
+        for (alias, target) in &api.class_aliases {
+            if !self.class_names().contains(target.as_str()) {
+                self.err(&["class_aliases", alias], format!("unknown class {target:?}"));
+            }
+        }
         let groups: Vec<RGroup> = api.groups.keys().cloned().collect::<Vec<_>>().iter().filter_map(|g| self.group(g)).collect();
         if self.errors.is_empty() {
             let aliases = api.aliases.iter().map(|(k, v)| RTypeAlias { name: k.clone(), py: v.clone() }).collect();
-            Ok(Lowered { module: api.module.clone(), native: api.native.clone(), classes, functions, exceptions, groups, aliases })
+            let class_aliases = api.class_aliases.iter().map(|(k, v)| RTypeAlias { name: k.clone(), py: v.clone() }).collect();
+            let unions = api.typed_dict_unions.iter().map(|(k, v)| RUnion { name: k.clone(), bases: v.clone() }).collect();
+            Ok(Lowered { module: api.module.clone(), native: api.native.clone(), classes, functions, exceptions, groups, aliases, class_aliases, unions, constants })
         } else {
             self.errors.sort();
             self.errors.dedup();

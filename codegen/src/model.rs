@@ -10,6 +10,14 @@ pub struct Api {
     pub module: String,
     pub native: String,
     pub aliases: BTreeMap<String, String>,
+    /// Other names a class is exported under (name -> class).
+    #[serde(default)]
+    pub class_aliases: BTreeMap<String, String>,
+    /// TypedDicts combining groups' TypedDicts (name -> the TypedDicts it extends).
+    #[serde(default)]
+    pub typed_dict_unions: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub constants: Vec<Constant>,
     pub types: BTreeMap<String, TypeDef>,
     pub groups: BTreeMap<String, Group>,
     pub exceptions: Vec<ExceptionDef>,
@@ -119,9 +127,28 @@ pub struct Class {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+pub struct Constant {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// A Python literal, also valid Rust.
+    pub value: String,
+    pub doc: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct Constructor {
     #[serde(default)]
     pub params: Vec<ParamOrGroup>,
+    /// Extra parameters of the async mirror's constructor, passed to `async_call`.
+    #[serde(default)]
+    pub async_params: Vec<ParamOrGroup>,
+    #[serde(default)]
+    pub async_call: Option<String>,
+    /// The binding's constructor (default `new`).
+    #[serde(default)]
+    pub call: Option<String>,
     #[serde(default)]
     pub raises: Vec<String>,
 }

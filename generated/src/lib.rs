@@ -7,16 +7,35 @@
 use httpr_runtime as rt;
 use pyo3::prelude::*;
 
-#[doc = "Case-insensitive, read-only multi-map of HTTP headers. Names are lowercase; `h[name]` joins repeated values with \", \"; `get_list(name)` returns each value."]
+#[doc = "Case-insensitive multi-map of HTTP headers (names lowercase), also exported as `CaseInsensitiveDict`. `h[name]` joins repeated values with \", \"; `get_list(name)` returns each value. Response headers are read-only; `client.headers` is live: editing it changes what the next request sends."]
 #[pyclass(name = "Headers", module = "httpr", frozen, subclass)]
 pub struct Headers(pub rt::py::headers::Headers);
 
 #[pymethods]
 impl Headers {
+    #[new]
+    #[pyo3(signature = (mapping=None), text_signature = "(mapping=None)")]
+    fn __new__(mapping: Option<rt::py::args::StrPairs>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::headers::Headers::py_new(mapping)?)))
+    }
 
     fn __getitem__(&self, py: Python<'_>, key: &str) -> PyResult<String> {
         rt::py::guard(|| {
             let v = self.0.__getitem__(key)?;
+            Ok(v)
+        })
+    }
+
+    fn __setitem__(&self, py: Python<'_>, key: &str, value: &str) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.__setitem__(key, value)?;
+            Ok(v)
+        })
+    }
+
+    fn __delitem__(&self, py: Python<'_>, key: &str) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.__delitem__(key)?;
             Ok(v)
         })
     }
@@ -829,15 +848,21 @@ impl Client {
         rt::py::guard(|| Ok(Self(rt::py::client::Client::new(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only })?)))
     }
 
-    #[doc = "Default headers sent with every request (lowercase names; excludes Cookie)."]
+    #[doc = "Default headers sent with every request (lowercase names). Live: `client.headers[\"x\"] = \"1\"` changes what the next request sends."]
     #[getter]
-    fn headers(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
-        rt::py::guard(|| Ok({ let v = self.0.headers(); rt::py::client::pairs_to_dict(py, &v)?.unbind() }))
+    fn headers(&self, py: Python<'_>) -> PyResult<Headers> {
+        rt::py::guard(|| Ok({ let v = self.0.headers(); Headers(v) }))
     }
 
     #[setter]
     fn set_headers(&self, value: rt::py::args::StrPairs) -> PyResult<()> {
         rt::py::guard(|| self.0.set_headers(value))
+    }
+
+    #[doc = "AsyncClient: the most requests in flight at once (None: unlimited). Always None on Client."]
+    #[getter]
+    fn max_concurrency(&self, py: Python<'_>) -> PyResult<Option<usize>> {
+        rt::py::guard(|| Ok({ let v = self.0.max_concurrency(); v }))
     }
 
     #[doc = "Default cookies plus those in the cookie store. Setting replaces both."]
@@ -1164,6 +1189,37 @@ Raises:
         })
     }
 
+    #[doc = "Set one default header.
+
+Args:
+    name (str): Header name.
+    value (str): Header value.
+
+Raises:
+    LocalProtocolError"]
+    #[pyo3(signature = (name, value), text_signature = "($self, name, value)")]
+    fn set_header(&self, py: Python<'_>, name: &str, value: &str) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.set_header(name, value)?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "Remove one default header (no error if absent).
+
+Args:
+    name (str): Header name.
+
+Raises:
+    RuntimeError"]
+    #[pyo3(signature = (name), text_signature = "($self, name)")]
+    fn del_header(&self, py: Python<'_>, name: &str) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.del_header(name)?;
+            Ok(v)
+        })
+    }
+
     #[doc = "Enter a `with` block; returns the client.
 
 Returns:
@@ -1198,20 +1254,26 @@ pub struct AsyncClient(pub rt::py::client::Client);
 #[pymethods]
 impl AsyncClient {
     #[new]
-    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::OptTimeout::UNSET, follow_redirects=true, max_redirects=20, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False)")]
-    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::OptTimeout, follow_redirects: bool, max_redirects: usize, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool) -> PyResult<Self> {
-        rt::py::guard(|| Ok(Self(rt::py::client::Client::new(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only })?)))
+    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::OptTimeout::UNSET, follow_redirects=true, max_redirects=20, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, max_concurrency=Some(64)), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, max_concurrency=64)")]
+    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::OptTimeout, follow_redirects: bool, max_redirects: usize, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, max_concurrency: Option<usize>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::client::Client::new_async(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only }, rt::py::client::AsyncArgs { max_concurrency })?)))
     }
 
-    #[doc = "Default headers sent with every request (lowercase names; excludes Cookie)."]
+    #[doc = "Default headers sent with every request (lowercase names). Live: `client.headers[\"x\"] = \"1\"` changes what the next request sends."]
     #[getter]
-    fn headers(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
-        rt::py::guard(|| Ok({ let v = self.0.headers(); rt::py::client::pairs_to_dict(py, &v)?.unbind() }))
+    fn headers(&self, py: Python<'_>) -> PyResult<Headers> {
+        rt::py::guard(|| Ok({ let v = self.0.headers(); Headers(v) }))
     }
 
     #[setter]
     fn set_headers(&self, value: rt::py::args::StrPairs) -> PyResult<()> {
         rt::py::guard(|| self.0.set_headers(value))
+    }
+
+    #[doc = "AsyncClient: the most requests in flight at once (None: unlimited). Always None on Client."]
+    #[getter]
+    fn max_concurrency(&self, py: Python<'_>) -> PyResult<Option<usize>> {
+        rt::py::guard(|| Ok({ let v = self.0.max_concurrency(); v }))
     }
 
     #[doc = "Default cookies plus those in the cookie store. Setting replaces both."]
@@ -1855,6 +1917,7 @@ fn _httpr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     rt::py::registry::register::<rt::py::astream::AsyncTextIterator>(|py, v| Ok(Py::new(py, AsyncTextIterator(v))?.into_any()));
     rt::py::registry::register::<rt::py::astream::AsyncLineIterator>(|py, v| Ok(Py::new(py, AsyncLineIterator(v))?.into_any()));
     rt::py::registry::register::<rt::py::client::Client>(|py, v| Ok(Py::new(py, Client(v))?.into_any()));
+    m.add("DEFAULT_MAX_CONCURRENCY", 64)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

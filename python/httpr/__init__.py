@@ -7,6 +7,7 @@ connection pooling, defaults and cookies. Exceptions follow httpx's names.
 
 from ._httpr import (
     __version__,
+    DEFAULT_MAX_CONCURRENCY,
     Headers,
     Request,
     Response,
@@ -30,6 +31,9 @@ from ._httpr import (
     put,
     patch,
 )
+CaseInsensitiveDict = Headers
+CaseInsensitiveHeaderMap = Headers
+
 from ._exceptions import (
     HTTPError,
     RequestError,
@@ -71,13 +75,19 @@ from ._types import (
     HeaderTypes,
     HttpMethod,
     QueryParamTypes,
+    AsyncClientParams,
     ClientParams,
     RequestParams,
     TlsParams,
+    ClientRequestParams,
 )
 
 __all__ = [
     "__version__",
+    "DEFAULT_MAX_CONCURRENCY",
+    "CaseInsensitiveDict",
+    "CaseInsensitiveHeaderMap",
+    "ClientRequestParams",
     "Headers",
     "Request",
     "Response",
@@ -138,6 +148,7 @@ __all__ = [
     "HeaderTypes",
     "HttpMethod",
     "QueryParamTypes",
+    "AsyncClientParams",
     "ClientParams",
     "RequestParams",
     "TlsParams",

@@ -13,18 +13,29 @@ from ._types import (
     HeaderTypes,
     HttpMethod,
     QueryParamTypes,
+    AsyncClientParams,
     ClientParams,
     RequestParams,
     TlsParams,
 )
 
 __version__: str
+DEFAULT_MAX_CONCURRENCY: int
+"""The default `max_concurrency` of AsyncClient: requests in flight per client."""
 
 class Headers:
-    """Case-insensitive, read-only multi-map of HTTP headers. Names are lowercase; `h[name]` joins repeated values with ", "; `get_list(name)` returns each value."""
+    """Case-insensitive multi-map of HTTP headers (names lowercase), also exported as `CaseInsensitiveDict`. `h[name]` joins repeated values with ", "; `get_list(name)` returns each value. Response headers are read-only; `client.headers` is live: editing it changes what the next request sends."""
+
+    def __init__(self, mapping: HeaderTypes | None = None) -> None: ...
 
     def __getitem__(self, key: str) -> str:
         """The header's value; repeated headers are joined with ", "."""
+
+    def __setitem__(self, key: str, value: str) -> None:
+        """Set a header (replacing every value it had). Read-only maps raise TypeError."""
+
+    def __delitem__(self, key: str) -> None:
+        """Remove a header."""
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """The header's value, or `default`."""
@@ -368,10 +379,14 @@ class Client:
     def __init__(self, auth: AuthTypes | None = None, auth_bearer: str | None = None, params: QueryParamTypes | None = None, headers: HeaderTypes | None = None, cookies: CookieTypes | None = None, cookie_store: bool = True, referer: bool = True, proxy: str | None = None, timeout: float | None = 30, follow_redirects: bool = True, max_redirects: int = 20, verify: bool = True, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, https_only: bool = False, http2_only: bool = False, http1_only: bool = False) -> None: ...
 
     @property
-    def headers(self) -> dict[str, str]:
-        """Default headers sent with every request (lowercase names; excludes Cookie)."""
+    def headers(self) -> Headers:
+        """Default headers sent with every request (lowercase names). Live: `client.headers["x"] = "1"` changes what the next request sends."""
     @headers.setter
     def headers(self, value: HeaderTypes) -> None: ...
+
+    @property
+    def max_concurrency(self) -> int | None:
+        """AsyncClient: the most requests in flight at once (None: unlimited). Always None on Client."""
 
     @property
     def cookies(self) -> dict[str, str]:
@@ -437,6 +452,12 @@ class Client:
     def close(self) -> None:
         """Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning."""
 
+    def set_header(self, name: str, value: str) -> None:
+        """Set one default header."""
+
+    def del_header(self, name: str) -> None:
+        """Remove one default header (no error if absent)."""
+
     def __enter__(self) -> Self:
         """Enter a `with` block; returns the client."""
 
@@ -446,13 +467,17 @@ class Client:
 class AsyncClient:
     """The asyncio client. Same constructor and methods as `Client`; request methods are coroutines."""
 
-    def __init__(self, auth: AuthTypes | None = None, auth_bearer: str | None = None, params: QueryParamTypes | None = None, headers: HeaderTypes | None = None, cookies: CookieTypes | None = None, cookie_store: bool = True, referer: bool = True, proxy: str | None = None, timeout: float | None = 30, follow_redirects: bool = True, max_redirects: int = 20, verify: bool = True, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, https_only: bool = False, http2_only: bool = False, http1_only: bool = False) -> None: ...
+    def __init__(self, auth: AuthTypes | None = None, auth_bearer: str | None = None, params: QueryParamTypes | None = None, headers: HeaderTypes | None = None, cookies: CookieTypes | None = None, cookie_store: bool = True, referer: bool = True, proxy: str | None = None, timeout: float | None = 30, follow_redirects: bool = True, max_redirects: int = 20, verify: bool = True, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, https_only: bool = False, http2_only: bool = False, http1_only: bool = False, max_concurrency: int | None = 64) -> None: ...
 
     @property
-    def headers(self) -> dict[str, str]:
-        """Default headers sent with every request (lowercase names; excludes Cookie)."""
+    def headers(self) -> Headers:
+        """Default headers sent with every request (lowercase names). Live: `client.headers["x"] = "1"` changes what the next request sends."""
     @headers.setter
     def headers(self, value: HeaderTypes) -> None: ...
+
+    @property
+    def max_concurrency(self) -> int | None:
+        """AsyncClient: the most requests in flight at once (None: unlimited). Always None on Client."""
 
     @property
     def cookies(self) -> dict[str, str]:

@@ -15,6 +15,13 @@ HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS",
 QueryParamTypes = Union[Mapping[str, Any], Sequence[Tuple[str, Any]]]
 
 
+class AsyncClientParams(TypedDict, total=False):
+    """Settings only the AsyncClient constructor takes."""
+
+    max_concurrency: int | None
+    """Most requests in flight at once on this client; further requests wait for a slot. None means unlimited."""
+
+
 class ClientParams(TypedDict, total=False):
     """Settings accepted by the `Client` and `AsyncClient` constructors."""
 
@@ -93,6 +100,10 @@ class TlsParams(TypedDict, total=False):
     client_pem_data: bytes | None
     """PEM client certificate + key as bytes for mTLS."""
 
+
+class ClientRequestParams(RequestParams, TlsParams, total=False):
+    """The keyword arguments of RequestParams and TlsParams together."""
+
 __all__ = [
     "AuthTypes",
     "CookieTypes",
@@ -101,7 +112,9 @@ __all__ = [
     "HeaderTypes",
     "HttpMethod",
     "QueryParamTypes",
+    "AsyncClientParams",
     "ClientParams",
     "RequestParams",
     "TlsParams",
+    "ClientRequestParams",
 ]

@@ -197,5 +197,36 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Re
         })?,
         None => fut.await,
     };
-    result.map_err(|e| Error::from_reqwest(&e, p.method.as_str(), p.url.as_str()))
+    let resp = result.map_err(|e| {
+        let err = Error::from_reqwest(&e, p.method.as_str(), p.url.as_str());
+        match state.settings.proxy_in_use() {
+            // With a proxy every TCP connection goes to the proxy, so a TCP connect failure is
+            // the proxy's (a bad certificate from the target stays a ConnectError).
+            Some(proxy) if err.kind == ErrorKind::ConnectError && err.message.contains("tcp connect") => {
+                Error::new(ErrorKind::ProxyError, format!("could not connect through proxy {}: {}", redact(&proxy), err.message)).with_request(p.method.as_str(), p.url.as_str())
+            }
+            _ => err,
+        }
+    })?;
+    if resp.status() == http::StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+        if let Some(proxy) = state.settings.proxy_in_use() {
+            return Err(Error::new(
+                ErrorKind::ProxyError,
+                format!("proxy {} refused {} {}: 407 Proxy Authentication Required (check the credentials in the proxy URL)", redact(&proxy), p.method, p.url),
+            )
+            .with_request(p.method.as_str(), p.url.as_str()));
+        }
+    }
+    Ok(resp)
+}
+
+/// A proxy URL without its password, for messages.
+fn redact(proxy: &str) -> String {
+    match url::Url::parse(proxy) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => proxy.to_owned(),
+    }
 }

@@ -9,6 +9,12 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::tls::{self, TlsOptions};
 
 pub const DEFAULT_TIMEOUT: f64 = 30.0;
+
+pub type SharedHeaders = std::sync::Arc<std::sync::RwLock<HeaderMap>>;
+
+pub fn shared_headers(map: HeaderMap) -> SharedHeaders {
+    std::sync::Arc::new(std::sync::RwLock::new(map))
+}
 pub const USER_AGENT: &str = concat!("httpr/", env!("CARGO_PKG_VERSION"));
 
 #[derive(Debug, Clone)]
@@ -16,11 +22,14 @@ pub struct ClientSettings {
     pub auth: Option<(String, Option<String>)>,
     pub auth_bearer: Option<String>,
     pub params: Vec<(String, String)>,
-    pub headers: HeaderMap,
+    /// Default headers, shared with the `client.headers` object so in-place edits are live.
+    pub headers: SharedHeaders,
     pub cookies: Vec<(String, String)>,
     pub cookie_store: bool,
     pub referer: bool,
     pub proxy: Option<String>,
+    /// Set by `client.proxy = None`: no proxy at all, not even HTTPR_PROXY.
+    pub proxy_disabled: bool,
     pub timeout: Option<Duration>,
     pub follow_redirects: bool,
     pub max_redirects: usize,
@@ -34,11 +43,12 @@ impl Default for ClientSettings {
             auth: None,
             auth_bearer: None,
             params: Vec::new(),
-            headers: HeaderMap::new(),
+            headers: SharedHeaders::default(),
             cookies: Vec::new(),
             cookie_store: true,
             referer: true,
             proxy: None,
+            proxy_disabled: false,
             timeout: Some(Duration::from_secs_f64(DEFAULT_TIMEOUT)),
             follow_redirects: true,
             max_redirects: 20,
@@ -84,6 +94,28 @@ pub fn effective_proxy(explicit: &Option<String>) -> Option<String> {
     explicit.clone().or_else(|| std::env::var("HTTPR_PROXY").ok().filter(|s| !s.is_empty()))
 }
 
+impl ClientSettings {
+    pub fn proxy_in_use(&self) -> Option<String> {
+        if self.proxy_disabled {
+            None
+        } else {
+            effective_proxy(&self.proxy)
+        }
+    }
+}
+
+const PROXY_SCHEMES: [&str; 4] = ["http", "https", "socks5", "socks5h"];
+
+/// Parse and check a proxy URL; an unknown scheme must never mean "connect directly".
+fn proxy(url: &str) -> Result<reqwest::Proxy> {
+    let bad = |why: String| Error::new(ErrorKind::ProxyError, format!("invalid proxy URL {url:?}: {why}"));
+    let parsed = url::Url::parse(url).map_err(|e| bad(e.to_string()))?;
+    if !PROXY_SCHEMES.contains(&parsed.scheme()) {
+        return Err(bad(format!("unsupported scheme {:?} (use one of {})", parsed.scheme(), PROXY_SCHEMES.join(", "))));
+    }
+    reqwest::Proxy::all(url).map_err(|e| bad(e.to_string()))
+}
+
 /// The CA bundle in effect: the explicit argument, else HTTPR_CA_BUNDLE.
 pub fn effective_ca(explicit: &Option<String>) -> Option<String> {
     explicit.clone().or_else(|| std::env::var("HTTPR_CA_BUNDLE").ok().filter(|s| !s.is_empty()))
@@ -111,9 +143,8 @@ pub fn build_transport(s: &ClientSettings) -> Result<reqwest::Client> {
     if let Some(t) = s.timeout {
         b = b.connect_timeout(t);
     }
-    if let Some(p) = effective_proxy(&s.proxy) {
-        let proxy = reqwest::Proxy::all(&p).map_err(|e| Error::new(ErrorKind::ProxyError, format!("invalid proxy URL {p:?}: {e}")))?;
-        b = b.proxy(proxy);
+    if let Some(p) = s.proxy_in_use() {
+        b = b.proxy(proxy(&p)?);
     }
     b.build().map_err(|e| Error::new(ErrorKind::RequestError, format!("could not build the HTTP client: {}", crate::error::cause_chain(&e))))
 }
@@ -133,6 +164,14 @@ mod tests {
     fn crlf_in_header_value_is_rejected() {
         let err = header_map(&[("x".into(), "a\r\nb: c".into())]).unwrap_err();
         assert_eq!(err.kind, ErrorKind::LocalProtocolError);
+    }
+
+    #[test]
+    fn unknown_proxy_schemes_are_refused() {
+        for url in ["ftp://127.0.0.1:1", "htp://127.0.0.1:1", "not a url"] {
+            let s = ClientSettings { proxy: Some(url.into()), ..Default::default() };
+            assert_eq!(build_transport(&s).unwrap_err().kind, ErrorKind::ProxyError, "{url}");
+        }
     }
 
     #[test]

@@ -202,6 +202,11 @@ pub fn classify(err: &reqwest::Error) -> ErrorKind {
         return ErrorKind::DecodingError;
     }
     if err.is_body() || err.is_request() {
+        // A TLS alert after the handshake (e.g. the server rejecting a client certificate
+        // under TLS 1.3) is still a failure to establish the connection.
+        if chain_mentions(err, "alert") || chain_mentions(err, "certificate") {
+            return ErrorKind::ConnectError;
+        }
         match io_kind(err) {
             Some(std::io::ErrorKind::TimedOut) => return ErrorKind::ReadTimeout,
             Some(std::io::ErrorKind::BrokenPipe) => return ErrorKind::WriteError,

@@ -102,7 +102,7 @@ pub fn prepare(settings: &ClientSettings, method: &str, url: &str, opts: Request
     };
     url_util::append_query(&mut url, &params);
 
-    let mut headers = settings.headers.clone();
+    let mut headers = settings.headers.read().unwrap_or_else(|p| p.into_inner()).clone();
     if let Some(h) = &opts.headers {
         for (k, v) in h {
             headers.insert(config::header_name(k)?, config::header_value(k, v)?);
@@ -174,7 +174,7 @@ fn build_body(
 /// Whether the conversion layer must also produce CBOR for a `json=` body.
 pub fn request_wants_cbor(settings: &ClientSettings, headers: Option<&[(String, String)]>) -> bool {
     let in_request = headers.is_some_and(|h| h.iter().any(|(k, v)| k.eq_ignore_ascii_case("accept") && v.contains("application/cbor")));
-    in_request || wants_cbor(&settings.headers)
+    in_request || wants_cbor(&settings.headers.read().unwrap_or_else(|p| p.into_inner()))
 }
 
 #[cfg(test)]

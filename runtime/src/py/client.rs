@@ -9,12 +9,14 @@ use pyo3::types::PyDict;
 use super::args::{Auth, Content, Files, JsonValue, OptTimeout, Pairs, StrPairs};
 use super::errors::exception_class;
 use super::astream::AsyncStream;
+use super::headers::Headers;
 use super::registry::Wrapped;
 use super::response::Response;
 use super::stream::StreamingResponse;
 use crate::config::{self, ClientSettings, DEFAULT_TIMEOUT};
 use crate::client::Driver;
 use crate::cookies::Jar;
+use crate::error::{Error, ErrorKind};
 use crate::request::{self, JsonBody, RequestOptions};
 use crate::tls::TlsOptions;
 
@@ -40,6 +42,11 @@ pub struct ClientArgs {
     pub http1_only: bool,
 }
 
+/// Constructor arguments only the async client takes (api.yaml group `async_options`).
+pub struct AsyncArgs {
+    pub max_concurrency: Option<usize>,
+}
+
 /// Per-request arguments (api.yaml group `request_options`).
 pub struct RequestKwargs {
     pub params: Option<Pairs>,
@@ -60,11 +67,12 @@ impl ClientArgs {
             auth: self.auth.map(|a| (a.0, a.1)),
             auth_bearer: self.auth_bearer,
             params: self.params.map(|p| p.0).unwrap_or_default(),
-            headers: config::header_map(&self.headers.map(|h| h.0).unwrap_or_default())?,
+            headers: config::shared_headers(config::header_map(&self.headers.map(|h| h.0).unwrap_or_default())?),
             cookies: self.cookies.map(|c| c.0).unwrap_or_default(),
             cookie_store: self.cookie_store,
             referer: self.referer,
             proxy: self.proxy,
+            proxy_disabled: false,
             timeout: self.timeout.resolve()?.or(Some(std::time::Duration::from_secs_f64(DEFAULT_TIMEOUT))),
             follow_redirects: self.follow_redirects,
             max_redirects: self.max_redirects,
@@ -127,11 +135,23 @@ pub fn perform(py: Python<'_>, core: &crate::client::Client, jar: Arc<Jar>, meth
 
 pub struct Client {
     core: crate::client::Client,
+    /// Caps async requests in flight (AsyncClient's `max_concurrency`).
+    limit: Option<(usize, Arc<tokio::sync::Semaphore>)>,
 }
 
 impl Client {
     pub fn new(args: ClientArgs) -> PyResult<Self> {
-        Ok(Client { core: crate::client::Client::new(args.into_settings()?)? })
+        Ok(Client { core: crate::client::Client::new(args.into_settings()?)?, limit: None })
+    }
+
+    pub fn new_async(args: ClientArgs, extra: AsyncArgs) -> PyResult<Self> {
+        let mut client = Self::new(args)?;
+        client.limit = extra.max_concurrency.map(|n| (n, Arc::new(tokio::sync::Semaphore::new(n.max(1)))));
+        Ok(client)
+    }
+
+    pub fn max_concurrency(&self) -> Option<usize> {
+        self.limit.as_ref().map(|(n, _)| *n)
     }
 
     /// Matches httpr 0.7.8: a closed client reopens with a warning; if the warning is turned
@@ -174,8 +194,14 @@ impl Client {
         let state = self.core.state();
         let prepared = prepare(py, &state, method, url, kw)?;
         let jar = self.core.jar().clone();
+        let limit = self.limit.as_ref().map(|(_, s)| s.clone());
         crate::rt::init_async();
         let fut = pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            // Waiting for a slot is part of the request, so cancelling it frees nothing twice.
+            let _permit = match limit {
+                Some(s) => Some(s.acquire_owned().await.map_err(|_| Error::new(ErrorKind::RequestError, "the client was closed"))?),
+                None => None,
+            };
             let data = crate::client::Client::execute(state, jar, prepared, Driver::Shared).await?;
             Ok(Wrapped(Response::from_data(data)))
         })?;
@@ -212,16 +238,20 @@ impl Client {
     }
 
     // Properties: defaults every request starts from.
-    pub fn headers(&self) -> Vec<(String, String)> {
-        let s = self.core.state();
-        s.settings.headers.iter().map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect()
+    /// The live default headers: edits in place apply to the next request.
+    pub fn headers(&self) -> Headers {
+        Headers::live(self.core.state().settings.headers.clone())
     }
     pub fn set_headers(&self, value: StrPairs) -> PyResult<()> {
         let map = config::header_map(&value.0)?;
-        Ok(self.core.update(false, |s| {
-            s.headers = map;
-            Ok(())
-        })?)
+        *self.core.state().settings.headers.write().unwrap_or_else(|p| p.into_inner()) = map;
+        Ok(())
+    }
+    pub fn set_header(&self, name: &str, value: &str) -> PyResult<()> {
+        self.headers().__setitem__(name, value)
+    }
+    pub fn del_header(&self, name: &str) -> PyResult<()> {
+        self.headers().__delitem__(name).or(Ok(()))
     }
     pub fn cookies(&self) -> Vec<(String, String)> {
         let explicit = self.core.settings().cookies;
@@ -264,10 +294,12 @@ impl Client {
         })?)
     }
     pub fn proxy(&self) -> Option<String> {
-        config::effective_proxy(&self.core.settings().proxy)
+        self.core.settings().proxy_in_use()
     }
+    /// None removes the proxy entirely (HTTPR_PROXY included).
     pub fn set_proxy(&self, value: Option<String>) -> PyResult<()> {
         Ok(self.core.update(true, |s| {
+            s.proxy_disabled = value.is_none();
             s.proxy = value;
             Ok(())
         })?)

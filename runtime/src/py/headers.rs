@@ -1,13 +1,21 @@
-//! `httpr.Headers`: a read-only, case-insensitive multi-map over the response headers.
+//! `httpr.Headers` (also exported as `CaseInsensitiveDict`): a case-insensitive multi-map.
 //! `h[name]` joins repeated values with ", " (as httpx does); `get_list` returns each value.
+//! Response headers are read-only; `client.headers` and user-built maps are writable, and
+//! `client.headers` shares its storage with the client, so edits apply to the next request.
+
+use std::sync::{RwLockReadGuard, RwLockWriteGuard};
 
 use http::HeaderMap;
-use pyo3::exceptions::PyKeyError;
+use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
+use super::args::StrPairs;
+use crate::config::{shared_headers, SharedHeaders};
+
 pub struct Headers {
-    map: HeaderMap,
+    map: SharedHeaders,
+    writable: bool,
 }
 
 fn text(v: &http::HeaderValue) -> String {
@@ -19,12 +27,48 @@ fn text(v: &http::HeaderValue) -> String {
 }
 
 impl Headers {
+    /// A read-only view (response headers).
     pub fn new(map: HeaderMap) -> Self {
-        Headers { map }
+        Headers { map: shared_headers(map), writable: false }
+    }
+
+    /// A writable view over storage shared with its owner (a client's default headers).
+    pub fn live(map: SharedHeaders) -> Self {
+        Headers { map, writable: true }
+    }
+
+    /// `Headers(mapping)` from Python: a writable, standalone map.
+    pub fn py_new(mapping: Option<StrPairs>) -> PyResult<Self> {
+        Ok(Headers::live(shared_headers(crate::config::header_map(&mapping.map(|m| m.0).unwrap_or_default())?)))
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, HeaderMap> {
+        self.map.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> PyResult<RwLockWriteGuard<'_, HeaderMap>> {
+        if !self.writable {
+            return Err(PyTypeError::new_err("response headers are read-only"));
+        }
+        Ok(self.map.write().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub fn __setitem__(&self, key: &str, value: &str) -> PyResult<()> {
+        let (k, v) = (crate::config::header_name(key)?, crate::config::header_value(key, value)?);
+        self.write()?.insert(k, v);
+        Ok(())
+    }
+
+    pub fn __delitem__(&self, key: &str) -> PyResult<()> {
+        match self.write()?.remove(key) {
+            Some(_) => Ok(()),
+            None => Err(PyKeyError::new_err(key.to_owned())),
+        }
     }
 
     fn joined(&self, key: &str) -> Option<String> {
-        let mut it = self.map.get_all(key).iter();
+        let map = self.read();
+        let mut it = map.get_all(key).iter();
         let first = it.next()?;
         let mut s = text(first);
         for v in it {
@@ -41,25 +85,29 @@ impl Headers {
         self.joined(key).or(default)
     }
     pub fn get_list(&self, key: &str) -> Vec<String> {
-        self.map.get_all(key).iter().map(text).collect()
+        self.read().get_all(key).iter().map(text).collect()
     }
     pub fn __contains__(&self, key: &Bound<'_, PyAny>) -> bool {
-        key.extract::<&str>().is_ok_and(|k| self.map.contains_key(k))
+        key.extract::<&str>().is_ok_and(|k| self.read().contains_key(k))
     }
     pub fn __len__(&self) -> usize {
-        self.map.keys_len()
+        self.read().keys_len()
     }
     pub fn keys(&self) -> Vec<String> {
-        self.map.keys().map(|k| k.as_str().to_owned()).collect()
+        self.read().keys().map(|k| k.as_str().to_owned()).collect()
     }
     pub fn values(&self) -> Vec<String> {
-        self.map.keys().filter_map(|k| self.joined(k.as_str())).collect()
+        self.items().into_iter().map(|(_, v)| v).collect()
     }
     pub fn items(&self) -> Vec<(String, String)> {
-        self.map.keys().filter_map(|k| self.joined(k.as_str()).map(|v| (k.as_str().to_owned(), v))).collect()
+        self.keys().into_iter().filter_map(|k| self.joined(&k).map(|v| (k, v))).collect()
     }
     pub fn multi_items(&self) -> Vec<(String, String)> {
-        self.map.iter().map(|(k, v)| (k.as_str().to_owned(), text(v))).collect()
+        self.read().iter().map(|(k, v)| (k.as_str().to_owned(), text(v))).collect()
+    }
+    /// A plain dict copy (lowercase names, repeated values joined).
+    pub fn to_dict(&self) -> Vec<(String, String)> {
+        self.items()
     }
     pub fn __iter__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         Ok(PyList::new(py, self.keys())?.try_iter()?.into_any().unbind())
