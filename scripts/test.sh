@@ -9,7 +9,7 @@ grep -E "^test result" "$log" | grep -v " 0 passed; 0 failed" || true
 echo "== codegen --check"
 cargo run --quiet -p codegen -- --check
 echo "== pip install . (release build)"
-"$VPY" -m pip install -q -r tests/requirements.txt
+"$VPY" -m pip install -q -r tests/requirements.txt -r docs/requirements.txt
 "$VPY" -m pip install -q --force-reinstall --no-deps .
 echo "== mypy --strict (tests, examples)"
 "$VPY" -m mypy --strict tests examples

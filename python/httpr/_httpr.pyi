@@ -256,7 +256,7 @@ class BytesIterator:
     def __iter__(self) -> Self:
         """Returns itself."""
 
-    def __next__(self) -> bytes | None:
+    def __next__(self) -> bytes:
         """The next chunk."""
 
 class TextIterator:
@@ -265,7 +265,7 @@ class TextIterator:
     def __iter__(self) -> Self:
         """Returns itself."""
 
-    def __next__(self) -> str | None:
+    def __next__(self) -> str:
         """The next piece of text."""
 
 class LineIterator:
@@ -274,7 +274,7 @@ class LineIterator:
     def __iter__(self) -> Self:
         """Returns itself."""
 
-    def __next__(self) -> str | None:
+    def __next__(self) -> str:
         """The next line, without its terminator."""
 
 class AsyncStream:
@@ -395,13 +395,13 @@ class Client:
     def cookies(self, value: CookieTypes) -> None: ...
 
     @property
-    def auth(self) -> AuthTypes:
+    def auth(self) -> tuple[str, str | None] | None:
         """Default basic auth `(username, password)`, or None."""
     @auth.setter
     def auth(self, value: AuthTypes | None) -> None: ...
 
     @property
-    def params(self) -> QueryParamTypes:
+    def params(self) -> dict[str, str] | None:
         """Default query parameters, or None."""
     @params.setter
     def params(self, value: QueryParamTypes | None) -> None: ...
@@ -486,13 +486,13 @@ class AsyncClient:
     def cookies(self, value: CookieTypes) -> None: ...
 
     @property
-    def auth(self) -> AuthTypes:
+    def auth(self) -> tuple[str, str | None] | None:
         """Default basic auth `(username, password)`, or None."""
     @auth.setter
     def auth(self, value: AuthTypes | None) -> None: ...
 
     @property
-    def params(self) -> QueryParamTypes:
+    def params(self) -> dict[str, str] | None:
         """Default query parameters, or None."""
     @params.setter
     def params(self, value: QueryParamTypes | None) -> None: ...

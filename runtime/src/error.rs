@@ -199,6 +199,11 @@ pub fn classify(err: &reqwest::Error) -> ErrorKind {
         return ErrorKind::TooManyRedirects;
     }
     if err.is_decode() {
+        // The decompression layer reports a body cut short as a decode error; it is the
+        // server breaking the protocol, not undecodable content.
+        if chain_mentions(err, "reading a body") || chain_mentions(err, "eof") || chain_mentions(err, "end of file") {
+            return ErrorKind::RemoteProtocolError;
+        }
         return ErrorKind::DecodingError;
     }
     if err.is_body() || err.is_request() {

@@ -14,6 +14,9 @@ pub fn shared() -> &'static tokio::runtime::Runtime {
         let workers = std::thread::available_parallelism().map(|n| n.get().min(4)).unwrap_or(2);
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
+            // DNS lookups run on the blocking pool; bound it so thousands of concurrent
+            // requests to a host name queue instead of spawning hundreds of threads.
+            .max_blocking_threads(16)
             .thread_name("httpr-io")
             .enable_all()
             .build()

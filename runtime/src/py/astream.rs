@@ -72,9 +72,7 @@ impl Body {
     }
 
     async fn close(&self) {
-        if !self.flags.consumed.load(Ordering::Acquire) {
-            self.flags.closed.store(true, Ordering::Release);
-        }
+        self.flags.closed.store(true, Ordering::Release);
         self.stream.lock().await.close();
     }
 }

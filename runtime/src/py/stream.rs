@@ -141,10 +141,8 @@ impl StreamingResponse {
     }
     pub fn close(&self) {
         let mut b = lock(&self.body);
-        if !b.consumed {
-            b.closed = true;
-            b.stream.close();
-        }
+        b.closed = true;
+        b.stream.close();
     }
     pub fn __enter__(&self, this: &Bound<'_, PyAny>) -> Py<PyAny> {
         this.clone().unbind()
