@@ -11,7 +11,8 @@ cargo run --quiet -p codegen -- --check
 echo "== pip install . (release build)"
 "$VPY" -m pip install -q -r tests/requirements.txt -r docs/requirements.txt
 "$VPY" -m pip install -q --force-reinstall --no-deps .
-echo "== mypy --strict (tests, examples)"
+echo "== mypy --strict (tests, examples) and stubtest (compiled module vs generated stubs)"
 "$VPY" -m mypy --strict tests examples
+"$VPY" -m mypy.stubtest httpr._httpr
 echo "== pytest"
 "$VPY" -m pytest -q tests

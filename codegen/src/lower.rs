@@ -53,6 +53,8 @@ pub struct RCallable {
     pub ret_expr: String,
     pub py_ret: String,
     pub stub_params: String,
+    /// Rust statements that fill the kwargs-style parameters from `**kwargs`.
+    pub kw_prelude: String,
     pub raises: Vec<String>,
     pub this: bool,
     pub returns_self: bool,
@@ -165,6 +167,12 @@ fn literal_to_rust(lit: &str) -> Option<String> {
         _ if lit.parse::<i64>().is_ok() => Some(lit.into()),
         _ => None,
     }
+}
+
+/// Python protocol methods PyO3 implements as type slots: no signature or docs there, and
+/// their arguments are positional-only without defaults.
+fn is_slot(name: &str) -> bool {
+    name.starts_with("__") && !matches!(name, "__enter__" | "__exit__" | "__new__")
 }
 
 /// The wrapper returns the binding's awaitable as is; the stub keeps the resolved type.
@@ -329,13 +337,9 @@ impl<'a> Lowering<'a> {
         if is_method {
             text.push("$self".to_string());
         }
-        let mut star = false;
-        for p in &params {
-            if p.kwargs && !star {
-                sig.push("*".to_string());
-                text.push("*".to_string());
-                star = true;
-            }
+        // Parameters of a kwargs-style group arrive as a real `**kwargs` dict (matching the
+        // stub's `**kwargs: Unpack[TypedDict]`) and are extracted by `kw_prelude`.
+        for p in params.iter().filter(|p| !p.kwargs) {
             match (&p.rust_default, &p.py_default) {
                 (Some(rd), Some(pd)) => {
                     sig.push(format!("{}={}", p.name, rd));
@@ -351,7 +355,23 @@ impl<'a> Lowering<'a> {
                 }
             }
         }
-        let rust_params: Vec<String> = params.iter().map(|p| format!("{}: {}", p.name, p.rust_type)).collect();
+        let mut rust_params: Vec<String> = params.iter().filter(|p| !p.kwargs).map(|p| format!("{}: {}", p.name, p.rust_type)).collect();
+        let kw: Vec<&RParam> = params.iter().filter(|p| p.kwargs).collect();
+        let mut kw_prelude = String::new();
+        if !kw.is_empty() {
+            sig.push("**kwargs".into());
+            text.push("**kwargs".into());
+            rust_params.push("kwargs: Option<&Bound<'_, pyo3::types::PyDict>>".into());
+            for p in &kw {
+                let default = p.rust_default.clone().unwrap_or_else(|| "None".into());
+                kw_prelude.push_str(&format!("let mut {}: {} = {};\n", p.name, p.rust_type, default));
+            }
+            kw_prelude.push_str("if let Some(kwargs) = kwargs {\n    for (key, value) in kwargs.iter() {\n        match key.extract::<&str>()? {\n");
+            for p in &kw {
+                kw_prelude.push_str(&format!("            \"{0}\" => {0} = rt::py::args::kwarg(&value, \"{0}\")?,\n", p.name));
+            }
+            kw_prelude.push_str(&format!("            other => return Err(rt::py::args::unexpected_kwarg(\"{name}\", other)),\n        }}\n    }}\n}}\n"));
+        }
 
         // The runtime call: fixed args, then plain params, then one struct per group.
         let mut args: Vec<String> = Vec::new();
@@ -384,14 +404,20 @@ impl<'a> Lowering<'a> {
         if is_method {
             stub.push("self".to_string());
         }
-        let mut star = false;
         for p in params.iter().filter(|p| !p.kwargs) {
-            let _ = &mut star;
+            if is_slot(name) {
+                stub.push(format!("{}: {}", p.name, p.py_type));
+                continue;
+            }
             match &p.py_default {
                 Some(d) => stub.push(format!("{}: {} = {}", p.name, p.py_type, d)),
                 None if p.rust_type.starts_with("Option<") => stub.push(format!("{}: {} = None", p.name, p.py_type)),
                 None => stub.push(format!("{}: {}", p.name, p.py_type)),
             }
+        }
+        if is_slot(name) && stub.len() > 1 {
+            // Protocol slots take their arguments positionally only.
+            stub.push("/".into());
         }
         if let Some(td) = &kwargs_group {
             stub.push(format!("**kwargs: Unpack[{td}]"));
@@ -402,8 +428,10 @@ impl<'a> Lowering<'a> {
             docstring.push_str("\n\nArgs:");
             for p in &params {
                 docstring.push_str(&format!("\n    {} ({}): {}", p.name, p.py_type, p.doc));
-                if let Some(d) = &p.py_default {
-                    docstring.push_str(&format!(" Default: {d}."));
+                match p.py_default.as_deref() {
+                    Some("...") => docstring.push_str(" Default: the client's setting."),
+                    Some(d) => docstring.push_str(&format!(" Default: {d}.")),
+                    None => {}
                 }
             }
         }
@@ -430,11 +458,12 @@ impl<'a> Lowering<'a> {
             ret_expr,
             py_ret,
             stub_params: stub.join(", "),
+            kw_prelude,
             raises: raises.to_vec(),
             this,
             returns_self,
             coroutine: false,
-            slot: name.starts_with("__") && !matches!(name, "__enter__" | "__exit__" | "__new__"),
+            slot: is_slot(name),
         }
     }
 

@@ -936,7 +936,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -947,9 +947,36 @@ Returns:
 
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
-    #[pyo3(signature = (method, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, method, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-    fn request(&self, py: Python<'_>, method: &str, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
+    #[pyo3(signature = (method, url, **kwargs), text_signature = "($self, method, url, **kwargs)")]
+    fn request(&self, py: Python<'_>, method: &str, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
         rt::py::guard(|| {
+            let mut params: Option<rt::py::args::Pairs> = None;
+            let mut headers: Option<rt::py::args::StrPairs> = None;
+            let mut cookies: Option<rt::py::args::StrPairs> = None;
+            let mut auth: Option<rt::py::args::Auth> = None;
+            let mut auth_bearer: Option<String> = None;
+            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+            let mut content: Option<rt::py::args::Content> = None;
+            let mut data: Option<rt::py::args::Pairs> = None;
+            let mut json: Option<rt::py::args::JsonValue> = None;
+            let mut files: Option<rt::py::args::Files> = None;
+            if let Some(kwargs) = kwargs {
+                for (key, value) in kwargs.iter() {
+                    match key.extract::<&str>()? {
+                        "params" => params = rt::py::args::kwarg(&value, "params")?,
+                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                        "content" => content = rt::py::args::kwarg(&value, "content")?,
+                        "data" => data = rt::py::args::kwarg(&value, "data")?,
+                        "json" => json = rt::py::args::kwarg(&value, "json")?,
+                        "files" => files = rt::py::args::kwarg(&value, "files")?,
+                        other => return Err(rt::py::args::unexpected_kwarg("request", other)),
+                    }
+                }
+            }
             let v = self.0.request(py, method, url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
             Ok(Response(v))
         })
@@ -964,7 +991,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -975,9 +1002,36 @@ Returns:
 
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
-    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-    fn get(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
+    #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
+    fn get(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
         rt::py::guard(|| {
+            let mut params: Option<rt::py::args::Pairs> = None;
+            let mut headers: Option<rt::py::args::StrPairs> = None;
+            let mut cookies: Option<rt::py::args::StrPairs> = None;
+            let mut auth: Option<rt::py::args::Auth> = None;
+            let mut auth_bearer: Option<String> = None;
+            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+            let mut content: Option<rt::py::args::Content> = None;
+            let mut data: Option<rt::py::args::Pairs> = None;
+            let mut json: Option<rt::py::args::JsonValue> = None;
+            let mut files: Option<rt::py::args::Files> = None;
+            if let Some(kwargs) = kwargs {
+                for (key, value) in kwargs.iter() {
+                    match key.extract::<&str>()? {
+                        "params" => params = rt::py::args::kwarg(&value, "params")?,
+                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                        "content" => content = rt::py::args::kwarg(&value, "content")?,
+                        "data" => data = rt::py::args::kwarg(&value, "data")?,
+                        "json" => json = rt::py::args::kwarg(&value, "json")?,
+                        "files" => files = rt::py::args::kwarg(&value, "files")?,
+                        other => return Err(rt::py::args::unexpected_kwarg("get", other)),
+                    }
+                }
+            }
             let v = self.0.request(py, "GET", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
             Ok(Response(v))
         })
@@ -992,7 +1046,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1003,9 +1057,36 @@ Returns:
 
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
-    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-    fn head(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
+    #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
+    fn head(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
         rt::py::guard(|| {
+            let mut params: Option<rt::py::args::Pairs> = None;
+            let mut headers: Option<rt::py::args::StrPairs> = None;
+            let mut cookies: Option<rt::py::args::StrPairs> = None;
+            let mut auth: Option<rt::py::args::Auth> = None;
+            let mut auth_bearer: Option<String> = None;
+            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+            let mut content: Option<rt::py::args::Content> = None;
+            let mut data: Option<rt::py::args::Pairs> = None;
+            let mut json: Option<rt::py::args::JsonValue> = None;
+            let mut files: Option<rt::py::args::Files> = None;
+            if let Some(kwargs) = kwargs {
+                for (key, value) in kwargs.iter() {
+                    match key.extract::<&str>()? {
+                        "params" => params = rt::py::args::kwarg(&value, "params")?,
+                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                        "content" => content = rt::py::args::kwarg(&value, "content")?,
+                        "data" => data = rt::py::args::kwarg(&value, "data")?,
+                        "json" => json = rt::py::args::kwarg(&value, "json")?,
+                        "files" => files = rt::py::args::kwarg(&value, "files")?,
+                        other => return Err(rt::py::args::unexpected_kwarg("head", other)),
+                    }
+                }
+            }
             let v = self.0.request(py, "HEAD", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
             Ok(Response(v))
         })
@@ -1020,7 +1101,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1031,9 +1112,36 @@ Returns:
 
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
-    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-    fn options(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
+    #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
+    fn options(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
         rt::py::guard(|| {
+            let mut params: Option<rt::py::args::Pairs> = None;
+            let mut headers: Option<rt::py::args::StrPairs> = None;
+            let mut cookies: Option<rt::py::args::StrPairs> = None;
+            let mut auth: Option<rt::py::args::Auth> = None;
+            let mut auth_bearer: Option<String> = None;
+            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+            let mut content: Option<rt::py::args::Content> = None;
+            let mut data: Option<rt::py::args::Pairs> = None;
+            let mut json: Option<rt::py::args::JsonValue> = None;
+            let mut files: Option<rt::py::args::Files> = None;
+            if let Some(kwargs) = kwargs {
+                for (key, value) in kwargs.iter() {
+                    match key.extract::<&str>()? {
+                        "params" => params = rt::py::args::kwarg(&value, "params")?,
+                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                        "content" => content = rt::py::args::kwarg(&value, "content")?,
+                        "data" => data = rt::py::args::kwarg(&value, "data")?,
+                        "json" => json = rt::py::args::kwarg(&value, "json")?,
+                        "files" => files = rt::py::args::kwarg(&value, "files")?,
+                        other => return Err(rt::py::args::unexpected_kwarg("options", other)),
+                    }
+                }
+            }
             let v = self.0.request(py, "OPTIONS", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
             Ok(Response(v))
         })
@@ -1048,7 +1156,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1059,9 +1167,36 @@ Returns:
 
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
-    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-    fn delete(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
+    #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
+    fn delete(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
         rt::py::guard(|| {
+            let mut params: Option<rt::py::args::Pairs> = None;
+            let mut headers: Option<rt::py::args::StrPairs> = None;
+            let mut cookies: Option<rt::py::args::StrPairs> = None;
+            let mut auth: Option<rt::py::args::Auth> = None;
+            let mut auth_bearer: Option<String> = None;
+            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+            let mut content: Option<rt::py::args::Content> = None;
+            let mut data: Option<rt::py::args::Pairs> = None;
+            let mut json: Option<rt::py::args::JsonValue> = None;
+            let mut files: Option<rt::py::args::Files> = None;
+            if let Some(kwargs) = kwargs {
+                for (key, value) in kwargs.iter() {
+                    match key.extract::<&str>()? {
+                        "params" => params = rt::py::args::kwarg(&value, "params")?,
+                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                        "content" => content = rt::py::args::kwarg(&value, "content")?,
+                        "data" => data = rt::py::args::kwarg(&value, "data")?,
+                        "json" => json = rt::py::args::kwarg(&value, "json")?,
+                        "files" => files = rt::py::args::kwarg(&value, "files")?,
+                        other => return Err(rt::py::args::unexpected_kwarg("delete", other)),
+                    }
+                }
+            }
             let v = self.0.request(py, "DELETE", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
             Ok(Response(v))
         })
@@ -1076,7 +1211,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1087,9 +1222,36 @@ Returns:
 
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
-    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-    fn post(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
+    #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
+    fn post(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
         rt::py::guard(|| {
+            let mut params: Option<rt::py::args::Pairs> = None;
+            let mut headers: Option<rt::py::args::StrPairs> = None;
+            let mut cookies: Option<rt::py::args::StrPairs> = None;
+            let mut auth: Option<rt::py::args::Auth> = None;
+            let mut auth_bearer: Option<String> = None;
+            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+            let mut content: Option<rt::py::args::Content> = None;
+            let mut data: Option<rt::py::args::Pairs> = None;
+            let mut json: Option<rt::py::args::JsonValue> = None;
+            let mut files: Option<rt::py::args::Files> = None;
+            if let Some(kwargs) = kwargs {
+                for (key, value) in kwargs.iter() {
+                    match key.extract::<&str>()? {
+                        "params" => params = rt::py::args::kwarg(&value, "params")?,
+                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                        "content" => content = rt::py::args::kwarg(&value, "content")?,
+                        "data" => data = rt::py::args::kwarg(&value, "data")?,
+                        "json" => json = rt::py::args::kwarg(&value, "json")?,
+                        "files" => files = rt::py::args::kwarg(&value, "files")?,
+                        other => return Err(rt::py::args::unexpected_kwarg("post", other)),
+                    }
+                }
+            }
             let v = self.0.request(py, "POST", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
             Ok(Response(v))
         })
@@ -1104,7 +1266,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1115,9 +1277,36 @@ Returns:
 
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
-    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-    fn put(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
+    #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
+    fn put(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
         rt::py::guard(|| {
+            let mut params: Option<rt::py::args::Pairs> = None;
+            let mut headers: Option<rt::py::args::StrPairs> = None;
+            let mut cookies: Option<rt::py::args::StrPairs> = None;
+            let mut auth: Option<rt::py::args::Auth> = None;
+            let mut auth_bearer: Option<String> = None;
+            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+            let mut content: Option<rt::py::args::Content> = None;
+            let mut data: Option<rt::py::args::Pairs> = None;
+            let mut json: Option<rt::py::args::JsonValue> = None;
+            let mut files: Option<rt::py::args::Files> = None;
+            if let Some(kwargs) = kwargs {
+                for (key, value) in kwargs.iter() {
+                    match key.extract::<&str>()? {
+                        "params" => params = rt::py::args::kwarg(&value, "params")?,
+                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                        "content" => content = rt::py::args::kwarg(&value, "content")?,
+                        "data" => data = rt::py::args::kwarg(&value, "data")?,
+                        "json" => json = rt::py::args::kwarg(&value, "json")?,
+                        "files" => files = rt::py::args::kwarg(&value, "files")?,
+                        other => return Err(rt::py::args::unexpected_kwarg("put", other)),
+                    }
+                }
+            }
             let v = self.0.request(py, "PUT", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
             Ok(Response(v))
         })
@@ -1132,7 +1321,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1143,9 +1332,36 @@ Returns:
 
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
-    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-    fn patch(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
+    #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
+    fn patch(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
         rt::py::guard(|| {
+            let mut params: Option<rt::py::args::Pairs> = None;
+            let mut headers: Option<rt::py::args::StrPairs> = None;
+            let mut cookies: Option<rt::py::args::StrPairs> = None;
+            let mut auth: Option<rt::py::args::Auth> = None;
+            let mut auth_bearer: Option<String> = None;
+            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+            let mut content: Option<rt::py::args::Content> = None;
+            let mut data: Option<rt::py::args::Pairs> = None;
+            let mut json: Option<rt::py::args::JsonValue> = None;
+            let mut files: Option<rt::py::args::Files> = None;
+            if let Some(kwargs) = kwargs {
+                for (key, value) in kwargs.iter() {
+                    match key.extract::<&str>()? {
+                        "params" => params = rt::py::args::kwarg(&value, "params")?,
+                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                        "content" => content = rt::py::args::kwarg(&value, "content")?,
+                        "data" => data = rt::py::args::kwarg(&value, "data")?,
+                        "json" => json = rt::py::args::kwarg(&value, "json")?,
+                        "files" => files = rt::py::args::kwarg(&value, "files")?,
+                        other => return Err(rt::py::args::unexpected_kwarg("patch", other)),
+                    }
+                }
+            }
             let v = self.0.request(py, "PATCH", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
             Ok(Response(v))
         })
@@ -1161,7 +1377,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1172,9 +1388,36 @@ Returns:
 
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
-    #[pyo3(signature = (method, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, method, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-    fn stream(&self, py: Python<'_>, method: &str, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<StreamingResponse> {
+    #[pyo3(signature = (method, url, **kwargs), text_signature = "($self, method, url, **kwargs)")]
+    fn stream(&self, py: Python<'_>, method: &str, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<StreamingResponse> {
         rt::py::guard(|| {
+            let mut params: Option<rt::py::args::Pairs> = None;
+            let mut headers: Option<rt::py::args::StrPairs> = None;
+            let mut cookies: Option<rt::py::args::StrPairs> = None;
+            let mut auth: Option<rt::py::args::Auth> = None;
+            let mut auth_bearer: Option<String> = None;
+            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+            let mut content: Option<rt::py::args::Content> = None;
+            let mut data: Option<rt::py::args::Pairs> = None;
+            let mut json: Option<rt::py::args::JsonValue> = None;
+            let mut files: Option<rt::py::args::Files> = None;
+            if let Some(kwargs) = kwargs {
+                for (key, value) in kwargs.iter() {
+                    match key.extract::<&str>()? {
+                        "params" => params = rt::py::args::kwarg(&value, "params")?,
+                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                        "content" => content = rt::py::args::kwarg(&value, "content")?,
+                        "data" => data = rt::py::args::kwarg(&value, "data")?,
+                        "json" => json = rt::py::args::kwarg(&value, "json")?,
+                        "files" => files = rt::py::args::kwarg(&value, "files")?,
+                        other => return Err(rt::py::args::unexpected_kwarg("stream", other)),
+                    }
+                }
+            }
             let v = self.0.stream(py, method, url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
             Ok(StreamingResponse(v))
         })
@@ -1347,7 +1590,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1358,9 +1601,36 @@ Returns:
 
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
-    #[pyo3(signature = (method, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, method, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-    fn request(&self, py: Python<'_>, method: &str, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (method, url, **kwargs), text_signature = "($self, method, url, **kwargs)")]
+    fn request(&self, py: Python<'_>, method: &str, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
+            let mut params: Option<rt::py::args::Pairs> = None;
+            let mut headers: Option<rt::py::args::StrPairs> = None;
+            let mut cookies: Option<rt::py::args::StrPairs> = None;
+            let mut auth: Option<rt::py::args::Auth> = None;
+            let mut auth_bearer: Option<String> = None;
+            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+            let mut content: Option<rt::py::args::Content> = None;
+            let mut data: Option<rt::py::args::Pairs> = None;
+            let mut json: Option<rt::py::args::JsonValue> = None;
+            let mut files: Option<rt::py::args::Files> = None;
+            if let Some(kwargs) = kwargs {
+                for (key, value) in kwargs.iter() {
+                    match key.extract::<&str>()? {
+                        "params" => params = rt::py::args::kwarg(&value, "params")?,
+                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                        "content" => content = rt::py::args::kwarg(&value, "content")?,
+                        "data" => data = rt::py::args::kwarg(&value, "data")?,
+                        "json" => json = rt::py::args::kwarg(&value, "json")?,
+                        "files" => files = rt::py::args::kwarg(&value, "files")?,
+                        other => return Err(rt::py::args::unexpected_kwarg("request", other)),
+                    }
+                }
+            }
             let v = self.0.arequest(py, method, url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
             Ok(v)
         })
@@ -1375,7 +1645,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1386,9 +1656,36 @@ Returns:
 
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
-    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-    fn get(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
+    fn get(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
+            let mut params: Option<rt::py::args::Pairs> = None;
+            let mut headers: Option<rt::py::args::StrPairs> = None;
+            let mut cookies: Option<rt::py::args::StrPairs> = None;
+            let mut auth: Option<rt::py::args::Auth> = None;
+            let mut auth_bearer: Option<String> = None;
+            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+            let mut content: Option<rt::py::args::Content> = None;
+            let mut data: Option<rt::py::args::Pairs> = None;
+            let mut json: Option<rt::py::args::JsonValue> = None;
+            let mut files: Option<rt::py::args::Files> = None;
+            if let Some(kwargs) = kwargs {
+                for (key, value) in kwargs.iter() {
+                    match key.extract::<&str>()? {
+                        "params" => params = rt::py::args::kwarg(&value, "params")?,
+                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                        "content" => content = rt::py::args::kwarg(&value, "content")?,
+                        "data" => data = rt::py::args::kwarg(&value, "data")?,
+                        "json" => json = rt::py::args::kwarg(&value, "json")?,
+                        "files" => files = rt::py::args::kwarg(&value, "files")?,
+                        other => return Err(rt::py::args::unexpected_kwarg("get", other)),
+                    }
+                }
+            }
             let v = self.0.arequest(py, "GET", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
             Ok(v)
         })
@@ -1403,7 +1700,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1414,9 +1711,36 @@ Returns:
 
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
-    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-    fn head(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
+    fn head(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
+            let mut params: Option<rt::py::args::Pairs> = None;
+            let mut headers: Option<rt::py::args::StrPairs> = None;
+            let mut cookies: Option<rt::py::args::StrPairs> = None;
+            let mut auth: Option<rt::py::args::Auth> = None;
+            let mut auth_bearer: Option<String> = None;
+            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+            let mut content: Option<rt::py::args::Content> = None;
+            let mut data: Option<rt::py::args::Pairs> = None;
+            let mut json: Option<rt::py::args::JsonValue> = None;
+            let mut files: Option<rt::py::args::Files> = None;
+            if let Some(kwargs) = kwargs {
+                for (key, value) in kwargs.iter() {
+                    match key.extract::<&str>()? {
+                        "params" => params = rt::py::args::kwarg(&value, "params")?,
+                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                        "content" => content = rt::py::args::kwarg(&value, "content")?,
+                        "data" => data = rt::py::args::kwarg(&value, "data")?,
+                        "json" => json = rt::py::args::kwarg(&value, "json")?,
+                        "files" => files = rt::py::args::kwarg(&value, "files")?,
+                        other => return Err(rt::py::args::unexpected_kwarg("head", other)),
+                    }
+                }
+            }
             let v = self.0.arequest(py, "HEAD", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
             Ok(v)
         })
@@ -1431,7 +1755,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1442,9 +1766,36 @@ Returns:
 
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
-    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-    fn options(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
+    fn options(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
+            let mut params: Option<rt::py::args::Pairs> = None;
+            let mut headers: Option<rt::py::args::StrPairs> = None;
+            let mut cookies: Option<rt::py::args::StrPairs> = None;
+            let mut auth: Option<rt::py::args::Auth> = None;
+            let mut auth_bearer: Option<String> = None;
+            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+            let mut content: Option<rt::py::args::Content> = None;
+            let mut data: Option<rt::py::args::Pairs> = None;
+            let mut json: Option<rt::py::args::JsonValue> = None;
+            let mut files: Option<rt::py::args::Files> = None;
+            if let Some(kwargs) = kwargs {
+                for (key, value) in kwargs.iter() {
+                    match key.extract::<&str>()? {
+                        "params" => params = rt::py::args::kwarg(&value, "params")?,
+                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                        "content" => content = rt::py::args::kwarg(&value, "content")?,
+                        "data" => data = rt::py::args::kwarg(&value, "data")?,
+                        "json" => json = rt::py::args::kwarg(&value, "json")?,
+                        "files" => files = rt::py::args::kwarg(&value, "files")?,
+                        other => return Err(rt::py::args::unexpected_kwarg("options", other)),
+                    }
+                }
+            }
             let v = self.0.arequest(py, "OPTIONS", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
             Ok(v)
         })
@@ -1459,7 +1810,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1470,9 +1821,36 @@ Returns:
 
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
-    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-    fn delete(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
+    fn delete(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
+            let mut params: Option<rt::py::args::Pairs> = None;
+            let mut headers: Option<rt::py::args::StrPairs> = None;
+            let mut cookies: Option<rt::py::args::StrPairs> = None;
+            let mut auth: Option<rt::py::args::Auth> = None;
+            let mut auth_bearer: Option<String> = None;
+            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+            let mut content: Option<rt::py::args::Content> = None;
+            let mut data: Option<rt::py::args::Pairs> = None;
+            let mut json: Option<rt::py::args::JsonValue> = None;
+            let mut files: Option<rt::py::args::Files> = None;
+            if let Some(kwargs) = kwargs {
+                for (key, value) in kwargs.iter() {
+                    match key.extract::<&str>()? {
+                        "params" => params = rt::py::args::kwarg(&value, "params")?,
+                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                        "content" => content = rt::py::args::kwarg(&value, "content")?,
+                        "data" => data = rt::py::args::kwarg(&value, "data")?,
+                        "json" => json = rt::py::args::kwarg(&value, "json")?,
+                        "files" => files = rt::py::args::kwarg(&value, "files")?,
+                        other => return Err(rt::py::args::unexpected_kwarg("delete", other)),
+                    }
+                }
+            }
             let v = self.0.arequest(py, "DELETE", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
             Ok(v)
         })
@@ -1487,7 +1865,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1498,9 +1876,36 @@ Returns:
 
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
-    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-    fn post(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
+    fn post(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
+            let mut params: Option<rt::py::args::Pairs> = None;
+            let mut headers: Option<rt::py::args::StrPairs> = None;
+            let mut cookies: Option<rt::py::args::StrPairs> = None;
+            let mut auth: Option<rt::py::args::Auth> = None;
+            let mut auth_bearer: Option<String> = None;
+            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+            let mut content: Option<rt::py::args::Content> = None;
+            let mut data: Option<rt::py::args::Pairs> = None;
+            let mut json: Option<rt::py::args::JsonValue> = None;
+            let mut files: Option<rt::py::args::Files> = None;
+            if let Some(kwargs) = kwargs {
+                for (key, value) in kwargs.iter() {
+                    match key.extract::<&str>()? {
+                        "params" => params = rt::py::args::kwarg(&value, "params")?,
+                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                        "content" => content = rt::py::args::kwarg(&value, "content")?,
+                        "data" => data = rt::py::args::kwarg(&value, "data")?,
+                        "json" => json = rt::py::args::kwarg(&value, "json")?,
+                        "files" => files = rt::py::args::kwarg(&value, "files")?,
+                        other => return Err(rt::py::args::unexpected_kwarg("post", other)),
+                    }
+                }
+            }
             let v = self.0.arequest(py, "POST", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
             Ok(v)
         })
@@ -1515,7 +1920,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1526,9 +1931,36 @@ Returns:
 
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
-    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-    fn put(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
+    fn put(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
+            let mut params: Option<rt::py::args::Pairs> = None;
+            let mut headers: Option<rt::py::args::StrPairs> = None;
+            let mut cookies: Option<rt::py::args::StrPairs> = None;
+            let mut auth: Option<rt::py::args::Auth> = None;
+            let mut auth_bearer: Option<String> = None;
+            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+            let mut content: Option<rt::py::args::Content> = None;
+            let mut data: Option<rt::py::args::Pairs> = None;
+            let mut json: Option<rt::py::args::JsonValue> = None;
+            let mut files: Option<rt::py::args::Files> = None;
+            if let Some(kwargs) = kwargs {
+                for (key, value) in kwargs.iter() {
+                    match key.extract::<&str>()? {
+                        "params" => params = rt::py::args::kwarg(&value, "params")?,
+                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                        "content" => content = rt::py::args::kwarg(&value, "content")?,
+                        "data" => data = rt::py::args::kwarg(&value, "data")?,
+                        "json" => json = rt::py::args::kwarg(&value, "json")?,
+                        "files" => files = rt::py::args::kwarg(&value, "files")?,
+                        other => return Err(rt::py::args::unexpected_kwarg("put", other)),
+                    }
+                }
+            }
             let v = self.0.arequest(py, "PUT", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
             Ok(v)
         })
@@ -1543,7 +1975,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1554,9 +1986,36 @@ Returns:
 
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
-    #[pyo3(signature = (url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-    fn patch(&self, py: Python<'_>, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
+    fn patch(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
+            let mut params: Option<rt::py::args::Pairs> = None;
+            let mut headers: Option<rt::py::args::StrPairs> = None;
+            let mut cookies: Option<rt::py::args::StrPairs> = None;
+            let mut auth: Option<rt::py::args::Auth> = None;
+            let mut auth_bearer: Option<String> = None;
+            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+            let mut content: Option<rt::py::args::Content> = None;
+            let mut data: Option<rt::py::args::Pairs> = None;
+            let mut json: Option<rt::py::args::JsonValue> = None;
+            let mut files: Option<rt::py::args::Files> = None;
+            if let Some(kwargs) = kwargs {
+                for (key, value) in kwargs.iter() {
+                    match key.extract::<&str>()? {
+                        "params" => params = rt::py::args::kwarg(&value, "params")?,
+                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                        "content" => content = rt::py::args::kwarg(&value, "content")?,
+                        "data" => data = rt::py::args::kwarg(&value, "data")?,
+                        "json" => json = rt::py::args::kwarg(&value, "json")?,
+                        "files" => files = rt::py::args::kwarg(&value, "files")?,
+                        other => return Err(rt::py::args::unexpected_kwarg("patch", other)),
+                    }
+                }
+            }
             let v = self.0.arequest(py, "PATCH", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
             Ok(v)
         })
@@ -1572,7 +2031,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1583,9 +2042,36 @@ Returns:
 
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
-    #[pyo3(signature = (method, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "($self, method, url, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-    fn stream(&self, py: Python<'_>, method: &str, url: &str, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<AsyncStream> {
+    #[pyo3(signature = (method, url, **kwargs), text_signature = "($self, method, url, **kwargs)")]
+    fn stream(&self, py: Python<'_>, method: &str, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<AsyncStream> {
         rt::py::guard(|| {
+            let mut params: Option<rt::py::args::Pairs> = None;
+            let mut headers: Option<rt::py::args::StrPairs> = None;
+            let mut cookies: Option<rt::py::args::StrPairs> = None;
+            let mut auth: Option<rt::py::args::Auth> = None;
+            let mut auth_bearer: Option<String> = None;
+            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+            let mut content: Option<rt::py::args::Content> = None;
+            let mut data: Option<rt::py::args::Pairs> = None;
+            let mut json: Option<rt::py::args::JsonValue> = None;
+            let mut files: Option<rt::py::args::Files> = None;
+            if let Some(kwargs) = kwargs {
+                for (key, value) in kwargs.iter() {
+                    match key.extract::<&str>()? {
+                        "params" => params = rt::py::args::kwarg(&value, "params")?,
+                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                        "content" => content = rt::py::args::kwarg(&value, "content")?,
+                        "data" => data = rt::py::args::kwarg(&value, "data")?,
+                        "json" => json = rt::py::args::kwarg(&value, "json")?,
+                        "files" => files = rt::py::args::kwarg(&value, "files")?,
+                        other => return Err(rt::py::args::unexpected_kwarg("stream", other)),
+                    }
+                }
+            }
             let v = self.0.astream(py, method, url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
             Ok(AsyncStream(v))
         })
@@ -1629,7 +2115,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1641,9 +2127,36 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (method, url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "(method, url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-fn request(py: Python<'_>, method: &str, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
+#[pyo3(signature = (method, url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(method, url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn request(py: Python<'_>, method: &str, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
     rt::py::guard(|| {
+        let mut params: Option<rt::py::args::Pairs> = None;
+        let mut headers: Option<rt::py::args::StrPairs> = None;
+        let mut cookies: Option<rt::py::args::StrPairs> = None;
+        let mut auth: Option<rt::py::args::Auth> = None;
+        let mut auth_bearer: Option<String> = None;
+        let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+        let mut content: Option<rt::py::args::Content> = None;
+        let mut data: Option<rt::py::args::Pairs> = None;
+        let mut json: Option<rt::py::args::JsonValue> = None;
+        let mut files: Option<rt::py::args::Files> = None;
+        if let Some(kwargs) = kwargs {
+            for (key, value) in kwargs.iter() {
+                match key.extract::<&str>()? {
+                    "params" => params = rt::py::args::kwarg(&value, "params")?,
+                    "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                    "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                    "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                    "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                    "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                    "content" => content = rt::py::args::kwarg(&value, "content")?,
+                    "data" => data = rt::py::args::kwarg(&value, "data")?,
+                    "json" => json = rt::py::args::kwarg(&value, "json")?,
+                    "files" => files = rt::py::args::kwarg(&value, "files")?,
+                    other => return Err(rt::py::args::unexpected_kwarg("request", other)),
+                }
+            }
+        }
         let v = rt::py::functions::request(py, method, url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
         Ok(Response(v))
     })
@@ -1662,7 +2175,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1674,9 +2187,36 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-fn get(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
+#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn get(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
     rt::py::guard(|| {
+        let mut params: Option<rt::py::args::Pairs> = None;
+        let mut headers: Option<rt::py::args::StrPairs> = None;
+        let mut cookies: Option<rt::py::args::StrPairs> = None;
+        let mut auth: Option<rt::py::args::Auth> = None;
+        let mut auth_bearer: Option<String> = None;
+        let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+        let mut content: Option<rt::py::args::Content> = None;
+        let mut data: Option<rt::py::args::Pairs> = None;
+        let mut json: Option<rt::py::args::JsonValue> = None;
+        let mut files: Option<rt::py::args::Files> = None;
+        if let Some(kwargs) = kwargs {
+            for (key, value) in kwargs.iter() {
+                match key.extract::<&str>()? {
+                    "params" => params = rt::py::args::kwarg(&value, "params")?,
+                    "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                    "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                    "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                    "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                    "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                    "content" => content = rt::py::args::kwarg(&value, "content")?,
+                    "data" => data = rt::py::args::kwarg(&value, "data")?,
+                    "json" => json = rt::py::args::kwarg(&value, "json")?,
+                    "files" => files = rt::py::args::kwarg(&value, "files")?,
+                    other => return Err(rt::py::args::unexpected_kwarg("get", other)),
+                }
+            }
+        }
         let v = rt::py::functions::request(py, "GET", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
         Ok(Response(v))
     })
@@ -1695,7 +2235,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1707,9 +2247,36 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-fn head(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
+#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn head(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
     rt::py::guard(|| {
+        let mut params: Option<rt::py::args::Pairs> = None;
+        let mut headers: Option<rt::py::args::StrPairs> = None;
+        let mut cookies: Option<rt::py::args::StrPairs> = None;
+        let mut auth: Option<rt::py::args::Auth> = None;
+        let mut auth_bearer: Option<String> = None;
+        let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+        let mut content: Option<rt::py::args::Content> = None;
+        let mut data: Option<rt::py::args::Pairs> = None;
+        let mut json: Option<rt::py::args::JsonValue> = None;
+        let mut files: Option<rt::py::args::Files> = None;
+        if let Some(kwargs) = kwargs {
+            for (key, value) in kwargs.iter() {
+                match key.extract::<&str>()? {
+                    "params" => params = rt::py::args::kwarg(&value, "params")?,
+                    "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                    "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                    "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                    "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                    "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                    "content" => content = rt::py::args::kwarg(&value, "content")?,
+                    "data" => data = rt::py::args::kwarg(&value, "data")?,
+                    "json" => json = rt::py::args::kwarg(&value, "json")?,
+                    "files" => files = rt::py::args::kwarg(&value, "files")?,
+                    other => return Err(rt::py::args::unexpected_kwarg("head", other)),
+                }
+            }
+        }
         let v = rt::py::functions::request(py, "HEAD", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
         Ok(Response(v))
     })
@@ -1728,7 +2295,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1740,9 +2307,36 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-fn options(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
+#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn options(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
     rt::py::guard(|| {
+        let mut params: Option<rt::py::args::Pairs> = None;
+        let mut headers: Option<rt::py::args::StrPairs> = None;
+        let mut cookies: Option<rt::py::args::StrPairs> = None;
+        let mut auth: Option<rt::py::args::Auth> = None;
+        let mut auth_bearer: Option<String> = None;
+        let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+        let mut content: Option<rt::py::args::Content> = None;
+        let mut data: Option<rt::py::args::Pairs> = None;
+        let mut json: Option<rt::py::args::JsonValue> = None;
+        let mut files: Option<rt::py::args::Files> = None;
+        if let Some(kwargs) = kwargs {
+            for (key, value) in kwargs.iter() {
+                match key.extract::<&str>()? {
+                    "params" => params = rt::py::args::kwarg(&value, "params")?,
+                    "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                    "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                    "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                    "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                    "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                    "content" => content = rt::py::args::kwarg(&value, "content")?,
+                    "data" => data = rt::py::args::kwarg(&value, "data")?,
+                    "json" => json = rt::py::args::kwarg(&value, "json")?,
+                    "files" => files = rt::py::args::kwarg(&value, "files")?,
+                    other => return Err(rt::py::args::unexpected_kwarg("options", other)),
+                }
+            }
+        }
         let v = rt::py::functions::request(py, "OPTIONS", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
         Ok(Response(v))
     })
@@ -1761,7 +2355,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1773,9 +2367,36 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-fn delete(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
+#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn delete(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
     rt::py::guard(|| {
+        let mut params: Option<rt::py::args::Pairs> = None;
+        let mut headers: Option<rt::py::args::StrPairs> = None;
+        let mut cookies: Option<rt::py::args::StrPairs> = None;
+        let mut auth: Option<rt::py::args::Auth> = None;
+        let mut auth_bearer: Option<String> = None;
+        let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+        let mut content: Option<rt::py::args::Content> = None;
+        let mut data: Option<rt::py::args::Pairs> = None;
+        let mut json: Option<rt::py::args::JsonValue> = None;
+        let mut files: Option<rt::py::args::Files> = None;
+        if let Some(kwargs) = kwargs {
+            for (key, value) in kwargs.iter() {
+                match key.extract::<&str>()? {
+                    "params" => params = rt::py::args::kwarg(&value, "params")?,
+                    "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                    "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                    "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                    "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                    "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                    "content" => content = rt::py::args::kwarg(&value, "content")?,
+                    "data" => data = rt::py::args::kwarg(&value, "data")?,
+                    "json" => json = rt::py::args::kwarg(&value, "json")?,
+                    "files" => files = rt::py::args::kwarg(&value, "files")?,
+                    other => return Err(rt::py::args::unexpected_kwarg("delete", other)),
+                }
+            }
+        }
         let v = rt::py::functions::request(py, "DELETE", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
         Ok(Response(v))
     })
@@ -1794,7 +2415,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1806,9 +2427,36 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-fn post(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
+#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn post(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
     rt::py::guard(|| {
+        let mut params: Option<rt::py::args::Pairs> = None;
+        let mut headers: Option<rt::py::args::StrPairs> = None;
+        let mut cookies: Option<rt::py::args::StrPairs> = None;
+        let mut auth: Option<rt::py::args::Auth> = None;
+        let mut auth_bearer: Option<String> = None;
+        let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+        let mut content: Option<rt::py::args::Content> = None;
+        let mut data: Option<rt::py::args::Pairs> = None;
+        let mut json: Option<rt::py::args::JsonValue> = None;
+        let mut files: Option<rt::py::args::Files> = None;
+        if let Some(kwargs) = kwargs {
+            for (key, value) in kwargs.iter() {
+                match key.extract::<&str>()? {
+                    "params" => params = rt::py::args::kwarg(&value, "params")?,
+                    "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                    "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                    "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                    "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                    "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                    "content" => content = rt::py::args::kwarg(&value, "content")?,
+                    "data" => data = rt::py::args::kwarg(&value, "data")?,
+                    "json" => json = rt::py::args::kwarg(&value, "json")?,
+                    "files" => files = rt::py::args::kwarg(&value, "files")?,
+                    other => return Err(rt::py::args::unexpected_kwarg("post", other)),
+                }
+            }
+        }
         let v = rt::py::functions::request(py, "POST", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
         Ok(Response(v))
     })
@@ -1827,7 +2475,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1839,9 +2487,36 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-fn put(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
+#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn put(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
     rt::py::guard(|| {
+        let mut params: Option<rt::py::args::Pairs> = None;
+        let mut headers: Option<rt::py::args::StrPairs> = None;
+        let mut cookies: Option<rt::py::args::StrPairs> = None;
+        let mut auth: Option<rt::py::args::Auth> = None;
+        let mut auth_bearer: Option<String> = None;
+        let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+        let mut content: Option<rt::py::args::Content> = None;
+        let mut data: Option<rt::py::args::Pairs> = None;
+        let mut json: Option<rt::py::args::JsonValue> = None;
+        let mut files: Option<rt::py::args::Files> = None;
+        if let Some(kwargs) = kwargs {
+            for (key, value) in kwargs.iter() {
+                match key.extract::<&str>()? {
+                    "params" => params = rt::py::args::kwarg(&value, "params")?,
+                    "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                    "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                    "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                    "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                    "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                    "content" => content = rt::py::args::kwarg(&value, "content")?,
+                    "data" => data = rt::py::args::kwarg(&value, "data")?,
+                    "json" => json = rt::py::args::kwarg(&value, "json")?,
+                    "files" => files = rt::py::args::kwarg(&value, "files")?,
+                    other => return Err(rt::py::args::unexpected_kwarg("put", other)),
+                }
+            }
+        }
         let v = rt::py::functions::request(py, "PUT", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
         Ok(Response(v))
     })
@@ -1860,7 +2535,7 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: ....
+    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1872,9 +2547,36 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=rt::py::args::OptTimeout::UNSET, content=None, data=None, json=None, files=None), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, *, params=None, headers=None, cookies=None, auth=None, auth_bearer=None, timeout=..., content=None, data=None, json=None, files=None)")]
-fn patch(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, timeout: rt::py::args::OptTimeout, content: Option<rt::py::args::Content>, data: Option<rt::py::args::Pairs>, json: Option<rt::py::args::JsonValue>, files: Option<rt::py::args::Files>) -> PyResult<Response> {
+#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn patch(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
     rt::py::guard(|| {
+        let mut params: Option<rt::py::args::Pairs> = None;
+        let mut headers: Option<rt::py::args::StrPairs> = None;
+        let mut cookies: Option<rt::py::args::StrPairs> = None;
+        let mut auth: Option<rt::py::args::Auth> = None;
+        let mut auth_bearer: Option<String> = None;
+        let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+        let mut content: Option<rt::py::args::Content> = None;
+        let mut data: Option<rt::py::args::Pairs> = None;
+        let mut json: Option<rt::py::args::JsonValue> = None;
+        let mut files: Option<rt::py::args::Files> = None;
+        if let Some(kwargs) = kwargs {
+            for (key, value) in kwargs.iter() {
+                match key.extract::<&str>()? {
+                    "params" => params = rt::py::args::kwarg(&value, "params")?,
+                    "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                    "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                    "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                    "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                    "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                    "content" => content = rt::py::args::kwarg(&value, "content")?,
+                    "data" => data = rt::py::args::kwarg(&value, "data")?,
+                    "json" => json = rt::py::args::kwarg(&value, "json")?,
+                    "files" => files = rt::py::args::kwarg(&value, "files")?,
+                    other => return Err(rt::py::args::unexpected_kwarg("patch", other)),
+                }
+            }
+        }
         let v = rt::py::functions::request(py, "PATCH", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
         Ok(Response(v))
     })

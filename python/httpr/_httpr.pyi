@@ -3,7 +3,7 @@
 
 from typing import Any, Iterator
 
-from typing_extensions import Self, Unpack
+from typing_extensions import Self, Unpack, disjoint_base
 
 from ._types import (
     AuthTypes,
@@ -20,21 +20,48 @@ from ._types import (
 )
 
 __version__: str
+__all__ = [
+    "DEFAULT_MAX_CONCURRENCY",
+    "Headers",
+    "Request",
+    "Response",
+    "StreamingResponse",
+    "BytesIterator",
+    "TextIterator",
+    "LineIterator",
+    "AsyncStream",
+    "AsyncStreamingResponse",
+    "AsyncBytesIterator",
+    "AsyncTextIterator",
+    "AsyncLineIterator",
+    "Client",
+    "AsyncClient",
+    "request",
+    "get",
+    "head",
+    "options",
+    "delete",
+    "post",
+    "put",
+    "patch",
+    "__version__",
+]
 DEFAULT_MAX_CONCURRENCY: int
 """The default `max_concurrency` of AsyncClient: requests in flight per client."""
 
+@disjoint_base
 class Headers:
     """Case-insensitive multi-map of HTTP headers (names lowercase), also exported as `CaseInsensitiveDict`. `h[name]` joins repeated values with ", "; `get_list(name)` returns each value. Response headers are read-only; `client.headers` is live: editing it changes what the next request sends."""
 
-    def __init__(self, mapping: HeaderTypes | None = None) -> None: ...
+    def __new__(cls, mapping: HeaderTypes | None = None) -> Self: ...
 
-    def __getitem__(self, key: str) -> str:
+    def __getitem__(self, key: str, /) -> str:
         """The header's value; repeated headers are joined with ", "."""
 
-    def __setitem__(self, key: str, value: str) -> None:
+    def __setitem__(self, key: str, value: str, /) -> None:
         """Set a header (replacing every value it had). Read-only maps raise TypeError."""
 
-    def __delitem__(self, key: str) -> None:
+    def __delitem__(self, key: str, /) -> None:
         """Remove a header."""
 
     def get(self, key: str, default: str | None = None) -> str | None:
@@ -43,7 +70,7 @@ class Headers:
     def get_list(self, key: str) -> list[str]:
         """Every value of a header, in the order received."""
 
-    def __contains__(self, key: object) -> bool:
+    def __contains__(self, key: object, /) -> bool:
         """Whether the header is present."""
 
     def __len__(self) -> int:
@@ -64,16 +91,17 @@ class Headers:
     def multi_items(self) -> list[tuple[str, str]]:
         """Every (name, value) pair, repeated headers included."""
 
-    def __eq__(self, other: object) -> bool:
+    def __eq__(self, other: object, /) -> bool:
         """Equal to another mapping with the same names (any case) and values."""
 
     def __repr__(self) -> str:
         """Debug representation."""
 
+@disjoint_base
 class Request:
     """The method, URL and headers of a request, as carried by exceptions' `.request`."""
 
-    def __init__(self, method: str, url: str, headers: HeaderTypes | None = None) -> None: ...
+    def __new__(cls, method: str, url: str, headers: HeaderTypes | None = None) -> Self: ...
 
     @property
     def method(self) -> str:
@@ -90,6 +118,7 @@ class Request:
     def __repr__(self) -> str:
         """`<Request [GET http://...]>`."""
 
+@disjoint_base
 class Response:
     """A complete HTTP response. The body has been read; `content`, `text` and `json()` decode it on demand."""
 
@@ -184,6 +213,7 @@ class Response:
     def __repr__(self) -> str:
         """`<Response [200 OK]>`."""
 
+@disjoint_base
 class StreamingResponse:
     """A response whose body has not been read yet, returned by `Client.stream()`. Status, headers, cookies and URL are available at once; the body is read by iterating. Use it as a context manager: leaving the block closes it."""
 
@@ -250,6 +280,7 @@ class StreamingResponse:
     def __repr__(self) -> str:
         """`<StreamingResponse [200 OK]>`."""
 
+@disjoint_base
 class BytesIterator:
     """Iterator over a streamed body's bytes chunks."""
 
@@ -259,6 +290,7 @@ class BytesIterator:
     def __next__(self) -> bytes:
         """The next chunk."""
 
+@disjoint_base
 class TextIterator:
     """Iterator over a streamed body's text, decoded incrementally."""
 
@@ -268,6 +300,7 @@ class TextIterator:
     def __next__(self) -> str:
         """The next piece of text."""
 
+@disjoint_base
 class LineIterator:
     """Iterator over a streamed body's lines."""
 
@@ -277,15 +310,17 @@ class LineIterator:
     def __next__(self) -> str:
         """The next line, without its terminator."""
 
+@disjoint_base
 class AsyncStream:
     """What `AsyncClient.stream()` returns: an async context manager. `async with client.stream("GET", url) as r:` sends the request and yields an AsyncStreamingResponse once the headers arrive; leaving the block releases the connection."""
 
     async def __aenter__(self) -> AsyncStreamingResponse:
         """Send the request and wait for the response headers."""
 
-    async def __aexit__(self, exc_type: Any | None = None, exc_value: Any | None = None, traceback: Any | None = None) -> None:
+    async def __aexit__(self, exc_type: Any | None, exc_value: Any | None, traceback: Any | None, /) -> None:
         """Close the stream."""
 
+@disjoint_base
 class AsyncStreamingResponse:
     """The async counterpart of StreamingResponse: iterate the body with `async for`. Waiting for data never blocks the event loop."""
 
@@ -346,6 +381,7 @@ class AsyncStreamingResponse:
     def __repr__(self) -> str:
         """`<AsyncStreamingResponse [200 OK]>`."""
 
+@disjoint_base
 class AsyncBytesIterator:
     """Async iterator over a streamed body's bytes chunks."""
 
@@ -355,6 +391,7 @@ class AsyncBytesIterator:
     async def __anext__(self) -> bytes:
         """The next chunk (StopAsyncIteration at the end)."""
 
+@disjoint_base
 class AsyncTextIterator:
     """Async iterator over a streamed body's text."""
 
@@ -364,6 +401,7 @@ class AsyncTextIterator:
     async def __anext__(self) -> str:
         """The next piece of text."""
 
+@disjoint_base
 class AsyncLineIterator:
     """Async iterator over a streamed body's lines."""
 
@@ -373,10 +411,11 @@ class AsyncLineIterator:
     async def __anext__(self) -> str:
         """The next line."""
 
+@disjoint_base
 class Client:
     """An HTTP client with connection pooling, default settings and a cookie store. Safe to share between threads."""
 
-    def __init__(self, auth: AuthTypes | None = None, auth_bearer: str | None = None, params: QueryParamTypes | None = None, headers: HeaderTypes | None = None, cookies: CookieTypes | None = None, cookie_store: bool = True, referer: bool = True, proxy: str | None = None, timeout: float | None = 30, follow_redirects: bool = True, max_redirects: int = 20, verify: bool = True, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, https_only: bool = False, http2_only: bool = False, http1_only: bool = False) -> None: ...
+    def __new__(cls, auth: AuthTypes | None = None, auth_bearer: str | None = None, params: QueryParamTypes | None = None, headers: HeaderTypes | None = None, cookies: CookieTypes | None = None, cookie_store: bool = True, referer: bool = True, proxy: str | None = None, timeout: float | None = 30, follow_redirects: bool = True, max_redirects: int = 20, verify: bool = True, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, https_only: bool = False, http2_only: bool = False, http1_only: bool = False) -> Self: ...
 
     @property
     def headers(self) -> Headers:
@@ -464,10 +503,11 @@ class Client:
     def __exit__(self, exc_type: Any | None = None, exc_value: Any | None = None, traceback: Any | None = None) -> None:
         """Leave a `with` block, closing the client."""
 
+@disjoint_base
 class AsyncClient:
     """The asyncio client. Same constructor and methods as `Client`; request methods are coroutines."""
 
-    def __init__(self, auth: AuthTypes | None = None, auth_bearer: str | None = None, params: QueryParamTypes | None = None, headers: HeaderTypes | None = None, cookies: CookieTypes | None = None, cookie_store: bool = True, referer: bool = True, proxy: str | None = None, timeout: float | None = 30, follow_redirects: bool = True, max_redirects: int = 20, verify: bool = True, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, https_only: bool = False, http2_only: bool = False, http1_only: bool = False, max_concurrency: int | None = 64) -> None: ...
+    def __new__(cls, auth: AuthTypes | None = None, auth_bearer: str | None = None, params: QueryParamTypes | None = None, headers: HeaderTypes | None = None, cookies: CookieTypes | None = None, cookie_store: bool = True, referer: bool = True, proxy: str | None = None, timeout: float | None = 30, follow_redirects: bool = True, max_redirects: int = 20, verify: bool = True, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, https_only: bool = False, http2_only: bool = False, http1_only: bool = False, max_concurrency: int | None = 64) -> Self: ...
 
     @property
     def headers(self) -> Headers:
@@ -546,7 +586,7 @@ class AsyncClient:
     async def __aenter__(self) -> Self:
         """Enter an `async with` block; returns the client."""
 
-    async def __aexit__(self, exc_type: Any | None = None, exc_value: Any | None = None, traceback: Any | None = None) -> None:
+    async def __aexit__(self, exc_type: Any | None, exc_value: Any | None, traceback: Any | None, /) -> None:
         """Leave an `async with` block, closing the client."""
 
 def request(method: HttpMethod, url: str, verify: bool = True, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> Response:

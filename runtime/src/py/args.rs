@@ -204,3 +204,23 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Files {
         Ok(Files(out))
     }
 }
+
+/// One `**kwargs` entry, with PyO3's "argument 'name': ..." message on a bad value.
+pub fn kwarg<'py, T>(value: &Bound<'py, PyAny>, name: &str) -> PyResult<T>
+where
+    T: for<'a> FromPyObject<'a, 'py>,
+{
+    value.extract::<T>().map_err(|e| {
+        let e: PyErr = e.into();
+        let msg = Python::attach(|py| e.value(py).to_string());
+        if Python::attach(|py| e.is_instance_of::<PyTypeError>(py)) {
+            PyTypeError::new_err(format!("argument '{name}': {msg}"))
+        } else {
+            e
+        }
+    })
+}
+
+pub fn unexpected_kwarg(func: &str, name: &str) -> PyErr {
+    PyTypeError::new_err(format!("{func}() got an unexpected keyword argument '{name}'"))
+}
