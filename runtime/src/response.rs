@@ -1,5 +1,6 @@
 //! A fully received response: status, headers, final URL and the (decompressed) body.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -17,7 +18,7 @@ pub struct ResponseData {
     pub headers: HeaderMap,
     /// Cookies set by this response and by the redirects that led to it (later wins).
     pub cookies: Vec<(String, String)>,
-    pub body: Bytes,
+    pub body: Body,
     pub elapsed: Duration,
 }
 
@@ -31,12 +32,62 @@ pub fn version_str(v: Version) -> &'static str {
     }
 }
 
+/// A received body as the chunks it arrived in: nothing is copied while reading, and the one
+/// copy into a Python `bytes` (or a contiguous buffer for decoding) happens on demand.
+#[derive(Debug, Clone, Default)]
+pub struct Body {
+    chunks: Vec<Bytes>,
+    len: usize,
+    joined: OnceLock<Bytes>,
+}
+
+impl Body {
+    pub fn from_chunks(chunks: Vec<Bytes>) -> Self {
+        let len = chunks.iter().map(Bytes::len).sum();
+        Body { chunks, len, joined: OnceLock::new() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The body as one slice (joined once if it came in several chunks).
+    pub fn as_slice(&self) -> &[u8] {
+        match self.chunks.as_slice() {
+            [] => &[],
+            [one] => one,
+            many => self.joined.get_or_init(|| {
+                let mut buf = BytesMut::with_capacity(self.len);
+                for c in many {
+                    buf.extend_from_slice(c);
+                }
+                buf.freeze()
+            }),
+        }
+    }
+
+    /// Copy the body into `out` (exactly `len()` bytes) without joining it first.
+    pub fn copy_to(&self, out: &mut [u8]) {
+        if let Some(j) = self.joined.get() {
+            out.copy_from_slice(j);
+            return;
+        }
+        let mut off = 0;
+        for c in &self.chunks {
+            out[off..off + c.len()].copy_from_slice(c);
+            off += c.len();
+        }
+    }
+}
+
 /// Read the whole body. The timeout bounds each wait for a chunk (a stall), not the whole
-/// transfer. A body that arrives in one chunk is passed on without copying.
-pub async fn read_body(mut resp: reqwest::Response, timeout: Option<Duration>, method: &Method, url: &Url) -> Result<Bytes> {
-    let cap = resp.content_length().unwrap_or(0).min(64 << 20) as usize;
-    let mut first: Option<Bytes> = None;
-    let mut buf: Option<BytesMut> = None;
+/// transfer.
+pub async fn read_body(mut resp: reqwest::Response, timeout: Option<Duration>, method: &Method, url: &Url) -> Result<Body> {
+    let mut chunks = Vec::new();
     loop {
         let next = match timeout {
             Some(t) => tokio::time::timeout(t, resp.chunk()).await.map_err(|_| {
@@ -47,21 +98,23 @@ pub async fn read_body(mut resp: reqwest::Response, timeout: Option<Duration>, m
         };
         match next.map_err(|e| Error::from_reqwest(&e, method.as_str(), url.as_str()))? {
             None => break,
-            Some(chunk) => match (&mut first, &mut buf) {
-                (None, None) => first = Some(chunk),
-                (Some(f), None) => {
-                    let mut b = BytesMut::with_capacity(cap.max(f.len() + chunk.len()));
-                    b.extend_from_slice(f);
-                    b.extend_from_slice(&chunk);
-                    buf = Some(b);
-                }
-                (_, Some(b)) => b.extend_from_slice(&chunk),
-            },
+            Some(chunk) => chunks.push(chunk),
         }
     }
-    Ok(match (first, buf) {
-        (_, Some(b)) => b.freeze(),
-        (Some(f), None) => f,
-        (None, None) => Bytes::new(),
-    })
+    Ok(Body::from_chunks(chunks))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_join_and_copy_identically() {
+        let b = Body::from_chunks(vec![Bytes::from_static(b"ab"), Bytes::from_static(b"cde")]);
+        let mut out = vec![0u8; b.len()];
+        b.copy_to(&mut out);
+        assert_eq!(out, b"abcde");
+        assert_eq!(b.as_slice(), b"abcde");
+        assert_eq!(Body::from_chunks(vec![]).as_slice(), b"");
+    }
 }

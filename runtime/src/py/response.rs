@@ -26,7 +26,7 @@ impl Response {
 
     fn enc(&self) -> &'static Encoding {
         let mut e = self.encoding.lock().unwrap_or_else(|p| p.into_inner());
-        *e.get_or_insert_with(|| encoding::detect(&self.data.headers, &self.data.body))
+        *e.get_or_insert_with(|| encoding::detect(&self.data.headers, self.data.body.as_slice()))
     }
 
     pub fn status_code(&self) -> u16 {
@@ -42,10 +42,21 @@ impl Response {
         self.data.url.to_string()
     }
     pub fn content(&self, py: Python<'_>) -> Py<PyBytes> {
-        self.content.get_or_init(py, || PyBytes::new(py, &self.data.body).unbind()).clone_ref(py)
+        self.content
+            .get_or_init(py, || {
+                let body = &self.data.body;
+                // One copy, straight from the received chunks into the bytes object.
+                PyBytes::new_with(py, body.len(), |buf| {
+                    body.copy_to(buf);
+                    Ok(())
+                })
+                .map(Bound::unbind)
+                .unwrap_or_else(|_| PyBytes::new(py, body.as_slice()).unbind())
+            })
+            .clone_ref(py)
     }
     pub fn text(&self) -> String {
-        encoding::decode(self.enc(), &self.data.body)
+        encoding::decode(self.enc(), self.data.body.as_slice())
     }
     pub fn encoding(&self) -> String {
         encoding::name(self.enc())
@@ -71,17 +82,17 @@ impl Response {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.starts_with("application/cbor"));
-        let obj = if is_cbor { super::json::from_cbor(py, &self.data.body) } else { super::json::from_json(py, &self.data.body) };
+        let obj = if is_cbor { super::json::from_cbor(py, self.data.body.as_slice()) } else { super::json::from_json(py, self.data.body.as_slice()) };
         obj.map(Bound::unbind).map_err(|e| e.with_request(self.data.method.as_str(), self.data.url.as_str()).into())
     }
     pub fn text_markdown(&self) -> String {
-        crate::html::markdown(&self.data.body)
+        crate::html::markdown(self.data.body.as_slice())
     }
     pub fn text_plain(&self) -> String {
-        crate::html::plain(&self.data.body)
+        crate::html::plain(self.data.body.as_slice())
     }
     pub fn text_rich(&self) -> String {
-        crate::html::rich(&self.data.body)
+        crate::html::rich(self.data.body.as_slice())
     }
     pub fn is_informational(&self) -> bool {
         self.data.status.is_informational()
