@@ -220,7 +220,10 @@ class BehaviourServer:
     def __init__(self, host: str = "127.0.0.1") -> None:
         self._server = _Server(host)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"behaviour-server-{host}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # quick shutdown
+            name=f"behaviour-server-{host}",
+            daemon=True,
         )
 
     @property
@@ -257,7 +260,12 @@ class BehaviourServer:
             self._server.canned[path] = Canned(status, list(headers or []), body)
         return self.url(path)
 
-    def seen(self, prefix: str) -> list[Seen]:
+    def seen(self, path: str) -> list[Seen]:
+        """The requests received so far for exactly ``path`` (query aside), in arrival order."""
+        with self._server.lock:
+            return [s for s in self._server.log if s.path == path]
+
+    def seen_under(self, prefix: str) -> list[Seen]:
         """The requests received so far whose path starts with ``prefix``, in arrival order."""
         with self._server.lock:
             return [s for s in self._server.log if s.path.startswith(prefix)]

@@ -557,6 +557,11 @@ impl<'a> Lowering<'a> {
                     }
                     methods.push(r);
                 }
+                if m.mirror {
+                    let target = format!("{recv}.{sync_target}");
+                    let r = self.callable(&[&c.name, &m.name], &m.name, &m.doc, &m.params, &m.fixed, m.returns.as_deref(), &m.raises, &target, m.py, m.this, true);
+                    async_methods.push(r);
+                }
                 let on_mirror = m.only == Some(Only::Async) || (m.is_async && m.only != Some(Only::Sync));
                 if on_mirror {
                     if c.async_mirror.is_none() {

@@ -199,6 +199,9 @@ pub struct Method {
     /// `sync` or `async`: the method exists on one of the two classes only.
     #[serde(default)]
     pub only: Option<Only>,
+    /// Also on the async mirror, unchanged (a plain method, not a coroutine).
+    #[serde(default)]
+    pub mirror: bool,
     /// The async mirror's version returns this (synchronously) instead of a coroutine.
     #[serde(default)]
     pub async_returns: Option<String>,

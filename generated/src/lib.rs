@@ -2086,6 +2086,37 @@ Raises:
         })
     }
 
+    #[doc = "Set one default header.
+
+Args:
+    name (str): Header name.
+    value (str): Header value.
+
+Raises:
+    LocalProtocolError"]
+    #[pyo3(signature = (name, value), text_signature = "($self, name, value)")]
+    fn set_header(&self, py: Python<'_>, name: &str, value: &str) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.set_header(name, value)?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "Remove one default header (no error if absent).
+
+Args:
+    name (str): Header name.
+
+Raises:
+    RuntimeError"]
+    #[pyo3(signature = (name), text_signature = "($self, name)")]
+    fn del_header(&self, py: Python<'_>, name: &str) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.del_header(name)?;
+            Ok(v)
+        })
+    }
+
     fn __aenter__(slf: &Bound<'_, Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
             let v = slf.get().0.__aenter__(py, slf.as_any())?;

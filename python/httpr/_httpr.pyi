@@ -583,6 +583,12 @@ class AsyncClient:
     async def aclose(self) -> None:
         """Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning."""
 
+    def set_header(self, name: str, value: str) -> None:
+        """Set one default header."""
+
+    def del_header(self, name: str) -> None:
+        """Remove one default header (no error if absent)."""
+
     async def __aenter__(self) -> Self:
         """Enter an `async with` block; returns the client."""
 

@@ -144,6 +144,7 @@ impl Client {
         let mut p = p;
         let mut hops = 0usize;
         let mut set_cookies: Vec<(String, String)> = Vec::new();
+        let requested = p.url.clone();
         loop {
             let resp = send_once(state, jar, &p, driver).await?;
             if s.cookie_store {
@@ -160,9 +161,9 @@ impl Client {
                     if hops > s.max_redirects {
                         return Err(Error::new(
                             ErrorKind::TooManyRedirects,
-                            format!("exceeded the maximum of {} redirects for {} {} (next: {})", s.max_redirects, p.method, p.url, next.url),
+                            format!("exceeded the maximum of {} redirects for {} {} (last: {}, next: {})", s.max_redirects, p.method, requested, p.url, next.url),
                         )
-                        .with_request(p.method.as_str(), p.url.as_str()));
+                        .with_request(p.method.as_str(), requested.as_str()));
                     }
                     p = next;
                     continue;

@@ -21,11 +21,16 @@ pub fn charset_from_headers(headers: &HeaderMap) -> Option<&'static Encoding> {
     lookup(cs.as_str())
 }
 
+/// `<meta charset=...>` / `content="...; charset=..."` in HTML, `<?xml ... encoding="..."?>` in XML.
 fn from_meta(body: &[u8]) -> Option<&'static Encoding> {
     let head = &body[..body.len().min(1024)];
     let text = String::from_utf8_lossy(head).to_ascii_lowercase();
-    let i = text.find("charset=")?;
-    let rest = text[i + 8..].trim_start_matches(['"', '\'']);
+    let (i, skip) = match (text.find("charset="), text.find("encoding=")) {
+        (Some(i), _) => (i, 8),
+        (None, Some(i)) if text.trim_start().starts_with("<?xml") => (i, 9),
+        _ => return None,
+    };
+    let rest = text[i + skip..].trim_start_matches(['"', '\'']);
     let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).unwrap_or(rest.len());
     lookup(&rest[..end])
 }
@@ -81,6 +86,12 @@ mod tests {
         assert_eq!(name(detect(&HeaderMap::new(), b"\xff\xfeh\x00i\x00")), "utf-16le");
         let html = b"<html><head><meta charset=\"windows-1252\"></head></html>";
         assert_eq!(name(detect(&ct("text/html"), html)), "windows-1252");
+    }
+
+    #[test]
+    fn xml_declaration_encoding_is_used() {
+        let xml = b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><a>caf\xe9</a>";
+        assert_eq!(decode(detect(&ct("application/xml"), xml), xml), "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><a>café</a>");
     }
 
     #[test]

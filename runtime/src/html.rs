@@ -8,9 +8,9 @@ pub fn markdown(html: &[u8]) -> String {
     html2text::config::plain().string_from_read(html, WIDTH).unwrap_or_default()
 }
 
-/// Text without any decoration.
+/// Text without any markup (no `#`, `*` or link brackets).
 pub fn plain(html: &[u8]) -> String {
-    html2text::config::plain_no_decorate().string_from_read(html, WIDTH).unwrap_or_default()
+    html2text::config::with_decorator(html2text::render::TrivialDecorator::new()).string_from_read(html, WIDTH).unwrap_or_default()
 }
 
 /// Text with html2text's rich decorations.
@@ -27,6 +27,7 @@ mod tests {
         assert!(md.contains("# Title"), "{md}");
         assert!(md.contains("http://x/"), "{md}");
         assert!(super::plain(html).contains("Title"));
+        assert!(!super::plain(html).contains('#'));
         assert!(super::plain(html).contains('é'));
     }
 }

@@ -71,7 +71,7 @@ impl Serialize for PySer<'_, '_> {
             if let Ok(v) = o.extract::<i128>() {
                 return s.serialize_i128(v);
             }
-            return Err(ser::Error::custom("integer too large to serialise"));
+            return if self.cbor { big_int_cbor(o, s) } else { big_int_json(o, s) };
         }
         if let Ok(f) = o.cast::<PyFloat>() {
             return s.serialize_f64(f.value());
@@ -104,6 +104,37 @@ impl Serialize for PySer<'_, '_> {
         }
         Err(ser::Error::custom(format!("Object of type {} is not {} serializable", type_name(o), if self.cbor { "CBOR" } else { "JSON" })))
     }
+}
+
+/// Bytes serialised as a byte string (CBOR major type 2).
+struct ByteStr<'a>(&'a [u8]);
+
+impl Serialize for ByteStr<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0)
+    }
+}
+
+/// Integers beyond 128 bits as CBOR bignums: tag 2 (n) or tag 3 (-1 - n), big-endian.
+fn big_int_cbor<S: Serializer>(o: &Bound<'_, PyAny>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    let err = |e: PyErr| ser::Error::custom(e.to_string());
+    let negative = o.lt(0).map_err(err)?;
+    let magnitude = if negative { o.neg().and_then(|n| n.call_method1("__sub__", (1,))).map_err(err)? } else { o.clone() };
+    let nbytes = (magnitude.call_method0("bit_length").and_then(|b| b.extract::<usize>()).map_err(err)? + 7) / 8;
+    let raw = magnitude.call_method1("to_bytes", (nbytes, "big")).map_err(err)?;
+    let raw = raw.cast::<PyBytes>().map_err(|e| ser::Error::custom(e.to_string()))?.as_bytes();
+    if negative {
+        ciborium::tag::Required::<_, 3>(ByteStr(raw)).serialize(s)
+    } else {
+        ciborium::tag::Required::<_, 2>(ByteStr(raw)).serialize(s)
+    }
+}
+
+/// Integers beyond 128 bits as exact JSON numbers (as Python's json module writes them).
+fn big_int_json<S: Serializer>(o: &Bound<'_, PyAny>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    let digits = o.str().map_err(|e| ser::Error::custom(e.to_string()))?.to_string();
+    let raw = serde_json::value::RawValue::from_string(digits).map_err(ser::Error::custom)?;
+    raw.serialize(s)
 }
 
 pub fn to_json(obj: &Bound<'_, PyAny>) -> Result<Bytes> {

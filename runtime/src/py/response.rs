@@ -86,13 +86,13 @@ impl Response {
         obj.map(Bound::unbind).map_err(|e| e.with_request(self.data.method.as_str(), self.data.url.as_str()).into())
     }
     pub fn text_markdown(&self) -> String {
-        crate::html::markdown(self.data.body.as_slice())
+        crate::html::markdown(self.text().as_bytes())
     }
     pub fn text_plain(&self) -> String {
-        crate::html::plain(self.data.body.as_slice())
+        crate::html::plain(self.text().as_bytes())
     }
     pub fn text_rich(&self) -> String {
-        crate::html::rich(self.data.body.as_slice())
+        crate::html::rich(self.text().as_bytes())
     }
     pub fn is_informational(&self) -> bool {
         self.data.status.is_informational()
