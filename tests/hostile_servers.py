@@ -3,7 +3,10 @@
 * :class:`HostileServer` is a raw-socket HTTP/1.1 server (one thread per connection) whose
   behaviour is chosen by the request path; see :data:`ROUTES` for what each path does. Unlike
   ``http.server`` it can break the protocol on purpose: stall forever, close or reset mid-body,
-  answer with garbage, redirect in a loop, send a body that contradicts its headers.
+  answer with garbage, redirect in a loop, send a body that contradicts its headers. Used as a
+  proxy, it refuses every CONNECT with 403.
+* :class:`EchoServer` is ``servers.LocalServer`` (its ``/echo`` endpoint and request log) with
+  Nagle's algorithm off, for the property-based tests that send thousands of requests.
 * :func:`full_backlog` holds a listening socket whose accept queue is full, so that a new
   ``connect()`` to it gets no answer at all (Linux drops the SYN): the way to get a connect
   timeout on loopback without a firewall rule.
@@ -24,6 +27,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
+import servers
+
 #: Bytes a route sends as the body of the truncated / reset responses before giving up.
 PARTIAL_BODY = b"only part of the promised body"
 
@@ -40,6 +45,20 @@ NOT_CBOR = b"\xff\x1c\x1d\x1e"
 #: :data:`NOT_JSON_POS` (the stray ``}``).
 NOT_JSON = b'{"ok": 1, }'
 NOT_JSON_POS = NOT_JSON.index(b"}")
+
+
+class _NoDelayHandler(servers._Handler):
+    # http.server writes the head and the body in two sends; with Nagle on, the second waits
+    # for the client's delayed ACK: about 40 ms per request on loopback.
+    disable_nagle_algorithm = True
+
+
+class EchoServer(servers.LocalServer):
+    """``servers.LocalServer`` answering without the Nagle delay (about 1 ms per request)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._server.RequestHandlerClass = _NoDelayHandler
 
 
 @dataclass(frozen=True)
@@ -290,6 +309,10 @@ class HostileServer:
                     break
                 with self._lock:
                     self._seen.append(seen)
+                if seen.method == "CONNECT":
+                    # Used as a proxy: refuse every tunnel.
+                    conn.respond("403 Forbidden", b"no tunnels here", [("Connection", "close")])
+                    break
                 route = self._route(seen.path)
                 if route is None:
                     conn.respond("404 Not Found", b"no such route")

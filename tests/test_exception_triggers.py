@@ -17,7 +17,7 @@ import json
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Union
 
@@ -66,11 +66,17 @@ ANCESTORS: dict[type[BaseException], tuple[type[BaseException], ...]] = {
 Word = Union[str, tuple[str, ...]]
 
 
+def short(text: object, limit: int = 400) -> str:
+    """``str(text)``, cut in the middle when longer than ``limit`` (some URLs here are 70 kB)."""
+    s = str(text)
+    return s if len(s) <= limit else f"{s[: limit // 2]}...{s[-limit // 2 :]}"
+
+
 def check(
     error: BaseException,
     cls: type[BaseException],
     *,
-    words: list[Word],
+    words: Sequence[Word],
     method: str | None = None,
     url: str | None = None,
 ) -> None:
@@ -79,7 +85,7 @@ def check(
     With ``method``, ``.request`` must be ``(method, url)``; with ``url`` the message must name
     it. The message is checked last, so a failure there means everything else held.
     """
-    assert type(error) is cls, f"expected {cls.__name__}, got {type(error).__name__}: {error}"
+    assert type(error) is cls, f"expected {cls.__name__}, got {type(error).__name__}: {short(error)}"
     for ancestor in ANCESTORS[cls]:
         assert isinstance(error, ancestor), f"{cls.__name__} is not a {ancestor.__name__}"
     if method is not None:
@@ -89,9 +95,9 @@ def check(
         assert (request.method, request.url) == (method, url)
     message = str(error)
     lowered = message.lower()
-    for word in [url, *words] if url is not None else words:
+    for word in [url, *words] if url is not None else list(words):
         alternatives = (word,) if isinstance(word, str) else word
-        assert any(w.lower() in lowered for w in alternatives), f"none of {alternatives} in {message!r}"
+        assert any(w.lower() in lowered for w in alternatives), f"none of {alternatives} in {short(message)!r}"
 
 
 @pytest.fixture(scope="module")
@@ -290,6 +296,27 @@ def test_invalid_url(client: httpr.Client, url: str) -> None:
     assert not isinstance(info.value, httpr.HTTPError)
 
 
+@pytest.mark.parametrize("where", ["path", "params"])
+def test_invalid_url_too_long_for_http(hostile: HostileServer, client: httpr.Client, where: str, tag: str) -> None:
+    # The URL parses, but no HTTP request target can be that long (http::Uri stops at 64 KiB):
+    # a URL problem (httpx: InvalidURL "URL too long"), not an unsupported protocol.
+    long = "a" * 70_000
+    if where == "path":
+        url = hostile.url(f"/{long}?{tag}")
+        call: Callable[[], object] = lambda: client.get(url)
+    else:
+        url = hostile.url(f"/ok?{tag}")
+        call = lambda: client.get(url, params={"q": long})
+    with pytest.raises(Exception) as info:
+        call()
+
+    # Not check(error, ...) directly: pytest would print the 70 kB message as its argument.
+    error = info.value
+    assert type(error) is httpr.InvalidURL, f"expected InvalidURL, got {type(error).__name__}: {short(error)}"
+    check(error, httpr.InvalidURL, words=[("too long", "length")])
+    assert [s for s in hostile.seen() if tag in s.target] == []
+
+
 # (id, headers, the header name the message must mention)
 BAD_HEADERS: list[tuple[str, dict[str, str], str]] = [
     ("crlf-in-value", {"X-Bad": "a\r\nInjected: 1"}, "x-bad"),
@@ -398,6 +425,19 @@ def test_proxy_error_unreachable_proxy(hostile: HostileServer, closed_port: int,
 
     check(info.value, httpr.ProxyError, words=["proxy", proxy, "refused"], method="GET", url=url)
     assert [s for s in hostile.seen() if tag in s.target] == []
+
+
+def test_proxy_error_proxy_refuses_the_tunnel(hostile: HostileServer) -> None:
+    # The proxy answers CONNECT with 403: the proxy cannot be used.
+    proxy = f"http://127.0.0.1:{hostile.port}"
+    url = "https://tunnel.invalid/refused"
+    with httpr.Client(timeout=QUICK, proxy=proxy) as client, pytest.raises(httpr.HTTPError) as info:
+        client.get(url)
+
+    # The message must say which proxy refused and why (its status, at least "tunnel").
+    words: list[Word] = ["proxy", f"127.0.0.1:{hostile.port}", ("403", "forbidden", "tunnel")]
+    check(info.value, httpr.ProxyError, words=words, method="GET", url=url)
+    assert [s.target for s in hostile.seen() if s.method == "CONNECT"][-1] == "tunnel.invalid:443"
 
 
 @pytest.fixture(scope="module")

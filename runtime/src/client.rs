@@ -2,7 +2,8 @@
 //! loop (send, store cookies, follow redirects, read the body).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
 use std::time::Instant;
 
 use thread_local::ThreadLocal;
@@ -26,6 +27,9 @@ pub struct State {
     transports: Arc<ThreadLocal<reqwest::Client>>,
     /// The pool for requests driven by the shared runtime (async clients, streams).
     shared: Arc<OnceLock<reqwest::Client>>,
+    /// Pools for requests whose timeout differs from the client's, so that the connect
+    /// timeout (a transport setting) follows the request's timeout. Few and small.
+    by_timeout: Arc<Mutex<Vec<(Driver, Option<Duration>, std::thread::ThreadId, reqwest::Client)>>>,
 }
 
 /// Which runtime drives a request, and so which pool its connections belong to.
@@ -48,9 +52,31 @@ pub struct Head {
 impl State {
     /// Builds the transport once (validating the settings) for the calling thread.
     fn new(settings: ClientSettings) -> Result<Self> {
-        let state = State { settings, transports: Arc::new(ThreadLocal::new()), shared: Arc::new(OnceLock::new()) };
+        let state = State { settings, transports: Arc::new(ThreadLocal::new()), shared: Arc::new(OnceLock::new()), by_timeout: Arc::default() };
         state.transport(Driver::Local)?;
         Ok(state)
+    }
+
+    /// The transport for a request with `timeout`: the client's own, or (when the timeout
+    /// differs) one whose connect timeout is that timeout.
+    pub fn transport_for(&self, driver: Driver, timeout: Option<Duration>) -> Result<reqwest::Client> {
+        if timeout == self.settings.timeout {
+            return self.transport(driver).cloned();
+        }
+        // Local pools belong to one thread's runtime, so the key includes the thread.
+        let thread = std::thread::current().id();
+        let mut cache = self.by_timeout.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((.., t)) = cache.iter().find(|(d, t, th, _)| *d == driver && *t == timeout && (driver == Driver::Shared || *th == thread)) {
+            return Ok(t.clone());
+        }
+        let mut settings = self.settings.clone();
+        settings.timeout = timeout;
+        let t = config::build_transport(&settings)?;
+        if cache.len() >= 8 {
+            cache.remove(0);
+        }
+        cache.push((driver, timeout, thread, t.clone()));
+        Ok(t)
     }
 
     pub fn transport(&self, driver: Driver) -> Result<&reqwest::Client> {
@@ -101,7 +127,7 @@ impl Client {
             State::new(settings)?
         } else {
             // Request-level defaults only: keep the connection pools.
-            State { settings, transports: guard.transports.clone(), shared: guard.shared.clone() }
+            State { settings, transports: guard.transports.clone(), shared: guard.shared.clone(), by_timeout: guard.by_timeout.clone() }
         };
         *guard = Arc::new(next);
         Ok(())
@@ -174,6 +200,23 @@ impl Client {
     }
 }
 
+/// Bodies larger than this are streamed in slices so that a stall or reset while sending is
+/// reported as WriteTimeout / WriteError; smaller ones fit the socket buffers in one go.
+const TRACKED_BODY: usize = 64 * 1024;
+
+/// A request body handed to hyper slice by slice; `done` is set once all of it was taken.
+fn tracked_body(bytes: bytes::Bytes, done: Arc<AtomicBool>) -> reqwest::Body {
+    let stream = futures_util::stream::unfold((bytes, done), |(mut rest, done)| async move {
+        if rest.is_empty() {
+            done.store(true, Ordering::Release);
+            return None;
+        }
+        let chunk = rest.split_to(rest.len().min(TRACKED_BODY));
+        Some((Ok::<_, std::io::Error>(chunk), (rest, done)))
+    });
+    reqwest::Body::wrap_stream(stream)
+}
+
 async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Result<reqwest::Response> {
     let mut req = reqwest::Request::new(p.method.clone(), p.url.clone());
     *req.headers_mut() = p.headers.clone();
@@ -184,27 +227,45 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Re
             req.headers_mut().insert(COOKIE, v);
         }
     }
+    // None: the body (if any) is small and sent at once; Some(flag): set when all was sent.
+    let mut body_sent: Option<Arc<AtomicBool>> = None;
     if let Some(body) = &p.body {
-        *req.body_mut() = Some(body.bytes.clone().into());
+        if body.bytes.len() > TRACKED_BODY {
+            let done = Arc::new(AtomicBool::new(false));
+            req.headers_mut().insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.bytes.len()));
+            *req.body_mut() = Some(tracked_body(body.bytes.clone(), done.clone()));
+            body_sent = Some(done);
+        } else {
+            *req.body_mut() = Some(body.bytes.clone().into());
+        }
     }
-    let fut = state.transport(driver)?.execute(req);
+    let unsent = || body_sent.as_ref().is_some_and(|d| !d.load(Ordering::Acquire));
+    let fut = state.transport_for(driver, p.timeout)?.execute(req);
     let result = match p.timeout {
-        Some(t) => tokio::time::timeout(t, fut).await.map_err(|_| {
-            Error::new(
-                ErrorKind::ReadTimeout,
-                format!("timed out after {:.3}s waiting for the response headers of {} {}", t.as_secs_f64(), p.method, p.url),
-            )
-            .with_request(p.method.as_str(), p.url.as_str())
+        // A little longer than the transport's connect timeout (the same setting), so a
+        // connect that stalls is reported as ConnectTimeout by the transport.
+        Some(t) => tokio::time::timeout(t + CONNECT_GRACE, fut).await.map_err(|_| {
+            let (kind, what) = if unsent() { (ErrorKind::WriteTimeout, "sending the request body") } else { (ErrorKind::ReadTimeout, "the response headers") };
+            Error::new(kind, format!("timed out after {:.3}s waiting for {what} of {} {}", t.as_secs_f64(), p.method, p.url))
+                .with_request(p.method.as_str(), p.url.as_str())
         })?,
         None => fut.await,
     };
     let resp = result.map_err(|e| {
-        let err = Error::from_reqwest(&e, p.method.as_str(), p.url.as_str());
+        let mut err = Error::from_reqwest(&e, p.method.as_str(), p.url.as_str());
+        if unsent() && matches!(err.kind, ErrorKind::ReadError | ErrorKind::RemoteProtocolError) {
+            err.kind = ErrorKind::WriteError;
+        }
         match state.settings.proxy_in_use() {
             // With a proxy every TCP connection goes to the proxy, so a TCP connect failure is
             // the proxy's (a bad certificate from the target stays a ConnectError).
             Some(proxy) if err.kind == ErrorKind::ConnectError && err.message.contains("tcp connect") => {
                 Error::new(ErrorKind::ProxyError, format!("could not connect through proxy {}: {}", redact(&proxy), err.message)).with_request(p.method.as_str(), p.url.as_str())
+            }
+            Some(proxy) if err.kind == ErrorKind::ProxyError => {
+                let mut err = err;
+                err.message = format!("proxy {} failed: {}", redact(&proxy), err.message);
+                err
             }
             _ => err,
         }
@@ -220,6 +281,8 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Re
     }
     Ok(resp)
 }
+
+const CONNECT_GRACE: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// A proxy URL without its password, for messages.
 fn redact(proxy: &str) -> String {

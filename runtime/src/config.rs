@@ -63,7 +63,8 @@ pub fn timeout_from_secs(secs: Option<f64>) -> Result<Option<Duration>> {
     match secs {
         None => Ok(None),
         Some(s) if s.is_nan() || s < 0.0 => Err(Error::value(format!("timeout must be a non-negative number of seconds or None, got {s}"))),
-        Some(s) if s.is_infinite() => Ok(None),
+        // Beyond a year it is "no timeout" (and Instant + it could overflow).
+        Some(s) if s.is_infinite() || s > 365.0 * 86400.0 => Ok(None),
         Some(s) => Ok(Some(Duration::from_secs_f64(s))),
     }
 }

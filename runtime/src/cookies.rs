@@ -53,6 +53,19 @@ pub fn merge(lists: &[&[(String, String)]]) -> Vec<(String, String)> {
     out
 }
 
+/// Reject a cookie that would smuggle another one into the header (`;`), or break its
+/// `name=value` shape (`=` in the name), or the header itself (control characters).
+pub fn validate(name: &str, value: &str) -> crate::error::Result<()> {
+    let bad_name = name.is_empty() || name.chars().any(|c| c == '=' || c == ';' || c == ',' || c.is_whitespace() || c.is_control());
+    let bad_value = value.chars().any(|c| c == ';' || c.is_control());
+    if bad_name || bad_value {
+        return Err(crate::error::Error::value(format!(
+            "invalid cookie {name:?}={value:?}: names cannot contain '=', ';', ',' or spaces, and values cannot contain ';' or control characters"
+        )));
+    }
+    Ok(())
+}
+
 /// The Cookie header value: `a=1; b=2`.
 pub fn header_value(cookies: &[(String, String)]) -> String {
     let mut s = String::new();
@@ -87,6 +100,13 @@ mod tests {
         let a = vec![("x".to_string(), "1".to_string()), ("y".into(), "2".into())];
         let b = vec![("x".to_string(), "3".to_string())];
         assert_eq!(header_value(&merge(&[&a, &b])), "x=3; y=2");
+    }
+
+    #[test]
+    fn cookie_injection_is_rejected() {
+        assert!(validate("a", "1; admin=1").is_err());
+        assert!(validate("a=b", "1").is_err());
+        assert!(validate("session", "abc123").is_ok());
     }
 
     #[test]

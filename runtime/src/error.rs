@@ -98,13 +98,15 @@ pub struct Error {
     pub request: Option<RequestInfo>,
     /// Byte offset for decoding errors (JSON position).
     pub position: Option<usize>,
+    /// The document that failed to decode (JSON errors expose it as `.doc`).
+    pub doc: Option<String>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), request: None, position: None }
+        Error { kind, message: message.into(), request: None, position: None, doc: None }
     }
 
     pub fn value(message: impl Into<String>) -> Self {
@@ -113,6 +115,14 @@ impl Error {
 
     pub fn type_error(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::TypeError, message)
+    }
+
+    /// Attach the request and make sure the message names it.
+    pub fn for_request(mut self, method: &str, url: &str) -> Self {
+        if !self.message.contains(url) {
+            self.message = format!("{} (in {method} {url})", self.message);
+        }
+        self.with_request(method, url)
     }
 
     pub fn with_request(mut self, method: &str, url: &str) -> Self {
@@ -181,7 +191,8 @@ fn chain_mentions(err: &(dyn StdError + 'static), needle: &str) -> bool {
 }
 
 pub fn classify(err: &reqwest::Error) -> ErrorKind {
-    let is_proxy = chain_mentions(err, "proxy") || chain_mentions(err, "socks");
+    // The target's certificate failing through a tunnel is still the target's problem.
+    let is_proxy = (chain_mentions(err, "proxy") || chain_mentions(err, "socks") || chain_mentions(err, "tunnel")) && !chain_mentions(err, "certificate");
     if err.is_timeout() {
         return if err.is_connect() { ErrorKind::ConnectTimeout } else { ErrorKind::ReadTimeout };
     }
@@ -189,6 +200,9 @@ pub fn classify(err: &reqwest::Error) -> ErrorKind {
         return if is_proxy { ErrorKind::ProxyError } else { ErrorKind::ConnectError };
     }
     if err.is_builder() {
+        if chain_mentions(err, "not a valid uri") {
+            return ErrorKind::InvalidURL;
+        }
         return if chain_mentions(err, "scheme") || chain_mentions(err, "url") {
             ErrorKind::UnsupportedProtocol
         } else {
@@ -201,6 +215,12 @@ pub fn classify(err: &reqwest::Error) -> ErrorKind {
     if err.is_decode() {
         // The decompression layer reports a body cut short as a decode error; it is the
         // server breaking the protocol, not undecodable content.
+        use std::io::ErrorKind as Io;
+        match io_kind(err) {
+            Some(Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::TimedOut | Io::NotConnected) => return ErrorKind::ReadError,
+            Some(Io::InvalidData | Io::InvalidInput | Io::Other) => return ErrorKind::DecodingError,
+            _ => {}
+        }
         if chain_mentions(err, "reading a body") || chain_mentions(err, "eof") || chain_mentions(err, "end of file") {
             return ErrorKind::RemoteProtocolError;
         }

@@ -101,6 +101,9 @@ pub fn prepare(settings: &ClientSettings, method: &str, url: &str, opts: Request
         None => settings.params.clone(),
     };
     url_util::append_query(&mut url, &params);
+    if url.as_str().len() > url_util::MAX_URL {
+        return Err(Error::new(crate::ErrorKind::InvalidURL, format!("URL is too long once the params are added: {} bytes (the limit is {})", url.as_str().len(), url_util::MAX_URL)));
+    }
 
     let mut headers = settings.headers.read().unwrap_or_else(|p| p.into_inner()).clone();
     if let Some(h) = &opts.headers {
@@ -125,6 +128,9 @@ pub fn prepare(settings: &ClientSettings, method: &str, url: &str, opts: Request
     }
 
     let explicit_cookies = cookies::merge(&[&settings.cookies, opts.cookies.as_deref().unwrap_or(&[])]);
+    for (name, value) in &explicit_cookies {
+        cookies::validate(name, value)?;
+    }
     // Validate now so a bad cookie fails before anything is sent.
     if !explicit_cookies.is_empty() {
         config::header_value("Cookie", &cookies::header_value(&explicit_cookies))?;

@@ -77,6 +77,10 @@ pub struct LineSplitter {
 impl LineSplitter {
     pub fn push(&mut self, text: &str) -> Vec<String> {
         let mut lines = Vec::new();
+        if text.is_empty() {
+            // Keep a pending '\r': the '\n' of its "\r\n" may come in the next piece.
+            return lines;
+        }
         let mut chars = text.char_indices().peekable();
         let mut start = 0;
         if self.after_cr && text.starts_with('\n') {

@@ -31,6 +31,9 @@ fn push_form(out: &mut String, s: &str) {
     }
 }
 
+/// What `http::Uri` (and so the transport) accepts.
+pub const MAX_URL: usize = 65534;
+
 /// Parse a request URL: InvalidURL for garbage, UnsupportedProtocol for non-HTTP schemes.
 pub fn parse_url(raw: &str) -> Result<Url> {
     let url = Url::parse(raw).map_err(|e| Error::new(ErrorKind::InvalidURL, format!("invalid URL {raw:?}: {e}")))?;
@@ -42,6 +45,9 @@ pub fn parse_url(raw: &str) -> Result<Url> {
                 format!("unsupported URL scheme {other:?} in {raw:?}: only http and https are supported"),
             ))
         }
+    }
+    if raw.len() > MAX_URL {
+        return Err(Error::new(ErrorKind::InvalidURL, format!("URL is too long: {} bytes (HTTP request targets are limited to {MAX_URL})", raw.len())));
     }
     if url.host_str().map_or(true, str::is_empty) {
         return Err(Error::new(ErrorKind::InvalidURL, format!("invalid URL {raw:?}: no host")));

@@ -136,7 +136,8 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Seconds {
         if obj.is_instance_of::<PyBool>() || !(obj.is_instance_of::<PyInt>() || obj.is_instance_of::<PyFloat>()) {
             return Err(PyTypeError::new_err(format!("timeout must be a number of seconds or None, not {}", type_name(&obj))));
         }
-        Ok(Seconds(Some(obj.extract::<f64>()?)))
+        // An int too large for a float is longer than any timeout: no timeout.
+        Ok(Seconds(obj.extract::<f64>().ok().or(Some(f64::INFINITY))))
     }
 }
 
@@ -169,6 +170,12 @@ pub struct Content(pub Bytes);
 impl<'a, 'py> FromPyObject<'a, 'py> for Content {
     type Error = PyErr;
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(s) = obj.cast::<PyString>() {
+            return s
+                .to_str()
+                .map(|s| Content(Bytes::copy_from_slice(s.as_bytes())))
+                .map_err(|_| pyo3::exceptions::PyValueError::new_err("content str cannot be encoded as UTF-8 (it contains a lone surrogate)"));
+        }
         super::json::bytes_like(&obj)
             .map(Content)
             .ok_or_else(|| PyTypeError::new_err(format!("content must be bytes or str, not {}", type_name(&obj))))

@@ -37,7 +37,7 @@ fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
     }
     let exc = if err.kind == ErrorKind::JSONDecodeError {
         // Also a json.JSONDecodeError: (msg, doc, pos).
-        cls.bind(py).call((err.message, "", err.position.unwrap_or(0)), Some(&kwargs))?
+        cls.bind(py).call((err.message, err.doc.unwrap_or_default(), err.position.unwrap_or(0)), Some(&kwargs))?
     } else {
         cls.bind(py).call((err.message,), Some(&kwargs))?
     };

@@ -13,6 +13,7 @@ use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, Serializer};
 use crate::error::{Error, ErrorKind, Result};
 
 const MAX_DEPTH: usize = 512;
+const NOT_COMPLIANT: &str = "Out of range float values are not JSON compliant";
 
 struct PySer<'a, 'py> {
     obj: &'a Bound<'py, PyAny>,
@@ -30,8 +31,16 @@ fn key_string(k: &Bound<'_, PyAny>) -> std::result::Result<String, String> {
     if k.is_none() {
         return Ok("null".into());
     }
-    if k.is_instance_of::<PyInt>() || k.is_instance_of::<PyFloat>() {
-        return k.str().map(|s| s.to_string()).map_err(|e| e.to_string());
+    if let Ok(f) = k.cast::<PyFloat>() {
+        if !f.value().is_finite() {
+            return Err(format!("{NOT_COMPLIANT}: {}", f.value()));
+        }
+    }
+    // int.__repr__ / float.__repr__, not a subclass's __str__ (as json.dumps does).
+    for builtin in [k.py().get_type::<PyInt>(), k.py().get_type::<PyFloat>()] {
+        if k.is_instance(&builtin).unwrap_or(false) {
+            return builtin.call_method1("__repr__", (k,)).and_then(|r| r.extract::<String>()).map_err(|e| e.to_string());
+        }
     }
     Err(format!("keys must be str, int, float, bool or None, not {}", type_name(k)))
 }
@@ -74,7 +83,13 @@ impl Serialize for PySer<'_, '_> {
             return if self.cbor { big_int_cbor(o, s) } else { big_int_json(o, s) };
         }
         if let Ok(f) = o.cast::<PyFloat>() {
-            return s.serialize_f64(f.value());
+            let v = f.value();
+            // As httpx (json.dumps(allow_nan=False)): NaN/Infinity are not JSON, and sending
+            // `null` instead would silently change the data. CBOR represents them.
+            if !v.is_finite() && !self.cbor {
+                return Err(ser::Error::custom(format!("{NOT_COMPLIANT}: {v}")));
+            }
+            return s.serialize_f64(v);
         }
         if let Ok(d) = o.cast::<PyDict>() {
             let mut m = s.serialize_map(Some(d.len()))?;
@@ -139,7 +154,14 @@ fn big_int_json<S: Serializer>(o: &Bound<'_, PyAny>, s: S) -> std::result::Resul
 
 pub fn to_json(obj: &Bound<'_, PyAny>) -> Result<Bytes> {
     let mut out = Vec::with_capacity(128);
-    serde_json::to_writer(&mut out, &PySer { obj, depth: 0, cbor: false }).map_err(|e| Error::type_error(e.to_string()))?;
+    serde_json::to_writer(&mut out, &PySer { obj, depth: 0, cbor: false }).map_err(|e| {
+        let msg = e.to_string();
+        if msg.contains(NOT_COMPLIANT) {
+            Error::value(msg)
+        } else {
+            Error::type_error(msg)
+        }
+    })?;
     Ok(Bytes::from(out))
 }
 
@@ -221,8 +243,13 @@ pub fn from_json<'py>(py: Python<'py>, data: &[u8]) -> Result<Bound<'py, PyAny>>
     let v = PyBuild(py).deserialize(&mut d).and_then(|v| d.end().map(|_| v));
     v.map_err(|e| {
         let pos = line_col_offset(data, e.line(), e.column());
-        let mut err = Error::new(ErrorKind::JSONDecodeError, format!("response body is not valid JSON: {e}"));
+        let mut err = Error::new(ErrorKind::JSONDecodeError, {
+            // Python's JSONDecodeError appends the line, column and offset itself.
+            let text = e.to_string();
+            format!("response body is not valid JSON: {}", text.split(" at line ").next().unwrap_or(&text))
+        });
         err.position = Some(pos);
+        err.doc = Some(String::from_utf8_lossy(data).into_owned());
         err
     })
 }

@@ -83,7 +83,7 @@ impl Response {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.starts_with("application/cbor"));
         let obj = if is_cbor { super::json::from_cbor(py, self.data.body.as_slice()) } else { super::json::from_json(py, self.data.body.as_slice()) };
-        obj.map(Bound::unbind).map_err(|e| e.with_request(self.data.method.as_str(), self.data.url.as_str()).into())
+        obj.map(Bound::unbind).map_err(|e| e.for_request(self.data.method.as_str(), self.data.url.as_str()).into())
     }
     pub fn text_markdown(&self) -> String {
         crate::html::markdown(self.text().as_bytes())
