@@ -6,20 +6,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use encoding_rs::Encoding;
-use http::{HeaderMap, StatusCode, Version};
 use pyo3::exceptions::{PyRuntimeError, PyStopAsyncIteration};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use tokio::sync::Mutex as AsyncMutex;
 
-use super::headers::Headers;
+use super::head::StreamHead;
 use super::registry::Wrapped;
 use crate::client::{Driver, Head, State};
 use crate::cookies::Jar;
 use crate::error::{Error, ErrorKind, Result};
 use crate::request::Prepared;
-use crate::response::version_str;
 use crate::stream::{BodyStream, LineSplitter, TextDecoder};
 
 /// Bytes handed to Python as `bytes` (converted once, on the event loop's thread).
@@ -125,55 +122,23 @@ impl AsyncStream {
 }
 
 pub struct AsyncStreamingResponse {
-    status: StatusCode,
-    version: Version,
-    url: String,
-    headers: HeaderMap,
-    cookies: Vec<(String, String)>,
-    encoding: &'static Encoding,
+    head: StreamHead,
     body: Body,
+}
+
+impl std::ops::Deref for AsyncStreamingResponse {
+    type Target = StreamHead;
+    fn deref(&self) -> &StreamHead {
+        &self.head
+    }
 }
 
 impl AsyncStreamingResponse {
     fn from_head(head: Head) -> Self {
-        let Head { mut response, request, cookies, .. } = head;
-        let headers = std::mem::take(response.headers_mut());
-        let encoding = crate::encoding::charset_from_headers(&headers).unwrap_or(encoding_rs::UTF_8);
-        AsyncStreamingResponse {
-            status: response.status(),
-            version: response.version(),
-            url: request.url.to_string(),
-            headers,
-            cookies,
-            encoding,
-            body: Body {
-                stream: Arc::new(AsyncMutex::new(BodyStream::new(response, request.timeout, request.method, request.url))),
-                flags: Arc::new(Flags::default()),
-            },
-        }
+        let (head, stream) = StreamHead::split(head);
+        AsyncStreamingResponse { head, body: Body { stream: Arc::new(AsyncMutex::new(stream)), flags: Arc::new(Flags::default()) } }
     }
 
-    pub fn status_code(&self) -> u16 {
-        self.status.as_u16()
-    }
-    pub fn reason_phrase(&self) -> String {
-        self.status.canonical_reason().unwrap_or("").to_owned()
-    }
-    pub fn http_version(&self) -> String {
-        version_str(self.version).to_owned()
-    }
-    pub fn url(&self) -> String {
-        self.url.clone()
-    }
-    pub fn headers(&self) -> Headers {
-        Headers::new(self.headers.clone())
-    }
-    pub fn cookies(&self) -> Vec<(String, String)> {
-        self.cookies.clone()
-    }
-    pub fn encoding(&self) -> String {
-        crate::encoding::name(self.encoding)
-    }
     pub fn is_closed(&self) -> bool {
         self.body.flags.closed.load(Ordering::Acquire)
     }

@@ -9,6 +9,7 @@ pub mod client;
 pub mod errors;
 pub mod functions;
 pub mod guard;
+pub mod head;
 pub mod headers;
 pub mod json;
 pub mod registry;

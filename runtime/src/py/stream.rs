@@ -5,15 +5,12 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use encoding_rs::Encoding;
-use http::{HeaderMap, StatusCode, Version};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use super::headers::Headers;
+use super::head::StreamHead;
 use crate::client::Head;
 use crate::error::{Error, ErrorKind, Result};
-use crate::response::version_str;
 use crate::stream::{BodyStream, LineSplitter, TextDecoder};
 
 struct Body {
@@ -23,13 +20,15 @@ struct Body {
 }
 
 pub struct StreamingResponse {
-    status: StatusCode,
-    version: Version,
-    url: String,
-    headers: HeaderMap,
-    cookies: Vec<(String, String)>,
-    encoding: &'static Encoding,
+    head: StreamHead,
     body: Arc<Mutex<Body>>,
+}
+
+impl std::ops::Deref for StreamingResponse {
+    type Target = StreamHead;
+    fn deref(&self) -> &StreamHead {
+        &self.head
+    }
 }
 
 fn lock(body: &Mutex<Body>) -> MutexGuard<'_, Body> {
@@ -56,22 +55,8 @@ fn next_chunk(py: Python<'_>, body: &Mutex<Body>) -> Result<Option<Bytes>> {
 
 impl StreamingResponse {
     pub fn from_head(head: Head) -> Self {
-        let Head { mut response, request, cookies, .. } = head;
-        let headers = std::mem::take(response.headers_mut());
-        let encoding = crate::encoding::charset_from_headers(&headers).unwrap_or(encoding_rs::UTF_8);
-        StreamingResponse {
-            status: response.status(),
-            version: response.version(),
-            url: request.url.to_string(),
-            headers,
-            cookies,
-            encoding,
-            body: Arc::new(Mutex::new(Body {
-                stream: BodyStream::new(response, request.timeout, request.method, request.url),
-                closed: false,
-                consumed: false,
-            })),
-        }
+        let (head, stream) = StreamHead::split(head);
+        StreamingResponse { head, body: Arc::new(Mutex::new(Body { stream, closed: false, consumed: false })) }
     }
 
     fn check_fresh(&self) -> Result<()> {
@@ -85,27 +70,6 @@ impl StreamingResponse {
         Ok(())
     }
 
-    pub fn status_code(&self) -> u16 {
-        self.status.as_u16()
-    }
-    pub fn reason_phrase(&self) -> String {
-        self.status.canonical_reason().unwrap_or("").to_owned()
-    }
-    pub fn http_version(&self) -> String {
-        version_str(self.version).to_owned()
-    }
-    pub fn url(&self) -> String {
-        self.url.clone()
-    }
-    pub fn headers(&self) -> Headers {
-        Headers::new(self.headers.clone())
-    }
-    pub fn cookies(&self) -> Vec<(String, String)> {
-        self.cookies.clone()
-    }
-    pub fn encoding(&self) -> String {
-        crate::encoding::name(self.encoding)
-    }
     pub fn is_closed(&self) -> bool {
         lock(&self.body).closed
     }

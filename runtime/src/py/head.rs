@@ -1,0 +1,53 @@
+//! What a streamed response knows before its body is read: status, version, final URL,
+//! headers, cookies and the text encoding. Shared by the sync and async streaming responses
+//! (both deref to it, so the generated wrappers reach these getters directly).
+
+use encoding_rs::Encoding;
+use http::{HeaderMap, StatusCode, Version};
+
+use super::headers::Headers;
+use crate::client::Head;
+use crate::response::version_str;
+use crate::stream::BodyStream;
+
+pub struct StreamHead {
+    status: StatusCode,
+    version: Version,
+    url: String,
+    headers: HeaderMap,
+    cookies: Vec<(String, String)>,
+    pub(crate) encoding: &'static Encoding,
+}
+
+impl StreamHead {
+    /// Split a response whose headers arrived into its head and its unread body.
+    pub fn split(head: Head) -> (StreamHead, BodyStream) {
+        let Head { mut response, request, cookies, .. } = head;
+        let headers = std::mem::take(response.headers_mut());
+        let encoding = crate::encoding::charset_from_headers(&headers).unwrap_or(encoding_rs::UTF_8);
+        let head = StreamHead { status: response.status(), version: response.version(), url: request.url.to_string(), headers, cookies, encoding };
+        (head, BodyStream::new(response, request.timeout, request.method, request.url))
+    }
+
+    pub fn status_code(&self) -> u16 {
+        self.status.as_u16()
+    }
+    pub fn reason_phrase(&self) -> String {
+        self.status.canonical_reason().unwrap_or("").to_owned()
+    }
+    pub fn http_version(&self) -> String {
+        version_str(self.version).to_owned()
+    }
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+    pub fn headers(&self) -> Headers {
+        Headers::new(self.headers.clone())
+    }
+    pub fn cookies(&self) -> Vec<(String, String)> {
+        self.cookies.clone()
+    }
+    pub fn encoding(&self) -> String {
+        crate::encoding::name(self.encoding)
+    }
+}
