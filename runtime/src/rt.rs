@@ -5,7 +5,7 @@
 //! Neither is ever created per request.
 
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 static SHARED: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
 
@@ -24,19 +24,19 @@ pub fn shared() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// Hand the shared runtime to pyo3-async-runtimes (once) so async requests run on it.
-pub fn init_async() {
-    static INIT: std::sync::Once = std::sync::Once::new();
-    INIT.call_once(|| {
-        let _ = pyo3_async_runtimes::tokio::init_with_runtime(shared());
-    });
+thread_local! {
+    static LOCAL: Arc<tokio::runtime::Runtime> = Arc::new(
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("failed to start a thread-local tokio runtime"),
+    );
 }
 
-thread_local! {
-    static LOCAL: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("failed to start a thread-local tokio runtime");
+/// This thread's runtime. A sync stream keeps it, so its body can still be read (driving
+/// this runtime) from another thread, or after this thread has exited.
+pub fn local() -> Arc<tokio::runtime::Runtime> {
+    LOCAL.with(Arc::clone)
 }
 
 /// Drive `fut` to completion on the calling thread (the caller has released the GIL).

@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use tokio::sync::Mutex as AsyncMutex;
 
+use super::awaitable::awaitable;
 use super::head::StreamHead;
 use super::registry::Wrapped;
 use crate::client::{Driver, Head, State};
@@ -72,14 +73,6 @@ impl Body {
         self.flags.closed.store(true, Ordering::Release);
         self.stream.lock().await.close();
     }
-}
-
-fn awaitable<T>(py: Python<'_>, fut: impl std::future::Future<Output = PyResult<T>> + Send + 'static) -> PyResult<Py<PyAny>>
-where
-    T: for<'py> IntoPyObject<'py> + Send + 'static,
-{
-    crate::rt::init_async();
-    Ok(pyo3_async_runtimes::tokio::future_into_py(py, fut)?.unbind())
 }
 
 /// What `AsyncClient.stream()` returns: the request is sent by `__aenter__`.

@@ -9,6 +9,7 @@ use pyo3::types::PyDict;
 use super::args::{Auth, Content, Files, JsonValue, OptTimeout, Pairs, StrPairs};
 use super::errors::exception_class;
 use super::astream::AsyncStream;
+use super::awaitable::awaitable;
 use super::headers::Headers;
 use super::registry::Wrapped;
 use super::response::Response;
@@ -175,8 +176,11 @@ impl Client {
         let state = self.core.state();
         let prepared = prepare(py, &state, method, url, kw)?;
         let jar = self.core.jar().clone();
-        let head = py.detach(|| crate::rt::shared().block_on(crate::client::Client::send(&state, &jar, prepared, Driver::Shared)))?;
-        Ok(StreamingResponse::from_head(head))
+        // Driven on this thread's runtime, like other sync requests: no cross-thread hand-off
+        // per chunk. The stream keeps that runtime for reading the body.
+        let rt = crate::rt::local();
+        let head = py.detach(|| rt.block_on(crate::client::Client::send(&state, &jar, prepared, Driver::Local)))?;
+        Ok(StreamingResponse::from_head(head, rt))
     }
 
     /// The async twin of `stream`: an async context manager that sends on `__aenter__`.
@@ -195,8 +199,7 @@ impl Client {
         let prepared = prepare(py, &state, method, url, kw)?;
         let jar = self.core.jar().clone();
         let limit = self.limit.as_ref().map(|(_, s)| s.clone());
-        crate::rt::init_async();
-        let fut = pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        awaitable(py, async move {
             // Waiting for a slot is part of the request, so cancelling it frees nothing twice.
             let _permit = match limit {
                 Some(s) => Some(s.acquire_owned().await.map_err(|_| Error::new(ErrorKind::RequestError, "the client was closed"))?),
@@ -204,8 +207,7 @@ impl Client {
             };
             let data = crate::client::Client::execute(state, jar, prepared, Driver::Shared).await?;
             Ok(Wrapped(Response::from_data(data)))
-        })?;
-        Ok(fut.unbind())
+        })
     }
 
     pub fn close(&self) {
@@ -214,14 +216,12 @@ impl Client {
 
     pub fn aclose(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.core.close();
-        crate::rt::init_async();
-        Ok(pyo3_async_runtimes::tokio::future_into_py(py, async { Ok(()) })?.unbind())
+        awaitable(py, async { Ok(()) })
     }
 
     pub fn __aenter__(&self, py: Python<'_>, this: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let this = this.clone().unbind();
-        crate::rt::init_async();
-        Ok(pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(this) })?.unbind())
+        awaitable(py, async move { Ok(this) })
     }
 
     pub fn __aexit__(&self, py: Python<'_>, _exc_type: Option<Py<PyAny>>, _exc_value: Option<Py<PyAny>>, _traceback: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {

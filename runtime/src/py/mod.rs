@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod astream;
+pub mod awaitable;
 pub mod client;
 pub mod errors;
 pub mod functions;

@@ -1,6 +1,6 @@
 //! `httpr.StreamingResponse` and its iterators. The body stays on the wire until iterated;
-//! each chunk is awaited with the GIL released. Streams are driven by the shared runtime, so
-//! they may be read from any thread.
+//! each chunk is awaited with the GIL released, on the runtime of the thread that opened the
+//! stream (any thread may read it: it drives that runtime).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -17,12 +17,16 @@ struct Body {
     stream: BodyStream,
     closed: bool,
     consumed: bool,
+    /// The runtime whose connection carries this body.
+    rt: Runtime,
 }
 
 pub struct StreamingResponse {
     head: StreamHead,
     body: Arc<Mutex<Body>>,
 }
+
+type Runtime = Arc<tokio::runtime::Runtime>;
 
 impl std::ops::Deref for StreamingResponse {
     type Target = StreamHead;
@@ -35,6 +39,20 @@ fn lock(body: &Mutex<Body>) -> MutexGuard<'_, Body> {
     body.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+impl Body {
+    /// Drop the unread rest and let this body's runtime run the connection task once, so the
+    /// socket is really closed now (nothing else may drive that runtime for a while).
+    fn close(&mut self) {
+        self.closed = true;
+        self.stream.close();
+        self.rt.block_on(async {
+            for _ in 0..3 {
+                tokio::task::yield_now().await;
+            }
+        });
+    }
+}
+
 /// Next chunk with the GIL released; marks the stream consumed at the end.
 fn next_chunk(py: Python<'_>, body: &Mutex<Body>) -> Result<Option<Bytes>> {
     py.detach(|| {
@@ -45,7 +63,8 @@ fn next_chunk(py: Python<'_>, body: &Mutex<Body>) -> Result<Option<Bytes>> {
         if b.closed {
             return Err(Error::new(ErrorKind::StreamClosed, "the stream was closed before it was read to the end"));
         }
-        let chunk = crate::rt::shared().block_on(b.stream.next_chunk())?;
+        let rt = b.rt.clone();
+        let chunk = rt.block_on(b.stream.next_chunk())?;
         if chunk.is_none() {
             b.consumed = true;
         }
@@ -54,9 +73,9 @@ fn next_chunk(py: Python<'_>, body: &Mutex<Body>) -> Result<Option<Bytes>> {
 }
 
 impl StreamingResponse {
-    pub fn from_head(head: Head) -> Self {
+    pub fn from_head(head: Head, rt: Runtime) -> Self {
         let (head, stream) = StreamHead::split(head);
-        StreamingResponse { head, body: Arc::new(Mutex::new(Body { stream, closed: false, consumed: false })) }
+        StreamingResponse { head, body: Arc::new(Mutex::new(Body { stream, closed: false, consumed: false, rt })) }
     }
 
     fn check_fresh(&self) -> Result<()> {
@@ -105,16 +124,14 @@ impl StreamingResponse {
     }
     pub fn close(&self) {
         let mut b = lock(&self.body);
-        b.closed = true;
-        b.stream.close();
+        b.close();
     }
     pub fn __enter__(&self, this: &Bound<'_, PyAny>) -> Py<PyAny> {
         this.clone().unbind()
     }
     pub fn __exit__(&self, _exc_type: Option<Py<PyAny>>, _exc_value: Option<Py<PyAny>>, _traceback: Option<Py<PyAny>>) {
         let mut b = lock(&self.body);
-        b.closed = true;
-        b.stream.close();
+        b.close();
     }
     pub fn __repr__(&self) -> String {
         format!("<StreamingResponse [{} {}]>", self.status_code(), self.reason_phrase())

@@ -1,0 +1,65 @@
+//! Every awaitable httpr hands to asyncio is made here: a future on the shared runtime,
+//! bridged by pyo3-async-runtimes, counted while it runs. At interpreter exit a hook waits
+//! until none is running and gives their last GIL-holding steps a moment: a tokio thread
+//! still inside Python when finalization starts aborts the process.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use pyo3::prelude::*;
+use pyo3::types::PyCFunction;
+
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+struct Counted;
+
+impl Counted {
+    fn new() -> Self {
+        IN_FLIGHT.fetch_add(1, Ordering::AcqRel);
+        Counted
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn register_exit_hook(py: Python<'_>) -> PyResult<()> {
+    let hook = PyCFunction::new_closure(py, Some(c"_httpr_drain"), None, |args, _kwargs| {
+        args.py().detach(|| {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while IN_FLIGHT.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            // The bridge sets the result just after the future ends; let it finish.
+            std::thread::sleep(Duration::from_millis(20));
+        });
+        Ok::<(), PyErr>(())
+    })?;
+    py.import("atexit")?.call_method1("register", (hook,))?;
+    Ok(())
+}
+
+/// An asyncio awaitable resolving to the output of `fut`, which runs on the shared runtime.
+pub fn awaitable<T>(py: Python<'_>, fut: impl Future<Output = PyResult<T>> + Send + 'static) -> PyResult<Py<PyAny>>
+where
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
+{
+    static INIT: Once = Once::new();
+    let mut hook = Ok(());
+    INIT.call_once(|| {
+        let _ = pyo3_async_runtimes::tokio::init_with_runtime(crate::rt::shared());
+        hook = register_exit_hook(py);
+    });
+    hook?;
+    let counted = Counted::new();
+    let fut = async move {
+        let _counted = counted;
+        fut.await
+    };
+    Ok(pyo3_async_runtimes::tokio::future_into_py(py, fut)?.unbind())
+}
