@@ -404,7 +404,7 @@ def test_http_status_error(hostile: HostileServer, client: httpr.Client, status:
     assert info.value.response is response
 
 
-@pytest.mark.parametrize("status", [200, 204, 302])
+@pytest.mark.parametrize("status", [200, 204])
 def test_raise_for_status_returns_the_response_when_not_an_error(
     hostile: HostileServer, status: int
 ) -> None:
@@ -412,6 +412,15 @@ def test_raise_for_status_returns_the_response_when_not_an_error(
         response = client.get(hostile.url(f"/status/{status}"))
 
     assert response.raise_for_status() is response
+
+
+def test_raise_for_status_on_an_unfollowed_redirect_raises(hostile: HostileServer) -> None:
+    # As httpx and httpr 0.7.8: only 2xx passes.
+    with httpr.Client(timeout=QUICK, follow_redirects=False) as client:
+        response = client.get(hostile.url("/status/302"))
+    with pytest.raises(httpr.HTTPStatusError, match="Redirect response '302") as info:
+        response.raise_for_status()
+    assert info.value.response is response
 
 
 # -- proxy and TLS -----------------------------------------------------------------------------

@@ -40,6 +40,71 @@ impl Headers {
         })
     }
 
+    #[doc = "Set every header in `other` (dict.update); read-only maps raise TypeError.
+
+Args:
+    other (HeaderTypes): Headers to set.
+
+Raises:
+    TypeError, LocalProtocolError"]
+    #[pyo3(signature = (other), text_signature = "($self, other)")]
+    fn update(&self, py: Python<'_>, other: rt::py::args::StrPairs) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.update(other)?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "Remove a header and return its value (dict.pop); KeyError if absent and no default.
+
+Args:
+    key (str): Header name.
+    default (str | None): Returned when the header is absent. Default: None.
+
+Returns:
+    str | None
+
+Raises:
+    KeyError, TypeError"]
+    #[pyo3(signature = (key, default=None), text_signature = "($self, key, default=None)")]
+    fn pop(&self, py: Python<'_>, key: &str, default: Option<String>) -> PyResult<Option<String>> {
+        rt::py::guard(|| {
+            let v = self.0.pop(key, default)?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "The header's value, setting it to `default` first when absent (dict.setdefault).
+
+Args:
+    key (str): Header name.
+    default (str): Value to set when absent.
+
+Returns:
+    str
+
+Raises:
+    TypeError, LocalProtocolError"]
+    #[pyo3(signature = (key, default), text_signature = "($self, key, default)")]
+    fn setdefault(&self, py: Python<'_>, key: &str, default: &str) -> PyResult<String> {
+        rt::py::guard(|| {
+            let v = self.0.setdefault(key, default)?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "Remove every header (dict.clear).
+
+Raises:
+    TypeError"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn clear(&self, py: Python<'_>) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.clear()?;
+            Ok(v)
+        })
+    }
+
     #[doc = "The header's value, or `default`.
 
 Args:
@@ -340,7 +405,7 @@ Raises:
         })
     }
 
-    #[doc = "Raise HTTPStatusError for a 4xx or 5xx status; otherwise return the response.
+    #[doc = "Raise HTTPStatusError unless the status is 2xx (1xx, 3xx, 4xx and 5xx raise, as in httpx and httpr 0.7.8); otherwise return the response for chaining.
 
 Returns:
     Self
@@ -422,6 +487,63 @@ impl StreamingResponse {
     #[getter]
     fn is_consumed(&self, py: Python<'_>) -> PyResult<bool> {
         rt::py::guard(|| Ok({ let v = self.0.is_consumed(); v }))
+    }
+
+    #[doc = "Status is 1xx."]
+    #[getter]
+    fn is_informational(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.is_informational(); v }))
+    }
+
+    #[doc = "Status is 2xx."]
+    #[getter]
+    fn is_success(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.is_success(); v }))
+    }
+
+    #[doc = "Status is 3xx."]
+    #[getter]
+    fn is_redirect(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.is_redirect(); v }))
+    }
+
+    #[doc = "Status is 4xx."]
+    #[getter]
+    fn is_client_error(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.is_client_error(); v }))
+    }
+
+    #[doc = "Status is 5xx."]
+    #[getter]
+    fn is_server_error(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.is_server_error(); v }))
+    }
+
+    #[doc = "Status is 4xx or 5xx."]
+    #[getter]
+    fn is_error(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.is_error(); v }))
+    }
+
+    #[doc = "A redirect status with a Location header."]
+    #[getter]
+    fn has_redirect_location(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.has_redirect_location(); v }))
+    }
+
+    #[doc = "Raise HTTPStatusError unless the status is 2xx (as httpx and httpr 0.7.8 do); otherwise return the response.
+
+Returns:
+    Self
+
+Raises:
+    HTTPStatusError"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn raise_for_status(slf: &Bound<'_, Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = slf.get().0.raise_for_status(py, slf.as_any())?;
+            Ok(v)
+        })
     }
 
     #[doc = "Iterate over the body as bytes chunks, as they arrive (decompressed). Each wait for a chunk is bounded by the timeout.
@@ -665,13 +787,13 @@ impl AsyncStreamingResponse {
         rt::py::guard(|| Ok({ let v = self.0.cookies(); rt::py::client::pairs_to_dict(py, &v)?.unbind() }))
     }
 
-    #[doc = "The encoding text iteration decodes with: the Content-Type charset, else UTF-8."]
+    #[doc = "The encoding `iter_text`/`iter_lines` decode with: the Content-Type charset, else UTF-8 (a BOM is honoured)."]
     #[getter]
     fn encoding(&self, py: Python<'_>) -> PyResult<String> {
         rt::py::guard(|| Ok({ let v = self.0.encoding(); v }))
     }
 
-    #[doc = "Whether the stream was closed."]
+    #[doc = "Whether the stream was closed (by `close()` or leaving the `with` block)."]
     #[getter]
     fn is_closed(&self, py: Python<'_>) -> PyResult<bool> {
         rt::py::guard(|| Ok({ let v = self.0.is_closed(); v }))
@@ -681,6 +803,63 @@ impl AsyncStreamingResponse {
     #[getter]
     fn is_consumed(&self, py: Python<'_>) -> PyResult<bool> {
         rt::py::guard(|| Ok({ let v = self.0.is_consumed(); v }))
+    }
+
+    #[doc = "Status is 1xx."]
+    #[getter]
+    fn is_informational(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.is_informational(); v }))
+    }
+
+    #[doc = "Status is 2xx."]
+    #[getter]
+    fn is_success(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.is_success(); v }))
+    }
+
+    #[doc = "Status is 3xx."]
+    #[getter]
+    fn is_redirect(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.is_redirect(); v }))
+    }
+
+    #[doc = "Status is 4xx."]
+    #[getter]
+    fn is_client_error(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.is_client_error(); v }))
+    }
+
+    #[doc = "Status is 5xx."]
+    #[getter]
+    fn is_server_error(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.is_server_error(); v }))
+    }
+
+    #[doc = "Status is 4xx or 5xx."]
+    #[getter]
+    fn is_error(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.is_error(); v }))
+    }
+
+    #[doc = "A redirect status with a Location header."]
+    #[getter]
+    fn has_redirect_location(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.has_redirect_location(); v }))
+    }
+
+    #[doc = "Raise HTTPStatusError unless the status is 2xx (as httpx and httpr 0.7.8 do); otherwise return the response.
+
+Returns:
+    Self
+
+Raises:
+    HTTPStatusError"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn raise_for_status(slf: &Bound<'_, Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = slf.get().0.raise_for_status(py, slf.as_any())?;
+            Ok(v)
+        })
     }
 
     #[doc = "Iterate over the body as bytes chunks with `async for`.

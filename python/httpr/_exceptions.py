@@ -112,7 +112,7 @@ class TooManyRedirects(RequestError):
 
 
 class HTTPStatusError(HTTPError):
-    """Raised by `Response.raise_for_status()` for 4xx and 5xx responses. Carries `.request` and `.response`."""
+    """Raised by `raise_for_status()` for any status that is not 2xx. Carries `.request` and `.response`."""
 
 
 class InvalidURL(Exception):

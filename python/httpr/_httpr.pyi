@@ -64,6 +64,18 @@ class Headers:
     def __delitem__(self, key: str, /) -> None:
         """Remove a header."""
 
+    def update(self, other: HeaderTypes) -> None:
+        """Set every header in `other` (dict.update); read-only maps raise TypeError."""
+
+    def pop(self, key: str, default: str | None = None) -> str | None:
+        """Remove a header and return its value (dict.pop); KeyError if absent and no default."""
+
+    def setdefault(self, key: str, default: str) -> str:
+        """The header's value, setting it to `default` first when absent (dict.setdefault)."""
+
+    def clear(self) -> None:
+        """Remove every header (dict.clear)."""
+
     def get(self, key: str, default: str | None = None) -> str | None:
         """The header's value, or `default`."""
 
@@ -208,7 +220,7 @@ class Response:
         """Parse the body as JSON (or as CBOR when the Content-Type is application/cbor)."""
 
     def raise_for_status(self) -> Self:
-        """Raise HTTPStatusError for a 4xx or 5xx status; otherwise return the response."""
+        """Raise HTTPStatusError unless the status is 2xx (1xx, 3xx, 4xx and 5xx raise, as in httpx and httpr 0.7.8); otherwise return the response for chaining."""
 
     def __repr__(self) -> str:
         """`<Response [200 OK]>`."""
@@ -252,6 +264,37 @@ class StreamingResponse:
     @property
     def is_consumed(self) -> bool:
         """Whether the body was read to the end."""
+
+    @property
+    def is_informational(self) -> bool:
+        """Status is 1xx."""
+
+    @property
+    def is_success(self) -> bool:
+        """Status is 2xx."""
+
+    @property
+    def is_redirect(self) -> bool:
+        """Status is 3xx."""
+
+    @property
+    def is_client_error(self) -> bool:
+        """Status is 4xx."""
+
+    @property
+    def is_server_error(self) -> bool:
+        """Status is 5xx."""
+
+    @property
+    def is_error(self) -> bool:
+        """Status is 4xx or 5xx."""
+
+    @property
+    def has_redirect_location(self) -> bool:
+        """A redirect status with a Location header."""
+
+    def raise_for_status(self) -> Self:
+        """Raise HTTPStatusError unless the status is 2xx (as httpx and httpr 0.7.8 do); otherwise return the response."""
 
     def iter_bytes(self) -> BytesIterator:
         """Iterate over the body as bytes chunks, as they arrive (decompressed). Each wait for a chunk is bounded by the timeout."""
@@ -350,15 +393,46 @@ class AsyncStreamingResponse:
 
     @property
     def encoding(self) -> str:
-        """The encoding text iteration decodes with: the Content-Type charset, else UTF-8."""
+        """The encoding `iter_text`/`iter_lines` decode with: the Content-Type charset, else UTF-8 (a BOM is honoured)."""
 
     @property
     def is_closed(self) -> bool:
-        """Whether the stream was closed."""
+        """Whether the stream was closed (by `close()` or leaving the `with` block)."""
 
     @property
     def is_consumed(self) -> bool:
         """Whether the body was read to the end."""
+
+    @property
+    def is_informational(self) -> bool:
+        """Status is 1xx."""
+
+    @property
+    def is_success(self) -> bool:
+        """Status is 2xx."""
+
+    @property
+    def is_redirect(self) -> bool:
+        """Status is 3xx."""
+
+    @property
+    def is_client_error(self) -> bool:
+        """Status is 4xx."""
+
+    @property
+    def is_server_error(self) -> bool:
+        """Status is 5xx."""
+
+    @property
+    def is_error(self) -> bool:
+        """Status is 4xx or 5xx."""
+
+    @property
+    def has_redirect_location(self) -> bool:
+        """A redirect status with a Location header."""
+
+    def raise_for_status(self) -> Self:
+        """Raise HTTPStatusError unless the status is 2xx (as httpx and httpr 0.7.8 do); otherwise return the response."""
 
     def aiter_bytes(self) -> AsyncBytesIterator:
         """Iterate over the body as bytes chunks with `async for`."""

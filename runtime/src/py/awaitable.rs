@@ -1,5 +1,5 @@
 //! Every awaitable httpr hands to asyncio is made here: a future on the shared runtime,
-//! bridged by pyo3-async-runtimes, counted while it runs. At interpreter exit a hook waits
+//! bridged by pyo3-async-runtimes, counted while it runs, returned as a coroutine. At interpreter exit a hook waits
 //! until none is running and gives their last GIL-holding steps a moment: a tokio thread
 //! still inside Python when finalization starts aborts the process.
 
@@ -9,6 +9,7 @@ use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyCFunction;
 
 static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
@@ -61,5 +62,17 @@ where
         let _counted = counted;
         fut.await
     };
-    Ok(pyo3_async_runtimes::tokio::future_into_py(py, fut)?.unbind())
+    let future = pyo3_async_runtimes::tokio::future_into_py(py, fut)?;
+    // A coroutine, not a bare Future, so `asyncio.create_task(client.get(url))` works.
+    Ok(as_coroutine(py)?.call1((future,))?.unbind())
+}
+
+fn as_coroutine(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static WRAP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    Ok(WRAP
+        .get_or_try_init(py, || {
+            let code = c"async def _await(future):\n    return await future\n";
+            PyModule::from_code(py, code, c"httpr/_await.py", c"httpr._await")?.getattr("_await").map(Bound::unbind)
+        })?
+        .bind(py))
 }

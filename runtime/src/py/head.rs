@@ -4,6 +4,7 @@
 
 use encoding_rs::Encoding;
 use http::{HeaderMap, StatusCode, Version};
+use pyo3::prelude::*;
 
 use super::headers::Headers;
 use crate::client::Head;
@@ -11,6 +12,7 @@ use crate::response::version_str;
 use crate::stream::BodyStream;
 
 pub struct StreamHead {
+    method: http::Method,
     status: StatusCode,
     version: Version,
     url: String,
@@ -25,7 +27,7 @@ impl StreamHead {
         let Head { mut response, request, cookies, .. } = head;
         let headers = std::mem::take(response.headers_mut());
         let encoding = crate::encoding::charset_from_headers(&headers).unwrap_or(encoding_rs::UTF_8);
-        let head = StreamHead { status: response.status(), version: response.version(), url: request.url.to_string(), headers, cookies, encoding };
+        let head = StreamHead { method: request.method.clone(), status: response.status(), version: response.version(), url: request.url.to_string(), headers, cookies, encoding };
         (head, BodyStream::new(response, request.timeout, request.method, request.url))
     }
 
@@ -49,5 +51,29 @@ impl StreamHead {
     }
     pub fn encoding(&self) -> String {
         crate::encoding::name(self.encoding)
+    }
+    pub fn is_informational(&self) -> bool {
+        self.status.is_informational()
+    }
+    pub fn is_success(&self) -> bool {
+        self.status.is_success()
+    }
+    pub fn is_redirect(&self) -> bool {
+        self.status.is_redirection()
+    }
+    pub fn is_client_error(&self) -> bool {
+        self.status.is_client_error()
+    }
+    pub fn is_server_error(&self) -> bool {
+        self.status.is_server_error()
+    }
+    pub fn is_error(&self) -> bool {
+        self.is_client_error() || self.is_server_error()
+    }
+    pub fn has_redirect_location(&self) -> bool {
+        super::status::has_redirect_location(self.status, &self.headers)
+    }
+    pub fn raise_for_status(&self, py: Python<'_>, this: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        super::status::raise_for_status(py, this, self.status, self.method.as_str(), &self.url, &self.headers)
     }
 }

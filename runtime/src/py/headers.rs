@@ -66,6 +66,46 @@ impl Headers {
         }
     }
 
+    /// dict.update: replace each given header.
+    pub fn update(&self, other: StrPairs) -> PyResult<()> {
+        let mut pairs = Vec::with_capacity(other.0.len());
+        for (k, v) in &other.0 {
+            pairs.push((crate::config::header_name(k)?, crate::config::header_value(k, v)?));
+        }
+        let mut map = self.write()?;
+        for (k, v) in pairs {
+            map.insert(k, v);
+        }
+        Ok(())
+    }
+
+    /// dict.pop: remove a header and return its (joined) value, or `default`.
+    pub fn pop(&self, key: &str, default: Option<String>) -> PyResult<Option<String>> {
+        let value = self.joined(key);
+        match (value, default) {
+            (Some(v), _) => {
+                self.write()?.remove(key);
+                Ok(Some(v))
+            }
+            (None, Some(d)) => Ok(Some(d)),
+            (None, None) => Err(PyKeyError::new_err(key.to_owned())),
+        }
+    }
+
+    /// dict.setdefault: the header's value, setting it to `default` first if absent.
+    pub fn setdefault(&self, key: &str, default: &str) -> PyResult<String> {
+        if let Some(v) = self.joined(key) {
+            return Ok(v);
+        }
+        self.__setitem__(key, default)?;
+        Ok(default.to_owned())
+    }
+
+    pub fn clear(&self) -> PyResult<()> {
+        self.write()?.clear();
+        Ok(())
+    }
+
     fn joined(&self, key: &str) -> Option<String> {
         let map = self.read();
         let mut it = map.get_all(key).iter();

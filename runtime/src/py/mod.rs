@@ -16,6 +16,7 @@ pub mod json;
 pub mod registry;
 pub mod request;
 pub mod response;
+pub mod status;
 pub mod stream;
 
 pub use guard::guard;

@@ -6,9 +6,8 @@ use std::sync::Mutex;
 use encoding_rs::Encoding;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::PyBytes;
 
-use super::errors::exception_class;
 use super::headers::Headers;
 use crate::encoding;
 use crate::response::{version_str, ResponseData};
@@ -113,20 +112,10 @@ impl Response {
         self.is_client_error() || self.is_server_error()
     }
     pub fn has_redirect_location(&self) -> bool {
-        matches!(self.status_code(), 301 | 302 | 303 | 307 | 308) && self.data.headers.contains_key(http::header::LOCATION)
+        super::status::has_redirect_location(self.data.status, &self.data.headers)
     }
-    /// Raise HTTPStatusError for 4xx/5xx; otherwise return the response itself (for chaining).
     pub fn raise_for_status(&self, py: Python<'_>, this: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        if !self.is_error() {
-            return Ok(this.clone().unbind());
-        }
-        let kind = if self.is_client_error() { "Client error" } else { "Server error" };
-        let msg = format!("{kind} '{} {}' for url '{}'", self.status_code(), self.reason_phrase(), self.data.url);
-        let kwargs = PyDict::new(py);
-        kwargs.set_item("request", super::request::new_request(py, self.data.method.as_str(), self.data.url.as_str())?)?;
-        kwargs.set_item("response", this)?;
-        let exc = exception_class(py, "HTTPStatusError")?.bind(py).call((msg,), Some(&kwargs))?;
-        Err(PyErr::from_value(exc))
+        super::status::raise_for_status(py, this, self.data.status, self.data.method.as_str(), self.data.url.as_str(), &self.data.headers)
     }
     pub fn __repr__(&self) -> String {
         format!("<Response [{} {}]>", self.status_code(), self.reason_phrase())
