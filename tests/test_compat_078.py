@@ -1079,3 +1079,15 @@ def test_exported_helpers_typing_names(srv: BehaviourServer, tls_server: EchoSer
 
     tls: ClientRequestParams = {"ca_cert_file": certs.ca_pem, "timeout": 5}
     assert fetch_once(tls_server.url(f"/echo/{uid}/typed-tls"), **tls).status_code == 200
+
+
+def test_cookie_in_default_headers_becomes_client_cookies(srv: BehaviourServer, uid: str) -> None:
+    """As in 0.7.8: `client.headers` excludes Cookie; a Cookie default header becomes cookies."""
+    with httpr.Client(headers={"Cookie": "a=1; b=2", "X-Kept": "y"}, cookies={"c": "3"}) as client:
+        assert "cookie" not in client.headers
+        assert client.headers["x-kept"] == "y"
+        assert client.cookies == {"a": "1", "b": "2", "c": "3"}
+        client.get(srv.url(f"/echo/{uid}"))
+    cookie_headers = [v for k, v in only(srv.seen(f"/echo/{uid}")).headers if k.lower() == "cookie"]
+    assert len(cookie_headers) == 1
+    assert sorted(cookie_headers[0].split("; ")) == ["a=1", "b=2", "c=3"]

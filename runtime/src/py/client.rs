@@ -62,14 +62,30 @@ pub struct RequestKwargs {
     pub files: Option<Files>,
 }
 
+/// A `Cookie` entry in default headers becomes default cookies (as in httpr 0.7.8), so
+/// `client.headers` never carries Cookie and the cookies merge into one header.
+fn split_cookie_header(headers: Vec<(String, String)>, cookies: &mut Vec<(String, String)>) -> Vec<(String, String)> {
+    let (cookie, rest): (Vec<_>, Vec<_>) = headers.into_iter().partition(|(k, _)| k.eq_ignore_ascii_case("cookie"));
+    for (_, value) in cookie {
+        for part in value.split(';') {
+            if let Some((n, v)) = part.trim().split_once('=') {
+                *cookies = crate::cookies::merge(&[cookies, &[(n.trim().to_owned(), v.trim().to_owned())]]);
+            }
+        }
+    }
+    rest
+}
+
 impl ClientArgs {
     pub fn into_settings(self) -> PyResult<ClientSettings> {
+        let mut cookies = self.cookies.map(|c| c.0).unwrap_or_default();
+        let headers = split_cookie_header(self.headers.map(|h| h.0).unwrap_or_default(), &mut cookies);
         Ok(ClientSettings {
             auth: self.auth.map(|a| (a.0, a.1)),
             auth_bearer: self.auth_bearer,
             params: self.params.map(|p| p.0).unwrap_or_default(),
-            headers: config::shared_headers(config::header_map(&self.headers.map(|h| h.0).unwrap_or_default())?),
-            cookies: self.cookies.map(|c| c.0).unwrap_or_default(),
+            headers: config::shared_headers(config::header_map(&headers)?),
+            cookies,
             cookie_store: self.cookie_store,
             referer: self.referer,
             proxy: self.proxy,
@@ -243,8 +259,15 @@ impl Client {
         Headers::live(self.core.state().settings.headers.clone())
     }
     pub fn set_headers(&self, value: StrPairs) -> PyResult<()> {
-        let map = config::header_map(&value.0)?;
+        let mut cookies = Vec::new();
+        let map = config::header_map(&split_cookie_header(value.0, &mut cookies))?;
         *self.core.state().settings.headers.write().unwrap_or_else(|p| p.into_inner()) = map;
+        if !cookies.is_empty() {
+            self.core.update(false, |s| {
+                s.cookies = crate::cookies::merge(&[&s.cookies, &cookies]);
+                Ok(())
+            })?;
+        }
         Ok(())
     }
     pub fn set_header(&self, name: &str, value: &str) -> PyResult<()> {
