@@ -32,6 +32,33 @@ pub struct RGroup {
     pub kwargs: bool,
     pub doc: String,
     pub params: Vec<RParam>,
+    /// kwargs-style groups only: the body of the generated `extract_<group>` function.
+    pub extract: String,
+}
+
+impl RGroup {
+    /// `Struct { a, b, ... }` from local variables named like the parameters.
+    fn struct_literal(&self) -> String {
+        let fields: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
+        format!("{} {{ {} }}", self.rust_struct, fields.join(", "))
+    }
+
+    /// For a kwargs-style group: the body of `extract_<group>(func, kwargs)`, which reads the
+    /// group's parameters from `**kwargs` (unknown names raise TypeError).
+    fn extract_body(&self) -> String {
+        let mut s = String::new();
+        for p in &self.params {
+            let default = p.rust_default.clone().unwrap_or_else(|| "None".into());
+            s.push_str(&format!("let mut {}: {} = {};\n", p.name, p.rust_type, default));
+        }
+        s.push_str("if let Some(kwargs) = kwargs {\n    for (key, value) in kwargs.iter() {\n        match key.extract::<&str>()? {\n");
+        for p in &self.params {
+            s.push_str(&format!("            \"{0}\" => {0} = rt::py::args::kwarg(&value, \"{0}\")?,\n", p.name));
+        }
+        s.push_str("            other => return Err(rt::py::args::unexpected_kwarg(func, other)),\n        }\n    }\n}\n");
+        s.push_str(&format!("Ok({})", self.struct_literal()));
+        s
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -265,7 +292,11 @@ impl<'a> Lowering<'a> {
         let path = ["groups", name];
         let doc = self.doc(&path, &Some(g.doc.clone()));
         let params = g.params.iter().map(|p| self.param(&path, p, Some(&g), Some(name))).collect();
-        Some(RGroup { name: name.into(), rust_struct: g.rust_struct.clone(), typed_dict: g.typed_dict.clone(), kwargs: g.style == GroupStyle::Kwargs, doc, params })
+        let mut group = RGroup { name: name.into(), rust_struct: g.rust_struct.clone(), typed_dict: g.typed_dict.clone(), kwargs: g.style == GroupStyle::Kwargs, doc, params, extract: String::new() };
+        if group.kwargs {
+            group.extract = group.extract_body();
+        }
+        Some(group)
     }
 
     fn ret(&mut self, path: &[&str], ty: Option<&str>) -> (String, String, String, bool) {
@@ -356,21 +387,17 @@ impl<'a> Lowering<'a> {
             }
         }
         let mut rust_params: Vec<String> = params.iter().filter(|p| !p.kwargs).map(|p| format!("{}: {}", p.name, p.rust_type)).collect();
-        let kw: Vec<&RParam> = params.iter().filter(|p| p.kwargs).collect();
+        // A kwargs-style group is filled by its generated `extract_<group>` function.
+        let kw_groups: Vec<&RGroup> = groups.iter().filter(|g| g.kwargs).collect();
+        if kw_groups.len() > 1 {
+            self.err(path, "at most one kwargs-style group per callable");
+        }
         let mut kw_prelude = String::new();
-        if !kw.is_empty() {
+        if let Some(g) = kw_groups.first() {
             sig.push("**kwargs".into());
             text.push("**kwargs".into());
             rust_params.push("kwargs: Option<&Bound<'_, pyo3::types::PyDict>>".into());
-            for p in &kw {
-                let default = p.rust_default.clone().unwrap_or_else(|| "None".into());
-                kw_prelude.push_str(&format!("let mut {}: {} = {};\n", p.name, p.rust_type, default));
-            }
-            kw_prelude.push_str("if let Some(kwargs) = kwargs {\n    for (key, value) in kwargs.iter() {\n        match key.extract::<&str>()? {\n");
-            for p in &kw {
-                kw_prelude.push_str(&format!("            \"{0}\" => {0} = rt::py::args::kwarg(&value, \"{0}\")?,\n", p.name));
-            }
-            kw_prelude.push_str(&format!("            other => return Err(rt::py::args::unexpected_kwarg(\"{name}\", other)),\n        }}\n    }}\n}}\n"));
+            kw_prelude = format!("let {0} = extract_{0}(\"{name}\", kwargs)?;", g.name);
         }
 
         // The runtime call: fixed args, then plain params, then one struct per group.
@@ -391,8 +418,11 @@ impl<'a> Lowering<'a> {
                 }
                 ParamOrGroup::Group { group } => {
                     if let Some(g) = groups.iter().find(|g| &g.name == group) {
-                        let fields: Vec<String> = g.params.iter().map(|p| p.name.clone()).collect();
-                        args.push(format!("{} {{ {} }}", g.rust_struct, fields.join(", ")));
+                        if g.kwargs {
+                            args.push(g.name.clone());
+                        } else {
+                            args.push(g.struct_literal());
+                        }
                     }
                 }
             }

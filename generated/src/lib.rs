@@ -1129,34 +1129,8 @@ Raises:
     #[pyo3(signature = (method, url, **kwargs), text_signature = "($self, method, url, **kwargs)")]
     fn request(&self, py: Python<'_>, method: &str, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
         rt::py::guard(|| {
-            let mut params: Option<rt::py::args::Pairs> = None;
-            let mut headers: Option<rt::py::args::StrPairs> = None;
-            let mut cookies: Option<rt::py::args::StrPairs> = None;
-            let mut auth: Option<rt::py::args::Auth> = None;
-            let mut auth_bearer: Option<String> = None;
-            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-            let mut content: Option<rt::py::args::Content> = None;
-            let mut data: Option<rt::py::args::Pairs> = None;
-            let mut json: Option<rt::py::args::JsonValue> = None;
-            let mut files: Option<rt::py::args::Files> = None;
-            if let Some(kwargs) = kwargs {
-                for (key, value) in kwargs.iter() {
-                    match key.extract::<&str>()? {
-                        "params" => params = rt::py::args::kwarg(&value, "params")?,
-                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                        "content" => content = rt::py::args::kwarg(&value, "content")?,
-                        "data" => data = rt::py::args::kwarg(&value, "data")?,
-                        "json" => json = rt::py::args::kwarg(&value, "json")?,
-                        "files" => files = rt::py::args::kwarg(&value, "files")?,
-                        other => return Err(rt::py::args::unexpected_kwarg("request", other)),
-                    }
-                }
-            }
-            let v = self.0.request(py, method, url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            let request_options = extract_request_options("request", kwargs)?;
+            let v = self.0.request(py, method, url, request_options)?;
             Ok(Response(v))
         })
     }
@@ -1184,34 +1158,8 @@ Raises:
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
     fn get(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
         rt::py::guard(|| {
-            let mut params: Option<rt::py::args::Pairs> = None;
-            let mut headers: Option<rt::py::args::StrPairs> = None;
-            let mut cookies: Option<rt::py::args::StrPairs> = None;
-            let mut auth: Option<rt::py::args::Auth> = None;
-            let mut auth_bearer: Option<String> = None;
-            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-            let mut content: Option<rt::py::args::Content> = None;
-            let mut data: Option<rt::py::args::Pairs> = None;
-            let mut json: Option<rt::py::args::JsonValue> = None;
-            let mut files: Option<rt::py::args::Files> = None;
-            if let Some(kwargs) = kwargs {
-                for (key, value) in kwargs.iter() {
-                    match key.extract::<&str>()? {
-                        "params" => params = rt::py::args::kwarg(&value, "params")?,
-                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                        "content" => content = rt::py::args::kwarg(&value, "content")?,
-                        "data" => data = rt::py::args::kwarg(&value, "data")?,
-                        "json" => json = rt::py::args::kwarg(&value, "json")?,
-                        "files" => files = rt::py::args::kwarg(&value, "files")?,
-                        other => return Err(rt::py::args::unexpected_kwarg("get", other)),
-                    }
-                }
-            }
-            let v = self.0.request(py, "GET", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            let request_options = extract_request_options("get", kwargs)?;
+            let v = self.0.request(py, "GET", url, request_options)?;
             Ok(Response(v))
         })
     }
@@ -1239,34 +1187,8 @@ Raises:
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
     fn head(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
         rt::py::guard(|| {
-            let mut params: Option<rt::py::args::Pairs> = None;
-            let mut headers: Option<rt::py::args::StrPairs> = None;
-            let mut cookies: Option<rt::py::args::StrPairs> = None;
-            let mut auth: Option<rt::py::args::Auth> = None;
-            let mut auth_bearer: Option<String> = None;
-            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-            let mut content: Option<rt::py::args::Content> = None;
-            let mut data: Option<rt::py::args::Pairs> = None;
-            let mut json: Option<rt::py::args::JsonValue> = None;
-            let mut files: Option<rt::py::args::Files> = None;
-            if let Some(kwargs) = kwargs {
-                for (key, value) in kwargs.iter() {
-                    match key.extract::<&str>()? {
-                        "params" => params = rt::py::args::kwarg(&value, "params")?,
-                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                        "content" => content = rt::py::args::kwarg(&value, "content")?,
-                        "data" => data = rt::py::args::kwarg(&value, "data")?,
-                        "json" => json = rt::py::args::kwarg(&value, "json")?,
-                        "files" => files = rt::py::args::kwarg(&value, "files")?,
-                        other => return Err(rt::py::args::unexpected_kwarg("head", other)),
-                    }
-                }
-            }
-            let v = self.0.request(py, "HEAD", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            let request_options = extract_request_options("head", kwargs)?;
+            let v = self.0.request(py, "HEAD", url, request_options)?;
             Ok(Response(v))
         })
     }
@@ -1294,34 +1216,8 @@ Raises:
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
     fn options(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
         rt::py::guard(|| {
-            let mut params: Option<rt::py::args::Pairs> = None;
-            let mut headers: Option<rt::py::args::StrPairs> = None;
-            let mut cookies: Option<rt::py::args::StrPairs> = None;
-            let mut auth: Option<rt::py::args::Auth> = None;
-            let mut auth_bearer: Option<String> = None;
-            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-            let mut content: Option<rt::py::args::Content> = None;
-            let mut data: Option<rt::py::args::Pairs> = None;
-            let mut json: Option<rt::py::args::JsonValue> = None;
-            let mut files: Option<rt::py::args::Files> = None;
-            if let Some(kwargs) = kwargs {
-                for (key, value) in kwargs.iter() {
-                    match key.extract::<&str>()? {
-                        "params" => params = rt::py::args::kwarg(&value, "params")?,
-                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                        "content" => content = rt::py::args::kwarg(&value, "content")?,
-                        "data" => data = rt::py::args::kwarg(&value, "data")?,
-                        "json" => json = rt::py::args::kwarg(&value, "json")?,
-                        "files" => files = rt::py::args::kwarg(&value, "files")?,
-                        other => return Err(rt::py::args::unexpected_kwarg("options", other)),
-                    }
-                }
-            }
-            let v = self.0.request(py, "OPTIONS", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            let request_options = extract_request_options("options", kwargs)?;
+            let v = self.0.request(py, "OPTIONS", url, request_options)?;
             Ok(Response(v))
         })
     }
@@ -1349,34 +1245,8 @@ Raises:
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
     fn delete(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
         rt::py::guard(|| {
-            let mut params: Option<rt::py::args::Pairs> = None;
-            let mut headers: Option<rt::py::args::StrPairs> = None;
-            let mut cookies: Option<rt::py::args::StrPairs> = None;
-            let mut auth: Option<rt::py::args::Auth> = None;
-            let mut auth_bearer: Option<String> = None;
-            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-            let mut content: Option<rt::py::args::Content> = None;
-            let mut data: Option<rt::py::args::Pairs> = None;
-            let mut json: Option<rt::py::args::JsonValue> = None;
-            let mut files: Option<rt::py::args::Files> = None;
-            if let Some(kwargs) = kwargs {
-                for (key, value) in kwargs.iter() {
-                    match key.extract::<&str>()? {
-                        "params" => params = rt::py::args::kwarg(&value, "params")?,
-                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                        "content" => content = rt::py::args::kwarg(&value, "content")?,
-                        "data" => data = rt::py::args::kwarg(&value, "data")?,
-                        "json" => json = rt::py::args::kwarg(&value, "json")?,
-                        "files" => files = rt::py::args::kwarg(&value, "files")?,
-                        other => return Err(rt::py::args::unexpected_kwarg("delete", other)),
-                    }
-                }
-            }
-            let v = self.0.request(py, "DELETE", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            let request_options = extract_request_options("delete", kwargs)?;
+            let v = self.0.request(py, "DELETE", url, request_options)?;
             Ok(Response(v))
         })
     }
@@ -1404,34 +1274,8 @@ Raises:
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
     fn post(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
         rt::py::guard(|| {
-            let mut params: Option<rt::py::args::Pairs> = None;
-            let mut headers: Option<rt::py::args::StrPairs> = None;
-            let mut cookies: Option<rt::py::args::StrPairs> = None;
-            let mut auth: Option<rt::py::args::Auth> = None;
-            let mut auth_bearer: Option<String> = None;
-            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-            let mut content: Option<rt::py::args::Content> = None;
-            let mut data: Option<rt::py::args::Pairs> = None;
-            let mut json: Option<rt::py::args::JsonValue> = None;
-            let mut files: Option<rt::py::args::Files> = None;
-            if let Some(kwargs) = kwargs {
-                for (key, value) in kwargs.iter() {
-                    match key.extract::<&str>()? {
-                        "params" => params = rt::py::args::kwarg(&value, "params")?,
-                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                        "content" => content = rt::py::args::kwarg(&value, "content")?,
-                        "data" => data = rt::py::args::kwarg(&value, "data")?,
-                        "json" => json = rt::py::args::kwarg(&value, "json")?,
-                        "files" => files = rt::py::args::kwarg(&value, "files")?,
-                        other => return Err(rt::py::args::unexpected_kwarg("post", other)),
-                    }
-                }
-            }
-            let v = self.0.request(py, "POST", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            let request_options = extract_request_options("post", kwargs)?;
+            let v = self.0.request(py, "POST", url, request_options)?;
             Ok(Response(v))
         })
     }
@@ -1459,34 +1303,8 @@ Raises:
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
     fn put(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
         rt::py::guard(|| {
-            let mut params: Option<rt::py::args::Pairs> = None;
-            let mut headers: Option<rt::py::args::StrPairs> = None;
-            let mut cookies: Option<rt::py::args::StrPairs> = None;
-            let mut auth: Option<rt::py::args::Auth> = None;
-            let mut auth_bearer: Option<String> = None;
-            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-            let mut content: Option<rt::py::args::Content> = None;
-            let mut data: Option<rt::py::args::Pairs> = None;
-            let mut json: Option<rt::py::args::JsonValue> = None;
-            let mut files: Option<rt::py::args::Files> = None;
-            if let Some(kwargs) = kwargs {
-                for (key, value) in kwargs.iter() {
-                    match key.extract::<&str>()? {
-                        "params" => params = rt::py::args::kwarg(&value, "params")?,
-                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                        "content" => content = rt::py::args::kwarg(&value, "content")?,
-                        "data" => data = rt::py::args::kwarg(&value, "data")?,
-                        "json" => json = rt::py::args::kwarg(&value, "json")?,
-                        "files" => files = rt::py::args::kwarg(&value, "files")?,
-                        other => return Err(rt::py::args::unexpected_kwarg("put", other)),
-                    }
-                }
-            }
-            let v = self.0.request(py, "PUT", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            let request_options = extract_request_options("put", kwargs)?;
+            let v = self.0.request(py, "PUT", url, request_options)?;
             Ok(Response(v))
         })
     }
@@ -1514,34 +1332,8 @@ Raises:
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
     fn patch(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
         rt::py::guard(|| {
-            let mut params: Option<rt::py::args::Pairs> = None;
-            let mut headers: Option<rt::py::args::StrPairs> = None;
-            let mut cookies: Option<rt::py::args::StrPairs> = None;
-            let mut auth: Option<rt::py::args::Auth> = None;
-            let mut auth_bearer: Option<String> = None;
-            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-            let mut content: Option<rt::py::args::Content> = None;
-            let mut data: Option<rt::py::args::Pairs> = None;
-            let mut json: Option<rt::py::args::JsonValue> = None;
-            let mut files: Option<rt::py::args::Files> = None;
-            if let Some(kwargs) = kwargs {
-                for (key, value) in kwargs.iter() {
-                    match key.extract::<&str>()? {
-                        "params" => params = rt::py::args::kwarg(&value, "params")?,
-                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                        "content" => content = rt::py::args::kwarg(&value, "content")?,
-                        "data" => data = rt::py::args::kwarg(&value, "data")?,
-                        "json" => json = rt::py::args::kwarg(&value, "json")?,
-                        "files" => files = rt::py::args::kwarg(&value, "files")?,
-                        other => return Err(rt::py::args::unexpected_kwarg("patch", other)),
-                    }
-                }
-            }
-            let v = self.0.request(py, "PATCH", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            let request_options = extract_request_options("patch", kwargs)?;
+            let v = self.0.request(py, "PATCH", url, request_options)?;
             Ok(Response(v))
         })
     }
@@ -1570,34 +1362,8 @@ Raises:
     #[pyo3(signature = (method, url, **kwargs), text_signature = "($self, method, url, **kwargs)")]
     fn stream(&self, py: Python<'_>, method: &str, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<StreamingResponse> {
         rt::py::guard(|| {
-            let mut params: Option<rt::py::args::Pairs> = None;
-            let mut headers: Option<rt::py::args::StrPairs> = None;
-            let mut cookies: Option<rt::py::args::StrPairs> = None;
-            let mut auth: Option<rt::py::args::Auth> = None;
-            let mut auth_bearer: Option<String> = None;
-            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-            let mut content: Option<rt::py::args::Content> = None;
-            let mut data: Option<rt::py::args::Pairs> = None;
-            let mut json: Option<rt::py::args::JsonValue> = None;
-            let mut files: Option<rt::py::args::Files> = None;
-            if let Some(kwargs) = kwargs {
-                for (key, value) in kwargs.iter() {
-                    match key.extract::<&str>()? {
-                        "params" => params = rt::py::args::kwarg(&value, "params")?,
-                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                        "content" => content = rt::py::args::kwarg(&value, "content")?,
-                        "data" => data = rt::py::args::kwarg(&value, "data")?,
-                        "json" => json = rt::py::args::kwarg(&value, "json")?,
-                        "files" => files = rt::py::args::kwarg(&value, "files")?,
-                        other => return Err(rt::py::args::unexpected_kwarg("stream", other)),
-                    }
-                }
-            }
-            let v = self.0.stream(py, method, url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            let request_options = extract_request_options("stream", kwargs)?;
+            let v = self.0.stream(py, method, url, request_options)?;
             Ok(StreamingResponse(v))
         })
     }
@@ -1783,34 +1549,8 @@ Raises:
     #[pyo3(signature = (method, url, **kwargs), text_signature = "($self, method, url, **kwargs)")]
     fn request(&self, py: Python<'_>, method: &str, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
-            let mut params: Option<rt::py::args::Pairs> = None;
-            let mut headers: Option<rt::py::args::StrPairs> = None;
-            let mut cookies: Option<rt::py::args::StrPairs> = None;
-            let mut auth: Option<rt::py::args::Auth> = None;
-            let mut auth_bearer: Option<String> = None;
-            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-            let mut content: Option<rt::py::args::Content> = None;
-            let mut data: Option<rt::py::args::Pairs> = None;
-            let mut json: Option<rt::py::args::JsonValue> = None;
-            let mut files: Option<rt::py::args::Files> = None;
-            if let Some(kwargs) = kwargs {
-                for (key, value) in kwargs.iter() {
-                    match key.extract::<&str>()? {
-                        "params" => params = rt::py::args::kwarg(&value, "params")?,
-                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                        "content" => content = rt::py::args::kwarg(&value, "content")?,
-                        "data" => data = rt::py::args::kwarg(&value, "data")?,
-                        "json" => json = rt::py::args::kwarg(&value, "json")?,
-                        "files" => files = rt::py::args::kwarg(&value, "files")?,
-                        other => return Err(rt::py::args::unexpected_kwarg("request", other)),
-                    }
-                }
-            }
-            let v = self.0.arequest(py, method, url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            let request_options = extract_request_options("request", kwargs)?;
+            let v = self.0.arequest(py, method, url, request_options)?;
             Ok(v)
         })
     }
@@ -1838,34 +1578,8 @@ Raises:
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
     fn get(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
-            let mut params: Option<rt::py::args::Pairs> = None;
-            let mut headers: Option<rt::py::args::StrPairs> = None;
-            let mut cookies: Option<rt::py::args::StrPairs> = None;
-            let mut auth: Option<rt::py::args::Auth> = None;
-            let mut auth_bearer: Option<String> = None;
-            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-            let mut content: Option<rt::py::args::Content> = None;
-            let mut data: Option<rt::py::args::Pairs> = None;
-            let mut json: Option<rt::py::args::JsonValue> = None;
-            let mut files: Option<rt::py::args::Files> = None;
-            if let Some(kwargs) = kwargs {
-                for (key, value) in kwargs.iter() {
-                    match key.extract::<&str>()? {
-                        "params" => params = rt::py::args::kwarg(&value, "params")?,
-                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                        "content" => content = rt::py::args::kwarg(&value, "content")?,
-                        "data" => data = rt::py::args::kwarg(&value, "data")?,
-                        "json" => json = rt::py::args::kwarg(&value, "json")?,
-                        "files" => files = rt::py::args::kwarg(&value, "files")?,
-                        other => return Err(rt::py::args::unexpected_kwarg("get", other)),
-                    }
-                }
-            }
-            let v = self.0.arequest(py, "GET", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            let request_options = extract_request_options("get", kwargs)?;
+            let v = self.0.arequest(py, "GET", url, request_options)?;
             Ok(v)
         })
     }
@@ -1893,34 +1607,8 @@ Raises:
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
     fn head(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
-            let mut params: Option<rt::py::args::Pairs> = None;
-            let mut headers: Option<rt::py::args::StrPairs> = None;
-            let mut cookies: Option<rt::py::args::StrPairs> = None;
-            let mut auth: Option<rt::py::args::Auth> = None;
-            let mut auth_bearer: Option<String> = None;
-            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-            let mut content: Option<rt::py::args::Content> = None;
-            let mut data: Option<rt::py::args::Pairs> = None;
-            let mut json: Option<rt::py::args::JsonValue> = None;
-            let mut files: Option<rt::py::args::Files> = None;
-            if let Some(kwargs) = kwargs {
-                for (key, value) in kwargs.iter() {
-                    match key.extract::<&str>()? {
-                        "params" => params = rt::py::args::kwarg(&value, "params")?,
-                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                        "content" => content = rt::py::args::kwarg(&value, "content")?,
-                        "data" => data = rt::py::args::kwarg(&value, "data")?,
-                        "json" => json = rt::py::args::kwarg(&value, "json")?,
-                        "files" => files = rt::py::args::kwarg(&value, "files")?,
-                        other => return Err(rt::py::args::unexpected_kwarg("head", other)),
-                    }
-                }
-            }
-            let v = self.0.arequest(py, "HEAD", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            let request_options = extract_request_options("head", kwargs)?;
+            let v = self.0.arequest(py, "HEAD", url, request_options)?;
             Ok(v)
         })
     }
@@ -1948,34 +1636,8 @@ Raises:
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
     fn options(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
-            let mut params: Option<rt::py::args::Pairs> = None;
-            let mut headers: Option<rt::py::args::StrPairs> = None;
-            let mut cookies: Option<rt::py::args::StrPairs> = None;
-            let mut auth: Option<rt::py::args::Auth> = None;
-            let mut auth_bearer: Option<String> = None;
-            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-            let mut content: Option<rt::py::args::Content> = None;
-            let mut data: Option<rt::py::args::Pairs> = None;
-            let mut json: Option<rt::py::args::JsonValue> = None;
-            let mut files: Option<rt::py::args::Files> = None;
-            if let Some(kwargs) = kwargs {
-                for (key, value) in kwargs.iter() {
-                    match key.extract::<&str>()? {
-                        "params" => params = rt::py::args::kwarg(&value, "params")?,
-                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                        "content" => content = rt::py::args::kwarg(&value, "content")?,
-                        "data" => data = rt::py::args::kwarg(&value, "data")?,
-                        "json" => json = rt::py::args::kwarg(&value, "json")?,
-                        "files" => files = rt::py::args::kwarg(&value, "files")?,
-                        other => return Err(rt::py::args::unexpected_kwarg("options", other)),
-                    }
-                }
-            }
-            let v = self.0.arequest(py, "OPTIONS", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            let request_options = extract_request_options("options", kwargs)?;
+            let v = self.0.arequest(py, "OPTIONS", url, request_options)?;
             Ok(v)
         })
     }
@@ -2003,34 +1665,8 @@ Raises:
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
     fn delete(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
-            let mut params: Option<rt::py::args::Pairs> = None;
-            let mut headers: Option<rt::py::args::StrPairs> = None;
-            let mut cookies: Option<rt::py::args::StrPairs> = None;
-            let mut auth: Option<rt::py::args::Auth> = None;
-            let mut auth_bearer: Option<String> = None;
-            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-            let mut content: Option<rt::py::args::Content> = None;
-            let mut data: Option<rt::py::args::Pairs> = None;
-            let mut json: Option<rt::py::args::JsonValue> = None;
-            let mut files: Option<rt::py::args::Files> = None;
-            if let Some(kwargs) = kwargs {
-                for (key, value) in kwargs.iter() {
-                    match key.extract::<&str>()? {
-                        "params" => params = rt::py::args::kwarg(&value, "params")?,
-                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                        "content" => content = rt::py::args::kwarg(&value, "content")?,
-                        "data" => data = rt::py::args::kwarg(&value, "data")?,
-                        "json" => json = rt::py::args::kwarg(&value, "json")?,
-                        "files" => files = rt::py::args::kwarg(&value, "files")?,
-                        other => return Err(rt::py::args::unexpected_kwarg("delete", other)),
-                    }
-                }
-            }
-            let v = self.0.arequest(py, "DELETE", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            let request_options = extract_request_options("delete", kwargs)?;
+            let v = self.0.arequest(py, "DELETE", url, request_options)?;
             Ok(v)
         })
     }
@@ -2058,34 +1694,8 @@ Raises:
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
     fn post(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
-            let mut params: Option<rt::py::args::Pairs> = None;
-            let mut headers: Option<rt::py::args::StrPairs> = None;
-            let mut cookies: Option<rt::py::args::StrPairs> = None;
-            let mut auth: Option<rt::py::args::Auth> = None;
-            let mut auth_bearer: Option<String> = None;
-            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-            let mut content: Option<rt::py::args::Content> = None;
-            let mut data: Option<rt::py::args::Pairs> = None;
-            let mut json: Option<rt::py::args::JsonValue> = None;
-            let mut files: Option<rt::py::args::Files> = None;
-            if let Some(kwargs) = kwargs {
-                for (key, value) in kwargs.iter() {
-                    match key.extract::<&str>()? {
-                        "params" => params = rt::py::args::kwarg(&value, "params")?,
-                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                        "content" => content = rt::py::args::kwarg(&value, "content")?,
-                        "data" => data = rt::py::args::kwarg(&value, "data")?,
-                        "json" => json = rt::py::args::kwarg(&value, "json")?,
-                        "files" => files = rt::py::args::kwarg(&value, "files")?,
-                        other => return Err(rt::py::args::unexpected_kwarg("post", other)),
-                    }
-                }
-            }
-            let v = self.0.arequest(py, "POST", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            let request_options = extract_request_options("post", kwargs)?;
+            let v = self.0.arequest(py, "POST", url, request_options)?;
             Ok(v)
         })
     }
@@ -2113,34 +1723,8 @@ Raises:
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
     fn put(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
-            let mut params: Option<rt::py::args::Pairs> = None;
-            let mut headers: Option<rt::py::args::StrPairs> = None;
-            let mut cookies: Option<rt::py::args::StrPairs> = None;
-            let mut auth: Option<rt::py::args::Auth> = None;
-            let mut auth_bearer: Option<String> = None;
-            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-            let mut content: Option<rt::py::args::Content> = None;
-            let mut data: Option<rt::py::args::Pairs> = None;
-            let mut json: Option<rt::py::args::JsonValue> = None;
-            let mut files: Option<rt::py::args::Files> = None;
-            if let Some(kwargs) = kwargs {
-                for (key, value) in kwargs.iter() {
-                    match key.extract::<&str>()? {
-                        "params" => params = rt::py::args::kwarg(&value, "params")?,
-                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                        "content" => content = rt::py::args::kwarg(&value, "content")?,
-                        "data" => data = rt::py::args::kwarg(&value, "data")?,
-                        "json" => json = rt::py::args::kwarg(&value, "json")?,
-                        "files" => files = rt::py::args::kwarg(&value, "files")?,
-                        other => return Err(rt::py::args::unexpected_kwarg("put", other)),
-                    }
-                }
-            }
-            let v = self.0.arequest(py, "PUT", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            let request_options = extract_request_options("put", kwargs)?;
+            let v = self.0.arequest(py, "PUT", url, request_options)?;
             Ok(v)
         })
     }
@@ -2168,34 +1752,8 @@ Raises:
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
     fn patch(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
-            let mut params: Option<rt::py::args::Pairs> = None;
-            let mut headers: Option<rt::py::args::StrPairs> = None;
-            let mut cookies: Option<rt::py::args::StrPairs> = None;
-            let mut auth: Option<rt::py::args::Auth> = None;
-            let mut auth_bearer: Option<String> = None;
-            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-            let mut content: Option<rt::py::args::Content> = None;
-            let mut data: Option<rt::py::args::Pairs> = None;
-            let mut json: Option<rt::py::args::JsonValue> = None;
-            let mut files: Option<rt::py::args::Files> = None;
-            if let Some(kwargs) = kwargs {
-                for (key, value) in kwargs.iter() {
-                    match key.extract::<&str>()? {
-                        "params" => params = rt::py::args::kwarg(&value, "params")?,
-                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                        "content" => content = rt::py::args::kwarg(&value, "content")?,
-                        "data" => data = rt::py::args::kwarg(&value, "data")?,
-                        "json" => json = rt::py::args::kwarg(&value, "json")?,
-                        "files" => files = rt::py::args::kwarg(&value, "files")?,
-                        other => return Err(rt::py::args::unexpected_kwarg("patch", other)),
-                    }
-                }
-            }
-            let v = self.0.arequest(py, "PATCH", url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            let request_options = extract_request_options("patch", kwargs)?;
+            let v = self.0.arequest(py, "PATCH", url, request_options)?;
             Ok(v)
         })
     }
@@ -2224,34 +1782,8 @@ Raises:
     #[pyo3(signature = (method, url, **kwargs), text_signature = "($self, method, url, **kwargs)")]
     fn stream(&self, py: Python<'_>, method: &str, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<AsyncStream> {
         rt::py::guard(|| {
-            let mut params: Option<rt::py::args::Pairs> = None;
-            let mut headers: Option<rt::py::args::StrPairs> = None;
-            let mut cookies: Option<rt::py::args::StrPairs> = None;
-            let mut auth: Option<rt::py::args::Auth> = None;
-            let mut auth_bearer: Option<String> = None;
-            let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-            let mut content: Option<rt::py::args::Content> = None;
-            let mut data: Option<rt::py::args::Pairs> = None;
-            let mut json: Option<rt::py::args::JsonValue> = None;
-            let mut files: Option<rt::py::args::Files> = None;
-            if let Some(kwargs) = kwargs {
-                for (key, value) in kwargs.iter() {
-                    match key.extract::<&str>()? {
-                        "params" => params = rt::py::args::kwarg(&value, "params")?,
-                        "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                        "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                        "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                        "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                        "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                        "content" => content = rt::py::args::kwarg(&value, "content")?,
-                        "data" => data = rt::py::args::kwarg(&value, "data")?,
-                        "json" => json = rt::py::args::kwarg(&value, "json")?,
-                        "files" => files = rt::py::args::kwarg(&value, "files")?,
-                        other => return Err(rt::py::args::unexpected_kwarg("stream", other)),
-                    }
-                }
-            }
-            let v = self.0.astream(py, method, url, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+            let request_options = extract_request_options("stream", kwargs)?;
+            let v = self.0.astream(py, method, url, request_options)?;
             Ok(AsyncStream(v))
         })
     }
@@ -2340,34 +1872,8 @@ Raises:
 #[pyo3(signature = (method, url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(method, url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
 fn request(py: Python<'_>, method: &str, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
     rt::py::guard(|| {
-        let mut params: Option<rt::py::args::Pairs> = None;
-        let mut headers: Option<rt::py::args::StrPairs> = None;
-        let mut cookies: Option<rt::py::args::StrPairs> = None;
-        let mut auth: Option<rt::py::args::Auth> = None;
-        let mut auth_bearer: Option<String> = None;
-        let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-        let mut content: Option<rt::py::args::Content> = None;
-        let mut data: Option<rt::py::args::Pairs> = None;
-        let mut json: Option<rt::py::args::JsonValue> = None;
-        let mut files: Option<rt::py::args::Files> = None;
-        if let Some(kwargs) = kwargs {
-            for (key, value) in kwargs.iter() {
-                match key.extract::<&str>()? {
-                    "params" => params = rt::py::args::kwarg(&value, "params")?,
-                    "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                    "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                    "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                    "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                    "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                    "content" => content = rt::py::args::kwarg(&value, "content")?,
-                    "data" => data = rt::py::args::kwarg(&value, "data")?,
-                    "json" => json = rt::py::args::kwarg(&value, "json")?,
-                    "files" => files = rt::py::args::kwarg(&value, "files")?,
-                    other => return Err(rt::py::args::unexpected_kwarg("request", other)),
-                }
-            }
-        }
-        let v = rt::py::functions::request(py, method, url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+        let request_options = extract_request_options("request", kwargs)?;
+        let v = rt::py::functions::request(py, method, url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, request_options)?;
         Ok(Response(v))
     })
 }
@@ -2400,34 +1906,8 @@ Raises:
 #[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
 fn get(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
     rt::py::guard(|| {
-        let mut params: Option<rt::py::args::Pairs> = None;
-        let mut headers: Option<rt::py::args::StrPairs> = None;
-        let mut cookies: Option<rt::py::args::StrPairs> = None;
-        let mut auth: Option<rt::py::args::Auth> = None;
-        let mut auth_bearer: Option<String> = None;
-        let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-        let mut content: Option<rt::py::args::Content> = None;
-        let mut data: Option<rt::py::args::Pairs> = None;
-        let mut json: Option<rt::py::args::JsonValue> = None;
-        let mut files: Option<rt::py::args::Files> = None;
-        if let Some(kwargs) = kwargs {
-            for (key, value) in kwargs.iter() {
-                match key.extract::<&str>()? {
-                    "params" => params = rt::py::args::kwarg(&value, "params")?,
-                    "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                    "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                    "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                    "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                    "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                    "content" => content = rt::py::args::kwarg(&value, "content")?,
-                    "data" => data = rt::py::args::kwarg(&value, "data")?,
-                    "json" => json = rt::py::args::kwarg(&value, "json")?,
-                    "files" => files = rt::py::args::kwarg(&value, "files")?,
-                    other => return Err(rt::py::args::unexpected_kwarg("get", other)),
-                }
-            }
-        }
-        let v = rt::py::functions::request(py, "GET", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+        let request_options = extract_request_options("get", kwargs)?;
+        let v = rt::py::functions::request(py, "GET", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, request_options)?;
         Ok(Response(v))
     })
 }
@@ -2460,34 +1940,8 @@ Raises:
 #[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
 fn head(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
     rt::py::guard(|| {
-        let mut params: Option<rt::py::args::Pairs> = None;
-        let mut headers: Option<rt::py::args::StrPairs> = None;
-        let mut cookies: Option<rt::py::args::StrPairs> = None;
-        let mut auth: Option<rt::py::args::Auth> = None;
-        let mut auth_bearer: Option<String> = None;
-        let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-        let mut content: Option<rt::py::args::Content> = None;
-        let mut data: Option<rt::py::args::Pairs> = None;
-        let mut json: Option<rt::py::args::JsonValue> = None;
-        let mut files: Option<rt::py::args::Files> = None;
-        if let Some(kwargs) = kwargs {
-            for (key, value) in kwargs.iter() {
-                match key.extract::<&str>()? {
-                    "params" => params = rt::py::args::kwarg(&value, "params")?,
-                    "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                    "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                    "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                    "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                    "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                    "content" => content = rt::py::args::kwarg(&value, "content")?,
-                    "data" => data = rt::py::args::kwarg(&value, "data")?,
-                    "json" => json = rt::py::args::kwarg(&value, "json")?,
-                    "files" => files = rt::py::args::kwarg(&value, "files")?,
-                    other => return Err(rt::py::args::unexpected_kwarg("head", other)),
-                }
-            }
-        }
-        let v = rt::py::functions::request(py, "HEAD", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+        let request_options = extract_request_options("head", kwargs)?;
+        let v = rt::py::functions::request(py, "HEAD", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, request_options)?;
         Ok(Response(v))
     })
 }
@@ -2520,34 +1974,8 @@ Raises:
 #[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
 fn options(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
     rt::py::guard(|| {
-        let mut params: Option<rt::py::args::Pairs> = None;
-        let mut headers: Option<rt::py::args::StrPairs> = None;
-        let mut cookies: Option<rt::py::args::StrPairs> = None;
-        let mut auth: Option<rt::py::args::Auth> = None;
-        let mut auth_bearer: Option<String> = None;
-        let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-        let mut content: Option<rt::py::args::Content> = None;
-        let mut data: Option<rt::py::args::Pairs> = None;
-        let mut json: Option<rt::py::args::JsonValue> = None;
-        let mut files: Option<rt::py::args::Files> = None;
-        if let Some(kwargs) = kwargs {
-            for (key, value) in kwargs.iter() {
-                match key.extract::<&str>()? {
-                    "params" => params = rt::py::args::kwarg(&value, "params")?,
-                    "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                    "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                    "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                    "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                    "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                    "content" => content = rt::py::args::kwarg(&value, "content")?,
-                    "data" => data = rt::py::args::kwarg(&value, "data")?,
-                    "json" => json = rt::py::args::kwarg(&value, "json")?,
-                    "files" => files = rt::py::args::kwarg(&value, "files")?,
-                    other => return Err(rt::py::args::unexpected_kwarg("options", other)),
-                }
-            }
-        }
-        let v = rt::py::functions::request(py, "OPTIONS", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+        let request_options = extract_request_options("options", kwargs)?;
+        let v = rt::py::functions::request(py, "OPTIONS", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, request_options)?;
         Ok(Response(v))
     })
 }
@@ -2580,34 +2008,8 @@ Raises:
 #[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
 fn delete(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
     rt::py::guard(|| {
-        let mut params: Option<rt::py::args::Pairs> = None;
-        let mut headers: Option<rt::py::args::StrPairs> = None;
-        let mut cookies: Option<rt::py::args::StrPairs> = None;
-        let mut auth: Option<rt::py::args::Auth> = None;
-        let mut auth_bearer: Option<String> = None;
-        let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-        let mut content: Option<rt::py::args::Content> = None;
-        let mut data: Option<rt::py::args::Pairs> = None;
-        let mut json: Option<rt::py::args::JsonValue> = None;
-        let mut files: Option<rt::py::args::Files> = None;
-        if let Some(kwargs) = kwargs {
-            for (key, value) in kwargs.iter() {
-                match key.extract::<&str>()? {
-                    "params" => params = rt::py::args::kwarg(&value, "params")?,
-                    "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                    "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                    "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                    "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                    "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                    "content" => content = rt::py::args::kwarg(&value, "content")?,
-                    "data" => data = rt::py::args::kwarg(&value, "data")?,
-                    "json" => json = rt::py::args::kwarg(&value, "json")?,
-                    "files" => files = rt::py::args::kwarg(&value, "files")?,
-                    other => return Err(rt::py::args::unexpected_kwarg("delete", other)),
-                }
-            }
-        }
-        let v = rt::py::functions::request(py, "DELETE", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+        let request_options = extract_request_options("delete", kwargs)?;
+        let v = rt::py::functions::request(py, "DELETE", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, request_options)?;
         Ok(Response(v))
     })
 }
@@ -2640,34 +2042,8 @@ Raises:
 #[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
 fn post(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
     rt::py::guard(|| {
-        let mut params: Option<rt::py::args::Pairs> = None;
-        let mut headers: Option<rt::py::args::StrPairs> = None;
-        let mut cookies: Option<rt::py::args::StrPairs> = None;
-        let mut auth: Option<rt::py::args::Auth> = None;
-        let mut auth_bearer: Option<String> = None;
-        let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-        let mut content: Option<rt::py::args::Content> = None;
-        let mut data: Option<rt::py::args::Pairs> = None;
-        let mut json: Option<rt::py::args::JsonValue> = None;
-        let mut files: Option<rt::py::args::Files> = None;
-        if let Some(kwargs) = kwargs {
-            for (key, value) in kwargs.iter() {
-                match key.extract::<&str>()? {
-                    "params" => params = rt::py::args::kwarg(&value, "params")?,
-                    "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                    "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                    "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                    "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                    "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                    "content" => content = rt::py::args::kwarg(&value, "content")?,
-                    "data" => data = rt::py::args::kwarg(&value, "data")?,
-                    "json" => json = rt::py::args::kwarg(&value, "json")?,
-                    "files" => files = rt::py::args::kwarg(&value, "files")?,
-                    other => return Err(rt::py::args::unexpected_kwarg("post", other)),
-                }
-            }
-        }
-        let v = rt::py::functions::request(py, "POST", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+        let request_options = extract_request_options("post", kwargs)?;
+        let v = rt::py::functions::request(py, "POST", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, request_options)?;
         Ok(Response(v))
     })
 }
@@ -2700,34 +2076,8 @@ Raises:
 #[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
 fn put(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
     rt::py::guard(|| {
-        let mut params: Option<rt::py::args::Pairs> = None;
-        let mut headers: Option<rt::py::args::StrPairs> = None;
-        let mut cookies: Option<rt::py::args::StrPairs> = None;
-        let mut auth: Option<rt::py::args::Auth> = None;
-        let mut auth_bearer: Option<String> = None;
-        let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-        let mut content: Option<rt::py::args::Content> = None;
-        let mut data: Option<rt::py::args::Pairs> = None;
-        let mut json: Option<rt::py::args::JsonValue> = None;
-        let mut files: Option<rt::py::args::Files> = None;
-        if let Some(kwargs) = kwargs {
-            for (key, value) in kwargs.iter() {
-                match key.extract::<&str>()? {
-                    "params" => params = rt::py::args::kwarg(&value, "params")?,
-                    "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                    "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                    "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                    "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                    "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                    "content" => content = rt::py::args::kwarg(&value, "content")?,
-                    "data" => data = rt::py::args::kwarg(&value, "data")?,
-                    "json" => json = rt::py::args::kwarg(&value, "json")?,
-                    "files" => files = rt::py::args::kwarg(&value, "files")?,
-                    other => return Err(rt::py::args::unexpected_kwarg("put", other)),
-                }
-            }
-        }
-        let v = rt::py::functions::request(py, "PUT", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+        let request_options = extract_request_options("put", kwargs)?;
+        let v = rt::py::functions::request(py, "PUT", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, request_options)?;
         Ok(Response(v))
     })
 }
@@ -2760,36 +2110,43 @@ Raises:
 #[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
 fn patch(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
     rt::py::guard(|| {
-        let mut params: Option<rt::py::args::Pairs> = None;
-        let mut headers: Option<rt::py::args::StrPairs> = None;
-        let mut cookies: Option<rt::py::args::StrPairs> = None;
-        let mut auth: Option<rt::py::args::Auth> = None;
-        let mut auth_bearer: Option<String> = None;
-        let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
-        let mut content: Option<rt::py::args::Content> = None;
-        let mut data: Option<rt::py::args::Pairs> = None;
-        let mut json: Option<rt::py::args::JsonValue> = None;
-        let mut files: Option<rt::py::args::Files> = None;
-        if let Some(kwargs) = kwargs {
-            for (key, value) in kwargs.iter() {
-                match key.extract::<&str>()? {
-                    "params" => params = rt::py::args::kwarg(&value, "params")?,
-                    "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
-                    "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
-                    "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
-                    "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
-                    "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
-                    "content" => content = rt::py::args::kwarg(&value, "content")?,
-                    "data" => data = rt::py::args::kwarg(&value, "data")?,
-                    "json" => json = rt::py::args::kwarg(&value, "json")?,
-                    "files" => files = rt::py::args::kwarg(&value, "files")?,
-                    other => return Err(rt::py::args::unexpected_kwarg("patch", other)),
-                }
-            }
-        }
-        let v = rt::py::functions::request(py, "PATCH", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })?;
+        let request_options = extract_request_options("patch", kwargs)?;
+        let v = rt::py::functions::request(py, "PATCH", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, request_options)?;
         Ok(Response(v))
     })
+}
+
+
+/// Reads the `request_options` parameters from `**kwargs`.
+fn extract_request_options(func: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<rt::py::client::RequestKwargs> {
+    let mut params: Option<rt::py::args::Pairs> = None;
+    let mut headers: Option<rt::py::args::StrPairs> = None;
+    let mut cookies: Option<rt::py::args::StrPairs> = None;
+    let mut auth: Option<rt::py::args::Auth> = None;
+    let mut auth_bearer: Option<String> = None;
+    let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+    let mut content: Option<rt::py::args::Content> = None;
+    let mut data: Option<rt::py::args::Pairs> = None;
+    let mut json: Option<rt::py::args::JsonValue> = None;
+    let mut files: Option<rt::py::args::Files> = None;
+    if let Some(kwargs) = kwargs {
+        for (key, value) in kwargs.iter() {
+            match key.extract::<&str>()? {
+                "params" => params = rt::py::args::kwarg(&value, "params")?,
+                "headers" => headers = rt::py::args::kwarg(&value, "headers")?,
+                "cookies" => cookies = rt::py::args::kwarg(&value, "cookies")?,
+                "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
+                "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
+                "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                "content" => content = rt::py::args::kwarg(&value, "content")?,
+                "data" => data = rt::py::args::kwarg(&value, "data")?,
+                "json" => json = rt::py::args::kwarg(&value, "json")?,
+                "files" => files = rt::py::args::kwarg(&value, "files")?,
+                other => return Err(rt::py::args::unexpected_kwarg(func, other)),
+            }
+        }
+    }
+    Ok(rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })
 }
 
 #[pymodule]
