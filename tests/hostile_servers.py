@@ -25,7 +25,6 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from types import TracebackType
 
 import servers
 
@@ -47,18 +46,8 @@ NOT_JSON = b'{"ok": 1, }'
 NOT_JSON_POS = NOT_JSON.index(b"}")
 
 
-class _NoDelayHandler(servers._Handler):
-    # http.server writes the head and the body in two sends; with Nagle on, the second waits
-    # for the client's delayed ACK: about 40 ms per request on loopback.
-    disable_nagle_algorithm = True
-
-
 class EchoServer(servers.LocalServer):
-    """``servers.LocalServer`` answering without the Nagle delay (about 1 ms per request)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._server.RequestHandlerClass = _NoDelayHandler
+    """``servers.LocalServer`` (which answers without the Nagle delay)."""
 
 
 @dataclass(frozen=True)
@@ -254,7 +243,7 @@ def _reset_now(sock: socket.socket) -> None:
     sock.close()
 
 
-class HostileServer:
+class HostileServer(servers.Closes):
     """A raw HTTP/1.1 server on 127.0.0.1 that misbehaves on purpose (see :data:`ROUTES`)."""
 
     def __init__(self) -> None:
@@ -337,16 +326,6 @@ class HostileServer:
             with contextlib.suppress(OSError):
                 sock.close()
 
-    def __enter__(self) -> HostileServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _connect_completes(port: int, wait: float) -> tuple[bool, socket.socket]:

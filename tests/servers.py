@@ -24,7 +24,7 @@ import json
 import threading
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import zstandard
 
@@ -79,16 +79,29 @@ class _Server(http.server.ThreadingHTTPServer):
         self.log: list[RecordedRequest] = []
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class Closes:
+    """A test server used as a context manager: leaving the block calls ``close()``."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class BaseHandler(http.server.BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive plumbing shared by the test servers: quiet, no Nagle delay, request
+    bodies read whether chunked or sized, responses always sized."""
+
     protocol_version = "HTTP/1.1"
     # Without this, small responses wait ~40 ms for Nagle + delayed ACK.
     disable_nagle_algorithm = True
-    server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
         pass
-
-    # -- plumbing ---------------------------------------------------------------------------
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -112,6 +125,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+
+class _Handler(BaseHandler):
+    server: _Server
 
     def _dispatch(self) -> None:
         parts = urllib.parse.urlsplit(self.path)

@@ -40,8 +40,9 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+import servers
 
 TESTS_DIR = Path(__file__).resolve().parent
 
@@ -286,7 +287,7 @@ class _EchoHandler(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
 
-class EchoServer:
+class EchoServer(servers.Closes):
     """A threaded HTTP/1.1 echo server on 127.0.0.1; TLS when given an ``ssl_context``."""
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
@@ -321,16 +322,6 @@ class EchoServer:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> EchoServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -441,7 +432,7 @@ async def asgi_app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": data})
 
 
-class Hypercorn:
+class Hypercorn(servers.Closes):
     """``hypercorn tls_servers:asgi_app`` in a subprocess, on a socket bound here (port 0)."""
 
     def __init__(self, certs: Certs | None) -> None:
@@ -483,16 +474,6 @@ class Hypercorn:
         _stop(self._proc)
         self._sock.close()
 
-    def __enter__(self) -> Hypercorn:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -631,7 +612,7 @@ class _ProxyHandler(socketserver.BaseRequestHandler):
             _pipe(upstream, client)
 
 
-class HttpProxy:
+class HttpProxy(servers.Closes):
     """A threaded HTTP proxy (absolute-form requests and CONNECT) on 127.0.0.1.
 
     pproxy compares ``Proxy-Authorization`` case-sensitively and so rejects the lowercase header
@@ -675,16 +656,6 @@ class HttpProxy:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> HttpProxy:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _proxy_url(scheme: str, port: int, creds: tuple[str, str] | None) -> str:
@@ -709,7 +680,7 @@ _PPROXY_MAIN = (
 )
 
 
-class PProxy:
+class PProxy(servers.Closes):
     """A ``pproxy`` subprocess listening on 127.0.0.1 (port chosen by the OS).
 
     ``kind`` is ``"http"``, ``"socks5"`` or ``"https"`` (an HTTP proxy spoken to over TLS, with
@@ -771,13 +742,3 @@ class PProxy:
     def close(self) -> None:
         _stop(self._proc)
 
-    def __enter__(self) -> PProxy:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
