@@ -15,7 +15,7 @@ use crate::config::{self, ClientSettings};
 use crate::cookies::{self, Jar};
 use crate::error::{Error, ErrorKind, Result};
 use crate::redirect;
-use crate::request::{self, Prepared, RequestOptions};
+use crate::request::Prepared;
 use crate::response::{self, ResponseData};
 
 /// What one request needs from the client, taken as a cheap snapshot (an `Arc` clone), so a
@@ -146,10 +146,6 @@ impl Client {
 
     pub fn reopen(&self) {
         self.closed.store(false, Ordering::Release);
-    }
-
-    pub fn prepare(&self, state: &State, method: &str, url: &str, opts: RequestOptions) -> Result<Prepared> {
-        request::prepare(&state.settings, method, url, opts)
     }
 
     /// Send `p`, following redirects per the settings, and read the whole body.
