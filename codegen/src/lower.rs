@@ -120,6 +120,7 @@ pub struct RClass {
     pub async_doc: String,
     /// Set on an async mirror: the sync class it mirrors (same binding type).
     pub mirror_of: Option<String>,
+    pub value: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -192,6 +193,8 @@ fn literal_to_rust(lit: &str) -> Option<String> {
         "True" => Some("true".into()),
         "False" => Some("false".into()),
         _ if lit.parse::<i64>().is_ok() => Some(lit.into()),
+        // A float literal is the same in Python and Rust (given a dot: `0.5`, `120.0`).
+        _ if lit.contains('.') && lit.parse::<f64>().is_ok_and(f64::is_finite) => Some(lit.into()),
         _ => None,
     }
 }
@@ -501,7 +504,9 @@ impl<'a> Lowering<'a> {
         let path = [cls, p.name.as_str()];
         let doc = self.doc(&path, &p.doc);
         let (ret_rust, ret_expr, py_type, _) = self.ret(&path, Some(&p.ty));
-        let getter_expr = format!("self.0.{}({})", p.name, if p.py { "py" } else { "" });
+        self.check_raises(&path, &p.raises);
+        let fallible = if p.raises.is_empty() { "" } else { "?" };
+        let getter_expr = format!("self.0.{}({}){fallible}", p.name, if p.py { "py" } else { "" });
         let setter = p.setter.as_ref().map(|s| {
             self.check_raises(&path, &s.raises);
             match self.api.types.get(&s.ty).and_then(|t| t.rust.clone().map(|r| (r, t.py.clone()))) {
@@ -622,6 +627,7 @@ impl<'a> Lowering<'a> {
                     async_mirror: None,
                     async_doc: String::new(),
                     mirror_of: Some(c.name.clone()),
+                    value: false,
                 });
             }
             classes.push(RClass {
@@ -634,6 +640,7 @@ impl<'a> Lowering<'a> {
                 async_mirror: c.async_mirror.clone(),
                 async_doc: c.async_doc.clone().unwrap_or_default(),
                 mirror_of: None,
+                value: c.value,
             });
         }
         classes.extend(mirrors);

@@ -117,6 +117,10 @@ pub struct Class {
     pub async_mirror: Option<String>,
     #[serde(default)]
     pub async_doc: Option<String>,
+    /// A plain value (the binding type is `Clone`): arguments typed with a value class are
+    /// read back by the runtime (`registry::unwrap_value`), e.g. `timeout=Timeout(...)`.
+    #[serde(default)]
+    pub value: bool,
     #[serde(default)]
     pub constructor: Option<Constructor>,
     #[serde(default)]
@@ -163,6 +167,9 @@ pub struct Property {
     pub py: bool,
     #[serde(default)]
     pub setter: Option<Setter>,
+    /// Exceptions the getter may raise (makes the binding's getter fallible).
+    #[serde(default)]
+    pub raises: Vec<String>,
     #[serde(default)]
     pub doc: Option<String>,
 }

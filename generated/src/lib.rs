@@ -1015,6 +1015,140 @@ impl AsyncLineIterator {
     }
 }
 
+#[doc = "Timeouts per phase. `Timeout(10)` is the same as `timeout=10`; `Timeout(10, connect=2, total=60)` waits at most 2 s to connect, 10 s for each read, write and pool wait, and 60 s for the whole request (retries, redirects and the body included). A plain number keeps its old meaning: every phase, no total."]
+#[pyclass(name = "Timeout", module = "httpr", frozen, subclass)]
+pub struct Timeout(pub rt::py::timeout::Timeout);
+
+#[pymethods]
+impl Timeout {
+    #[new]
+    #[pyo3(signature = (timeout, connect=rt::py::args::OptTimeout::UNSET, read=rt::py::args::OptTimeout::UNSET, write=rt::py::args::OptTimeout::UNSET, pool=rt::py::args::OptTimeout::UNSET, total=rt::py::args::Seconds(None)), text_signature = "(timeout, connect=..., read=..., write=..., pool=..., total=None)")]
+    fn __new__(timeout: rt::py::args::Seconds, connect: rt::py::args::OptTimeout, read: rt::py::args::OptTimeout, write: rt::py::args::OptTimeout, pool: rt::py::args::OptTimeout, total: rt::py::args::Seconds) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::timeout::Timeout::new(timeout, connect, read, write, pool, total)?)))
+    }
+
+    #[doc = "The connect timeout in seconds, or None."]
+    #[getter]
+    fn connect(&self, py: Python<'_>) -> PyResult<Option<f64>> {
+        rt::py::guard(|| Ok({ let v = self.0.connect(); v }))
+    }
+
+    #[doc = "The read timeout in seconds, or None."]
+    #[getter]
+    fn read(&self, py: Python<'_>) -> PyResult<Option<f64>> {
+        rt::py::guard(|| Ok({ let v = self.0.read(); v }))
+    }
+
+    #[doc = "The write timeout in seconds, or None."]
+    #[getter]
+    fn write(&self, py: Python<'_>) -> PyResult<Option<f64>> {
+        rt::py::guard(|| Ok({ let v = self.0.write(); v }))
+    }
+
+    #[doc = "The pool timeout in seconds, or None."]
+    #[getter]
+    fn pool(&self, py: Python<'_>) -> PyResult<Option<f64>> {
+        rt::py::guard(|| Ok({ let v = self.0.pool(); v }))
+    }
+
+    #[doc = "The total timeout in seconds, or None."]
+    #[getter]
+    fn total(&self, py: Python<'_>) -> PyResult<Option<f64>> {
+        rt::py::guard(|| Ok({ let v = self.0.total(); v }))
+    }
+
+    fn __eq__(&self, py: Python<'_>, other: Bound<'_, PyAny>) -> PyResult<bool> {
+        rt::py::guard(|| {
+            let v = self.0.__eq__(&other);
+            Ok(v)
+        })
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| {
+            let v = self.0.__repr__();
+            Ok(v)
+        })
+    }
+}
+
+#[doc = "When and how to retry (names as in urllib3's `Retry`). Connection failures (nothing reached the server) are retried for every method; read failures and responses whose status is in `status_forcelist` only for `allowed_methods`. When retries run out the last error is raised, or the last response returned. Streamed request bodies are never retried (httpr has none)."]
+#[pyclass(name = "Retry", module = "httpr", frozen, subclass)]
+pub struct Retry(pub rt::py::retry::Retry);
+
+#[pymethods]
+impl Retry {
+    #[new]
+    #[pyo3(signature = (total=3, backoff_factor=0.5, backoff_max=120.0, backoff_jitter=0.1, status_forcelist=None, allowed_methods=None, respect_retry_after_header=true), text_signature = "(total=3, backoff_factor=0.5, backoff_max=120.0, backoff_jitter=0.1, status_forcelist=None, allowed_methods=None, respect_retry_after_header=True)")]
+    fn __new__(total: usize, backoff_factor: f64, backoff_max: f64, backoff_jitter: f64, status_forcelist: Option<Vec<u16>>, allowed_methods: Option<Vec<String>>, respect_retry_after_header: bool) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::retry::Retry::new(total, backoff_factor, backoff_max, backoff_jitter, status_forcelist, allowed_methods, respect_retry_after_header)?)))
+    }
+
+    #[doc = "Retries after the first attempt."]
+    #[getter]
+    fn total(&self, py: Python<'_>) -> PyResult<usize> {
+        rt::py::guard(|| Ok({ let v = self.0.total(); v }))
+    }
+
+    #[doc = "The backoff factor in seconds."]
+    #[getter]
+    fn backoff_factor(&self, py: Python<'_>) -> PyResult<f64> {
+        rt::py::guard(|| Ok({ let v = self.0.backoff_factor(); v }))
+    }
+
+    #[doc = "The longest backoff in seconds."]
+    #[getter]
+    fn backoff_max(&self, py: Python<'_>) -> PyResult<f64> {
+        rt::py::guard(|| Ok({ let v = self.0.backoff_max(); v }))
+    }
+
+    #[doc = "The most random jitter added to a backoff, in seconds."]
+    #[getter]
+    fn backoff_jitter(&self, py: Python<'_>) -> PyResult<f64> {
+        rt::py::guard(|| Ok({ let v = self.0.backoff_jitter(); v }))
+    }
+
+    #[doc = "Statuses that are retried."]
+    #[getter]
+    fn status_forcelist(&self, py: Python<'_>) -> PyResult<Vec<u16>> {
+        rt::py::guard(|| Ok({ let v = self.0.status_forcelist(); v }))
+    }
+
+    #[doc = "Methods retried after a read failure or a listed status."]
+    #[getter]
+    fn allowed_methods(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        rt::py::guard(|| Ok({ let v = self.0.allowed_methods(); v }))
+    }
+
+    #[doc = "Whether `Retry-After` is honoured."]
+    #[getter]
+    fn respect_retry_after_header(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.respect_retry_after_header(); v }))
+    }
+
+    #[doc = "The backoff before that retry (jitter included), in seconds.
+
+Args:
+    retry (int): The retry number, from 1.
+
+Returns:
+    float"]
+    #[pyo3(signature = (retry), text_signature = "($self, retry)")]
+    fn get_backoff_time(&self, py: Python<'_>, retry: usize) -> PyResult<f64> {
+        rt::py::guard(|| {
+            let v = self.0.get_backoff_time(retry);
+            Ok(v)
+        })
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| {
+            let v = self.0.__repr__();
+            Ok(v)
+        })
+    }
+}
+
 #[doc = "An HTTP client with connection pooling, default settings and a cookie store. Safe to share between threads."]
 #[pyclass(name = "Client", module = "httpr", frozen, subclass)]
 pub struct Client(pub rt::py::client::Client);
@@ -1022,9 +1156,9 @@ pub struct Client(pub rt::py::client::Client);
 #[pymethods]
 impl Client {
     #[new]
-    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::OptTimeout::UNSET, follow_redirects=true, max_redirects=20, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False)")]
-    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::OptTimeout, follow_redirects: bool, max_redirects: usize, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool) -> PyResult<Self> {
-        rt::py::guard(|| Ok(Self(rt::py::client::Client::new(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only })?)))
+    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::TimeoutArg::UNSET, follow_redirects=true, max_redirects=20, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, base_url=None, retries=rt::py::args::RetryArg::UNSET, max_connections=None, max_connections_per_host=None, pool_idle_timeout=rt::py::args::OptTimeout::UNSET, trust_env=true, event_hooks=None), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, base_url=None, retries=None, max_connections=None, max_connections_per_host=None, pool_idle_timeout=90, trust_env=True, event_hooks=None)")]
+    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::TimeoutArg, follow_redirects: bool, max_redirects: usize, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, base_url: Option<String>, retries: rt::py::args::RetryArg, max_connections: Option<usize>, max_connections_per_host: Option<usize>, pool_idle_timeout: rt::py::args::OptTimeout, trust_env: bool, event_hooks: Option<rt::py::hooks::HookArg>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::client::Client::new(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only, base_url, retries, max_connections, max_connections_per_host, pool_idle_timeout, trust_env, event_hooks })?)))
     }
 
     #[doc = "Default headers sent with every request (lowercase names). Live: `client.headers[\"x\"] = \"1\"` changes what the next request sends."]
@@ -1077,15 +1211,49 @@ impl Client {
         rt::py::guard(|| self.0.set_params(value))
     }
 
-    #[doc = "Default timeout in seconds, or None for no timeout."]
+    #[doc = "Default timeout. Reads back as a float (or None) when one number describes it, else as a `Timeout`."]
     #[getter]
-    fn timeout(&self, py: Python<'_>) -> PyResult<Option<f64>> {
-        rt::py::guard(|| Ok({ let v = self.0.timeout(); v }))
+    fn timeout(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| Ok({ let v = self.0.timeout(py)?; v }))
     }
 
     #[setter]
-    fn set_timeout(&self, value: rt::py::args::Seconds) -> PyResult<()> {
+    fn set_timeout(&self, value: rt::py::args::TimeoutArg) -> PyResult<()> {
         rt::py::guard(|| self.0.set_timeout(value))
+    }
+
+    #[doc = "The base URL relative request URLs resolve against, or None."]
+    #[getter]
+    fn base_url(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        rt::py::guard(|| Ok({ let v = self.0.base_url(); v }))
+    }
+
+    #[setter]
+    fn set_base_url(&self, value: Option<String>) -> PyResult<()> {
+        rt::py::guard(|| self.0.set_base_url(value))
+    }
+
+    #[doc = "The event hooks, as `{\"request\": [...], \"response\": [...]}`. Setting replaces them."]
+    #[getter]
+    fn event_hooks(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
+        rt::py::guard(|| Ok({ let v = self.0.event_hooks(py)?; v }))
+    }
+
+    #[setter]
+    fn set_event_hooks(&self, value: rt::py::hooks::HookArg) -> PyResult<()> {
+        rt::py::guard(|| self.0.set_event_hooks(value))
+    }
+
+    #[doc = "The client's retry policy, or None."]
+    #[getter]
+    fn retries(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        rt::py::guard(|| Ok({ let v = self.0.retries(py)?; v }))
+    }
+
+    #[doc = "Whether proxies are read from the environment."]
+    #[getter]
+    fn trust_env(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.trust_env(); v }))
     }
 
     #[doc = "The proxy URL in use, or None. Setting it rebuilds the connection pool and keeps every other setting."]
@@ -1115,7 +1283,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1127,11 +1296,11 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
     #[pyo3(signature = (method, url, **kwargs), text_signature = "($self, method, url, **kwargs)")]
-    fn request(&self, py: Python<'_>, method: &str, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
+    fn request(&self, py: Python<'_>, method: &str, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
             let request_options = extract_request_options("request", kwargs)?;
             let v = self.0.request(py, method, url, request_options)?;
-            Ok(Response(v))
+            Ok(v)
         })
     }
 
@@ -1144,7 +1313,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1156,11 +1326,11 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
-    fn get(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
+    fn get(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
             let request_options = extract_request_options("get", kwargs)?;
             let v = self.0.request(py, "GET", url, request_options)?;
-            Ok(Response(v))
+            Ok(v)
         })
     }
 
@@ -1173,7 +1343,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1185,11 +1356,11 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
-    fn head(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
+    fn head(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
             let request_options = extract_request_options("head", kwargs)?;
             let v = self.0.request(py, "HEAD", url, request_options)?;
-            Ok(Response(v))
+            Ok(v)
         })
     }
 
@@ -1202,7 +1373,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1214,11 +1386,11 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
-    fn options(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
+    fn options(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
             let request_options = extract_request_options("options", kwargs)?;
             let v = self.0.request(py, "OPTIONS", url, request_options)?;
-            Ok(Response(v))
+            Ok(v)
         })
     }
 
@@ -1231,7 +1403,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1243,11 +1416,11 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
-    fn delete(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
+    fn delete(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
             let request_options = extract_request_options("delete", kwargs)?;
             let v = self.0.request(py, "DELETE", url, request_options)?;
-            Ok(Response(v))
+            Ok(v)
         })
     }
 
@@ -1260,7 +1433,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1272,11 +1446,11 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
-    fn post(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
+    fn post(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
             let request_options = extract_request_options("post", kwargs)?;
             let v = self.0.request(py, "POST", url, request_options)?;
-            Ok(Response(v))
+            Ok(v)
         })
     }
 
@@ -1289,7 +1463,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1301,11 +1476,11 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
-    fn put(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
+    fn put(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
             let request_options = extract_request_options("put", kwargs)?;
             let v = self.0.request(py, "PUT", url, request_options)?;
-            Ok(Response(v))
+            Ok(v)
         })
     }
 
@@ -1318,7 +1493,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1330,11 +1506,11 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
     #[pyo3(signature = (url, **kwargs), text_signature = "($self, url, **kwargs)")]
-    fn patch(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
+    fn patch(&self, py: Python<'_>, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
             let request_options = extract_request_options("patch", kwargs)?;
             let v = self.0.request(py, "PATCH", url, request_options)?;
-            Ok(Response(v))
+            Ok(v)
         })
     }
 
@@ -1348,7 +1524,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1360,11 +1537,11 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
     #[pyo3(signature = (method, url, **kwargs), text_signature = "($self, method, url, **kwargs)")]
-    fn stream(&self, py: Python<'_>, method: &str, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<StreamingResponse> {
+    fn stream(&self, py: Python<'_>, method: &str, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
             let request_options = extract_request_options("stream", kwargs)?;
             let v = self.0.stream(py, method, url, request_options)?;
-            Ok(StreamingResponse(v))
+            Ok(v)
         })
     }
 
@@ -1442,9 +1619,9 @@ pub struct AsyncClient(pub rt::py::client::Client);
 #[pymethods]
 impl AsyncClient {
     #[new]
-    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::OptTimeout::UNSET, follow_redirects=true, max_redirects=20, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, max_concurrency=Some(64)), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, max_concurrency=64)")]
-    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::OptTimeout, follow_redirects: bool, max_redirects: usize, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, max_concurrency: Option<usize>) -> PyResult<Self> {
-        rt::py::guard(|| Ok(Self(rt::py::client::Client::new_async(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only }, rt::py::client::AsyncArgs { max_concurrency })?)))
+    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::TimeoutArg::UNSET, follow_redirects=true, max_redirects=20, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, base_url=None, retries=rt::py::args::RetryArg::UNSET, max_connections=None, max_connections_per_host=None, pool_idle_timeout=rt::py::args::OptTimeout::UNSET, trust_env=true, event_hooks=None, max_concurrency=Some(64)), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, base_url=None, retries=None, max_connections=None, max_connections_per_host=None, pool_idle_timeout=90, trust_env=True, event_hooks=None, max_concurrency=64)")]
+    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::TimeoutArg, follow_redirects: bool, max_redirects: usize, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, base_url: Option<String>, retries: rt::py::args::RetryArg, max_connections: Option<usize>, max_connections_per_host: Option<usize>, pool_idle_timeout: rt::py::args::OptTimeout, trust_env: bool, event_hooks: Option<rt::py::hooks::HookArg>, max_concurrency: Option<usize>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::client::Client::new_async(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only, base_url, retries, max_connections, max_connections_per_host, pool_idle_timeout, trust_env, event_hooks }, rt::py::client::AsyncArgs { max_concurrency })?)))
     }
 
     #[doc = "Default headers sent with every request (lowercase names). Live: `client.headers[\"x\"] = \"1\"` changes what the next request sends."]
@@ -1497,15 +1674,49 @@ impl AsyncClient {
         rt::py::guard(|| self.0.set_params(value))
     }
 
-    #[doc = "Default timeout in seconds, or None for no timeout."]
+    #[doc = "Default timeout. Reads back as a float (or None) when one number describes it, else as a `Timeout`."]
     #[getter]
-    fn timeout(&self, py: Python<'_>) -> PyResult<Option<f64>> {
-        rt::py::guard(|| Ok({ let v = self.0.timeout(); v }))
+    fn timeout(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| Ok({ let v = self.0.timeout(py)?; v }))
     }
 
     #[setter]
-    fn set_timeout(&self, value: rt::py::args::Seconds) -> PyResult<()> {
+    fn set_timeout(&self, value: rt::py::args::TimeoutArg) -> PyResult<()> {
         rt::py::guard(|| self.0.set_timeout(value))
+    }
+
+    #[doc = "The base URL relative request URLs resolve against, or None."]
+    #[getter]
+    fn base_url(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        rt::py::guard(|| Ok({ let v = self.0.base_url(); v }))
+    }
+
+    #[setter]
+    fn set_base_url(&self, value: Option<String>) -> PyResult<()> {
+        rt::py::guard(|| self.0.set_base_url(value))
+    }
+
+    #[doc = "The event hooks, as `{\"request\": [...], \"response\": [...]}`. Setting replaces them."]
+    #[getter]
+    fn event_hooks(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
+        rt::py::guard(|| Ok({ let v = self.0.event_hooks(py)?; v }))
+    }
+
+    #[setter]
+    fn set_event_hooks(&self, value: rt::py::hooks::HookArg) -> PyResult<()> {
+        rt::py::guard(|| self.0.set_event_hooks(value))
+    }
+
+    #[doc = "The client's retry policy, or None."]
+    #[getter]
+    fn retries(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        rt::py::guard(|| Ok({ let v = self.0.retries(py)?; v }))
+    }
+
+    #[doc = "Whether proxies are read from the environment."]
+    #[getter]
+    fn trust_env(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.trust_env(); v }))
     }
 
     #[doc = "The proxy URL in use, or None. Setting it rebuilds the connection pool and keeps every other setting."]
@@ -1535,7 +1746,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1564,7 +1776,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1593,7 +1806,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1622,7 +1836,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1651,7 +1866,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1680,7 +1896,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1709,7 +1926,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1738,7 +1956,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1768,7 +1987,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1857,7 +2077,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1891,7 +2112,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1925,7 +2147,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1959,7 +2182,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -1993,7 +2217,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -2027,7 +2252,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -2061,7 +2287,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -2095,7 +2322,8 @@ Args:
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
     auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | None): Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
     content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
@@ -2124,7 +2352,8 @@ fn extract_request_options(func: &str, kwargs: Option<&Bound<'_, pyo3::types::Py
     let mut cookies: Option<rt::py::args::StrPairs> = None;
     let mut auth: Option<rt::py::args::Auth> = None;
     let mut auth_bearer: Option<String> = None;
-    let mut timeout: rt::py::args::OptTimeout = rt::py::args::OptTimeout::UNSET;
+    let mut timeout: rt::py::args::TimeoutArg = rt::py::args::TimeoutArg::UNSET;
+    let mut retries: rt::py::args::RetryArg = rt::py::args::RetryArg::UNSET;
     let mut content: Option<rt::py::args::Content> = None;
     let mut data: Option<rt::py::args::Pairs> = None;
     let mut json: Option<rt::py::args::JsonValue> = None;
@@ -2138,6 +2367,7 @@ fn extract_request_options(func: &str, kwargs: Option<&Bound<'_, pyo3::types::Py
                 "auth" => auth = rt::py::args::kwarg(&value, "auth")?,
                 "auth_bearer" => auth_bearer = rt::py::args::kwarg(&value, "auth_bearer")?,
                 "timeout" => timeout = rt::py::args::kwarg(&value, "timeout")?,
+                "retries" => retries = rt::py::args::kwarg(&value, "retries")?,
                 "content" => content = rt::py::args::kwarg(&value, "content")?,
                 "data" => data = rt::py::args::kwarg(&value, "data")?,
                 "json" => json = rt::py::args::kwarg(&value, "json")?,
@@ -2146,7 +2376,7 @@ fn extract_request_options(func: &str, kwargs: Option<&Bound<'_, pyo3::types::Py
             }
         }
     }
-    Ok(rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, content, data, json, files })
+    Ok(rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, retries, content, data, json, files })
 }
 
 #[pymodule]
@@ -2163,6 +2393,8 @@ fn _httpr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<AsyncBytesIterator>()?;
     m.add_class::<AsyncTextIterator>()?;
     m.add_class::<AsyncLineIterator>()?;
+    m.add_class::<Timeout>()?;
+    m.add_class::<Retry>()?;
     m.add_class::<Client>()?;
     m.add_class::<AsyncClient>()?;
     m.add_function(wrap_pyfunction!(request, m)?)?;
@@ -2185,7 +2417,11 @@ fn _httpr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     rt::py::registry::register::<rt::py::astream::AsyncBytesIterator>(|py, v| Ok(Py::new(py, AsyncBytesIterator(v))?.into_any()));
     rt::py::registry::register::<rt::py::astream::AsyncTextIterator>(|py, v| Ok(Py::new(py, AsyncTextIterator(v))?.into_any()));
     rt::py::registry::register::<rt::py::astream::AsyncLineIterator>(|py, v| Ok(Py::new(py, AsyncLineIterator(v))?.into_any()));
+    rt::py::registry::register::<rt::py::timeout::Timeout>(|py, v| Ok(Py::new(py, Timeout(v))?.into_any()));
+    rt::py::registry::register::<rt::py::retry::Retry>(|py, v| Ok(Py::new(py, Retry(v))?.into_any()));
     rt::py::registry::register::<rt::py::client::Client>(|py, v| Ok(Py::new(py, Client(v))?.into_any()));
+    rt::py::registry::register_value::<rt::py::timeout::Timeout>(|o| o.cast::<Timeout>().ok().map(|c| c.get().0.clone()));
+    rt::py::registry::register_value::<rt::py::retry::Retry>(|o| o.cast::<Retry>().ok().map(|c| c.get().0.clone()));
     m.add("DEFAULT_MAX_CONCURRENCY", 64)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

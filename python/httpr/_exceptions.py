@@ -34,7 +34,7 @@ class TransportError(RequestError):
 
 
 class TimeoutException(TransportError, TimeoutError):
-    """A timeout elapsed. Also a built-in `TimeoutError`."""
+    """A timeout elapsed. Also a built-in `TimeoutError`. Raised as itself when the `total` of a `Timeout` elapses."""
 
 
 class ConnectTimeout(TimeoutException):
@@ -50,7 +50,7 @@ class WriteTimeout(TimeoutException):
 
 
 class PoolTimeout(TimeoutException):
-    """Timed out waiting for a free connection from the pool."""
+    """Timed out waiting for a free connection, with `max_connections` or `max_connections_per_host` reached (the `pool` timeout)."""
 
 
 class NetworkError(TransportError):
@@ -144,7 +144,7 @@ class RequestNotRead(StreamError):
 
 
 class ClientClosed(RuntimeError):
-    """The client has been closed."""
+    """The AsyncClient was closed (`aclose()`) while the request waited for a `max_concurrency` slot."""
 
 
 class ClientReopenedWarning(ResourceWarning):

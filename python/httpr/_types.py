@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Literal, Mapping, Optional, Sequence, Tuple, TypedDict, Union
+from typing import Any, Callable, Literal, Mapping, Optional, Sequence, Tuple, TypedDict, Union
 
 AuthTypes = Tuple[str, Optional[str]]
 CookieTypes = Union[Mapping[str, str], Sequence[Tuple[str, str]]]
+EventHooks = Mapping[str, Sequence[Callable[..., Any]]]
 FileTypes = Mapping[str, Union[str, os.PathLike[str]]]
 FormTypes = Union[Mapping[str, Any], Sequence[Tuple[str, Any]]]
 HeaderTypes = Union[Mapping[str, str], Sequence[Tuple[str, str]]]
@@ -41,8 +42,8 @@ class ClientParams(TypedDict, total=False):
     """Set the Referer header when following redirects (never from https to http)."""
     proxy: str | None
     """Proxy URL (`http://`, `https://`, `socks5://`, `socks5h://`, credentials allowed). Falls back to the HTTPR_PROXY environment variable."""
-    timeout: float | None
-    """Seconds to wait for each stall (connecting, the response headers, each body chunk). None disables it."""
+    timeout: float | Timeout | None
+    """Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout(connect=, read=, write=, pool=, total=)`. None disables it."""
     follow_redirects: bool
     """Follow 301/302/303/307/308 redirects."""
     max_redirects: int
@@ -61,6 +62,20 @@ class ClientParams(TypedDict, total=False):
     """Speak only HTTP/2 (ALPN h2 over TLS, prior knowledge over cleartext). The default uses HTTP/1.1."""
     http1_only: bool
     """Speak only HTTP/1.1. Cannot be combined with `http2_only`."""
+    base_url: str | None
+    """Relative request URLs are appended to it, keeping its path: with `base_url="http://api/v1"`, `client.get("/users")` requests `http://api/v1/users`. Absolute URLs are used as given."""
+    retries: int | Retry | None
+    """Retry failed requests: an int (that many retries with the `Retry()` defaults) or a `Retry`. Connection failures are retried for any method; read failures and the statuses in `status_forcelist` only for idempotent methods. None: no retries."""
+    max_connections: int | None
+    """Most connections open at once (HTTP/1.1 requests in flight) across all hosts; further requests wait, up to the pool timeout, then raise PoolTimeout. None is unlimited."""
+    max_connections_per_host: int | None
+    """Most connections open at once to one scheme + host + port. None is unlimited."""
+    pool_idle_timeout: float | None
+    """Seconds an idle pooled connection is kept before it is closed; None keeps it forever."""
+    trust_env: bool
+    """Read proxies from HTTPR_PROXY, HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY (hosts, domains, CIDR ranges). An explicit `proxy=` wins; False ignores them all."""
+    event_hooks: EventHooks | None
+    """`{"request": [...], "response": [...]}`: callables run with each `Request` before it is sent (header edits are sent) and with each response (they may call `raise_for_status()`). AsyncClient also awaits coroutine functions."""
 
 
 class RequestParams(TypedDict, total=False):
@@ -76,8 +91,10 @@ class RequestParams(TypedDict, total=False):
     """Basic auth as `(username, password)`; the password may be None. Overrides the client's auth."""
     auth_bearer: str | None
     """Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth."""
-    timeout: float | None
-    """Seconds to wait for each stall (connecting, the response headers, each body chunk). Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError."""
+    timeout: float | Timeout | None
+    """Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError."""
+    retries: int | Retry | None
+    """Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them."""
     content: bytes | str | None
     """Raw request body (bytes, or str encoded as UTF-8)."""
     data: FormTypes | None
@@ -107,6 +124,7 @@ class ClientRequestParams(RequestParams, TlsParams, total=False):
 __all__ = [
     "AuthTypes",
     "CookieTypes",
+    "EventHooks",
     "FileTypes",
     "FormTypes",
     "HeaderTypes",

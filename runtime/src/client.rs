@@ -3,8 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
-use std::time::Duration;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use thread_local::ThreadLocal;
 
@@ -14,9 +13,13 @@ use http::HeaderValue;
 use crate::config::{self, ClientSettings};
 use crate::cookies::{self, Jar};
 use crate::error::{Error, ErrorKind, Result};
+use crate::fork;
+use crate::limits::{Limiter, Slot};
+use crate::proxy::redact;
 use crate::redirect;
 use crate::request::Prepared;
 use crate::response::{self, ResponseData};
+use crate::timeout::{Deadline, Timeouts};
 
 /// What one request needs from the client, taken as a cheap snapshot (an `Arc` clone), so a
 /// concurrent settings change never tears a request in half.
@@ -25,11 +28,16 @@ pub struct State {
     /// One transport (connection pool) per thread that sends through this client: its
     /// connections live on that thread's runtime (see `rt::block_on`).
     transports: Arc<ThreadLocal<reqwest::Client>>,
-    /// The pool for requests driven by the shared runtime (async clients, streams).
+    /// The pool for requests driven by the shared runtime (async clients, streams, and every
+    /// request of a client with connection limits).
     shared: Arc<OnceLock<reqwest::Client>>,
-    /// Pools for requests whose timeout differs from the client's, so that the connect
-    /// timeout (a transport setting) follows the request's timeout. Few and small.
+    /// Pools for requests whose connect timeout differs from the client's (it is a transport
+    /// setting). Few and small.
     by_timeout: Arc<Mutex<Vec<(Driver, Option<Duration>, std::thread::ThreadId, reqwest::Client)>>>,
+    /// Connection limits; kept across settings changes so held slots stay counted.
+    pub limiter: Arc<Limiter>,
+    /// The fork generation the pools were made in (see `fork`).
+    generation: u64,
 }
 
 /// Which runtime drives a request, and so which pool its connections belong to.
@@ -47,35 +55,56 @@ pub struct Head {
     pub request: Prepared,
     pub cookies: Vec<(String, String)>,
     pub started: Instant,
+    /// The connection slot (pool limits), held until the body is read or dropped.
+    pub slot: Option<Slot>,
+    /// The `total` timeout's deadline, which reading the body must also respect.
+    pub deadline: Deadline,
 }
 
 impl State {
     /// Builds the transport once (validating the settings) for the calling thread.
-    fn new(settings: ClientSettings) -> Result<Self> {
-        let state = State { settings, transports: Arc::new(ThreadLocal::new()), shared: Arc::new(OnceLock::new()), by_timeout: Arc::default() };
-        state.transport(Driver::Local)?;
+    fn new(settings: ClientSettings, limiter: Arc<Limiter>) -> Result<Self> {
+        let state = State {
+            settings,
+            transports: Arc::new(ThreadLocal::new()),
+            shared: Arc::new(OnceLock::new()),
+            by_timeout: Arc::default(),
+            limiter,
+            generation: fork::generation(),
+        };
+        state.transport(state.sync_driver())?;
         Ok(state)
     }
 
-    /// The transport for a request with `timeout`: the client's own, or (when the timeout
-    /// differs) one whose connect timeout is that timeout.
-    pub fn transport_for(&self, driver: Driver, timeout: Option<Duration>) -> Result<reqwest::Client> {
-        if timeout == self.settings.timeout {
+    /// Sync requests use this thread's pool, unless connection limits need one pool for all
+    /// threads (then the shared runtime drives them).
+    pub fn sync_driver(&self) -> Driver {
+        if self.limiter.limits().is_limited() {
+            Driver::Shared
+        } else {
+            Driver::Local
+        }
+    }
+
+    /// The transport for a request with connect timeout `connect`: the client's own, or
+    /// (when it differs) one made for that timeout.
+    pub fn transport_for(&self, driver: Driver, connect: Option<Duration>) -> Result<reqwest::Client> {
+        if connect == self.settings.timeout.connect {
             return self.transport(driver).cloned();
         }
         // Local pools belong to one thread's runtime, so the key includes the thread.
         let thread = std::thread::current().id();
         let mut cache = self.by_timeout.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((.., t)) = cache.iter().find(|(d, t, th, _)| *d == driver && *t == timeout && (driver == Driver::Shared || *th == thread)) {
+        if let Some((.., t)) = cache.iter().find(|(d, t, th, _)| *d == driver && *t == connect && (driver == Driver::Shared || *th == thread)) {
             return Ok(t.clone());
         }
         let mut settings = self.settings.clone();
-        settings.timeout = timeout;
+        settings.timeout.connect = connect;
         let t = config::build_transport(&settings)?;
         if cache.len() >= 8 {
             cache.remove(0);
         }
-        cache.push((driver, timeout, thread, t.clone()));
+        cache.push((driver, connect, thread, t.clone()));
         Ok(t)
     }
 
@@ -102,11 +131,29 @@ pub struct Client {
 impl Client {
     pub fn new(settings: ClientSettings) -> Result<Self> {
         let jar = Arc::new(Jar::default());
-        Ok(Client { state: RwLock::new(Arc::new(State::new(settings)?)), jar, closed: AtomicBool::new(false) })
+        let limiter = Arc::new(Limiter::new(settings.limits)?);
+        Ok(Client { state: RwLock::new(Arc::new(State::new(settings, limiter)?)), jar, closed: AtomicBool::new(false) })
     }
 
     pub fn state(&self) -> Arc<State> {
-        self.state.read().unwrap_or_else(|p| p.into_inner()).clone()
+        let state = self.state.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if state.generation == fork::generation() {
+            return state;
+        }
+        // In a forked child: the pools belong to the parent. Abandon them (never drop: see
+        // `fork`) and start new ones.
+        let mut guard = self.state.write().unwrap_or_else(|p| p.into_inner());
+        if guard.generation != fork::generation() {
+            let old = guard.clone();
+            std::mem::forget(old);
+            let limiter = Arc::new(Limiter::new(guard.settings.limits).unwrap_or_default());
+            match State::new(guard.settings.clone(), limiter) {
+                Ok(next) => *guard = Arc::new(next),
+                // Settings that built a transport before the fork build one after it.
+                Err(_) => return guard.clone(),
+            }
+        }
+        guard.clone()
     }
 
     pub fn settings(&self) -> ClientSettings {
@@ -124,10 +171,17 @@ impl Client {
         let mut settings = guard.settings.clone();
         f(&mut settings)?;
         let next = if rebuild {
-            State::new(settings)?
+            State::new(settings, guard.limiter.clone())?
         } else {
             // Request-level defaults only: keep the connection pools.
-            State { settings, transports: guard.transports.clone(), shared: guard.shared.clone(), by_timeout: guard.by_timeout.clone() }
+            State {
+                settings,
+                transports: guard.transports.clone(),
+                shared: guard.shared.clone(),
+                by_timeout: guard.by_timeout.clone(),
+                limiter: guard.limiter.clone(),
+                generation: guard.generation,
+            }
         };
         *guard = Arc::new(next);
         Ok(())
@@ -148,51 +202,98 @@ impl Client {
         self.closed.store(false, Ordering::Release);
     }
 
-    /// Send `p`, following redirects per the settings, and read the whole body.
+    /// Send `p` (retrying and following redirects per the settings) and read the whole body.
     pub async fn execute(state: Arc<State>, jar: Arc<Jar>, p: Prepared, driver: Driver) -> Result<ResponseData> {
-        let head = Self::send(&state, &jar, p, driver).await?;
-        let Head { mut response, request: p, cookies, started } = head;
-        let status = response.status();
-        let version = response.version();
-        let headers = std::mem::take(response.headers_mut());
-        let body = response::read_body(response, p.timeout, &p.method, &p.url).await?;
-        Ok(ResponseData { status, version, method: p.method, url: p.url, headers, cookies, body, elapsed: started.elapsed() })
+        let deadline = Deadline::start(p.timeout.total);
+        let (method, url) = (p.method.clone(), p.url.clone());
+        within(deadline, &method, &url, async {
+            let head = send_retrying(&state, &jar, p, driver, deadline).await?;
+            let Head { mut response, request: p, cookies, started, slot, .. } = head;
+            let status = response.status();
+            let version = response.version();
+            let headers = std::mem::take(response.headers_mut());
+            let body = response::read_body(response, &p.timeout, deadline, &p.method, &p.url).await?;
+            drop(slot);
+            Ok(ResponseData { status, version, method: p.method, url: p.url, headers, cookies, body, elapsed: started.elapsed() })
+        })
+        .await
     }
 
-    /// Send `p` and follow redirects until a final response's headers arrive.
+    /// Send `p` (retrying and following redirects) until a final response's headers arrive.
     pub async fn send(state: &State, jar: &Jar, p: Prepared, driver: Driver) -> Result<Head> {
-        let started = Instant::now();
-        let s = &state.settings;
-        let mut p = p;
-        let mut hops = 0usize;
-        let mut set_cookies: Vec<(String, String)> = Vec::new();
-        let requested = p.url.clone();
-        loop {
-            let resp = send_once(state, jar, &p, driver).await?;
-            if s.cookie_store {
-                jar.store_response(resp.headers(), &p.url);
-            }
-            let hop_cookies = cookies::from_set_cookie(resp.headers());
-            if !hop_cookies.is_empty() {
-                set_cookies = cookies::merge(&[&set_cookies, &hop_cookies]);
-            }
-            let status = resp.status();
-            if s.follow_redirects && status.is_redirection() {
-                if let Some(next) = redirect::next_hop(&p, status, resp.headers(), s.referer)? {
-                    hops += 1;
-                    if hops > s.max_redirects {
-                        return Err(Error::new(
-                            ErrorKind::TooManyRedirects,
-                            format!("exceeded the maximum of {} redirects for {} {} (last: {}, next: {})", s.max_redirects, p.method, requested, p.url, next.url),
-                        )
-                        .with_request(p.method.as_str(), requested.as_str()));
+        let deadline = Deadline::start(p.timeout.total);
+        let (method, url) = (p.method.clone(), p.url.clone());
+        within(deadline, &method, &url, send_retrying(state, jar, p, driver, deadline)).await
+    }
+}
+
+/// Run `fut` within the `total` timeout, if there is one.
+async fn within<T>(deadline: Deadline, method: &http::Method, url: &url::Url, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    match deadline.0 {
+        None => fut.await,
+        Some((at, _)) => tokio::time::timeout_at(at, fut).await.unwrap_or_else(|_| Err(response::total_elapsed(deadline, method, url))),
+    }
+}
+
+/// Retries per the request's policy: failed attempts and retryable statuses, with backoff.
+async fn send_retrying(state: &State, jar: &Jar, p: Prepared, driver: Driver, deadline: Deadline) -> Result<Head> {
+    let Some(policy) = p.retry.clone() else { return send_redirects(state, jar, p, driver, deadline).await };
+    let mut retries = 0u32;
+    loop {
+        let attempt = send_redirects(state, jar, p.clone(), driver, deadline).await;
+        let wait = match &attempt {
+            Err(e) if retries < policy.total && policy.retries_error(e, &p.method) => policy.wait(retries + 1, None),
+            Ok(h) if retries < policy.total && policy.retries_status(h.response.status(), &p.method) => policy.wait(retries + 1, Some(h.response.headers())),
+            _ => {
+                return attempt.map_err(|mut e| {
+                    if retries > 0 {
+                        e.message = format!("{} (gave up after {retries} retries)", e.message);
                     }
-                    p = next;
-                    continue;
-                }
+                    e
+                })
             }
-            return Ok(Head { response: resp, request: p, cookies: set_cookies, started });
+        };
+        // Frees the connection (and its slot) before waiting.
+        drop(attempt);
+        retries += 1;
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Send `p` and follow redirects until a final response's headers arrive.
+async fn send_redirects(state: &State, jar: &Jar, p: Prepared, driver: Driver, deadline: Deadline) -> Result<Head> {
+    let started = Instant::now();
+    let s = &state.settings;
+    let mut p = p;
+    let mut hops = 0usize;
+    let mut set_cookies: Vec<(String, String)> = Vec::new();
+    let requested = p.url.clone();
+    loop {
+        let slot = state.limiter.acquire(&p.url, &p.method, p.timeout.pool, deadline).await?;
+        let resp = send_once(state, jar, &p, driver).await?;
+        if s.cookie_store {
+            jar.store_response(resp.headers(), &p.url);
         }
+        let hop_cookies = cookies::from_set_cookie(resp.headers());
+        if !hop_cookies.is_empty() {
+            set_cookies = cookies::merge(&[&set_cookies, &hop_cookies]);
+        }
+        let status = resp.status();
+        if s.follow_redirects && status.is_redirection() {
+            if let Some(next) = redirect::next_hop(&p, status, resp.headers(), s.referer)? {
+                hops += 1;
+                if hops > s.max_redirects {
+                    return Err(Error::new(
+                        ErrorKind::TooManyRedirects,
+                        format!("exceeded the maximum of {} redirects for {} {} (last: {}, next: {})", s.max_redirects, p.method, requested, p.url, next.url),
+                    )
+                    .with_request(p.method.as_str(), requested.as_str()));
+                }
+                p = next;
+                continue;
+            }
+        }
+        return Ok(Head { response: resp, request: p, cookies: set_cookies, started, slot, deadline });
     }
 }
 
@@ -236,23 +337,14 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Re
         }
     }
     let unsent = || body_sent.as_ref().is_some_and(|d| !d.load(Ordering::Acquire));
-    let fut = state.transport_for(driver, p.timeout)?.execute(req);
-    let result = match p.timeout {
-        // A little longer than the transport's connect timeout (the same setting), so a
-        // connect that stalls is reported as ConnectTimeout by the transport.
-        Some(t) => tokio::time::timeout(t + CONNECT_GRACE, fut).await.map_err(|_| {
-            let (kind, what) = if unsent() { (ErrorKind::WriteTimeout, "sending the request body") } else { (ErrorKind::ReadTimeout, "the response headers") };
-            Error::new(kind, format!("timed out after {:.3}s waiting for {what} of {} {}", t.as_secs_f64(), p.method, p.url))
-                .with_request(p.method.as_str(), p.url.as_str())
-        })?,
-        None => fut.await,
-    };
+    let fut = state.transport_for(driver, p.timeout.connect)?.execute(req);
+    let result = await_headers(fut, &p.timeout, body_sent.as_deref(), p).await?;
     let resp = result.map_err(|e| {
         let mut err = Error::from_reqwest(&e, p.method.as_str(), p.url.as_str());
         if unsent() && matches!(err.kind, ErrorKind::ReadError | ErrorKind::RemoteProtocolError) {
             err.kind = ErrorKind::WriteError;
         }
-        match state.settings.proxy_in_use() {
+        match state.settings.proxy_for(&p.url) {
             // With a proxy every TCP connection goes to the proxy, so a TCP connect failure is
             // the proxy's (a bad certificate from the target stays a ConnectError).
             Some(proxy) if err.kind == ErrorKind::ConnectError && err.message.contains("tcp connect") => {
@@ -267,7 +359,7 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Re
         }
     })?;
     if resp.status() == http::StatusCode::PROXY_AUTHENTICATION_REQUIRED {
-        if let Some(proxy) = state.settings.proxy_in_use() {
+        if let Some(proxy) = state.settings.proxy_for(&p.url) {
             return Err(Error::new(
                 ErrorKind::ProxyError,
                 format!("proxy {} refused {} {}: 407 Proxy Authentication Required (check the credentials in the proxy URL)", redact(&proxy), p.method, p.url),
@@ -278,15 +370,44 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Re
     Ok(resp)
 }
 
-const CONNECT_GRACE: std::time::Duration = std::time::Duration::from_millis(25);
+/// A little longer than the transport's connect timeout (inside the same wait), so a connect
+/// that stalls is reported as ConnectTimeout by the transport.
+const CONNECT_GRACE: Duration = Duration::from_millis(25);
+/// How often a wait with no write timeout checks whether the body is out (to start the read
+/// timeout).
+const WRITE_POLL: Duration = Duration::from_millis(100);
 
-/// A proxy URL without its password, for messages.
-fn redact(proxy: &str) -> String {
-    match url::Url::parse(proxy) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
+/// Wait for the response headers: the write timeout while the (large) body is still going
+/// out, then the read timeout.
+async fn await_headers(
+    fut: impl std::future::Future<Output = reqwest::Result<reqwest::Response>>,
+    t: &Timeouts,
+    body_done: Option<&AtomicBool>,
+    p: &Prepared,
+) -> Result<reqwest::Result<reqwest::Response>> {
+    tokio::pin!(fut);
+    let mut writing = body_done.is_some();
+    loop {
+        let wait = match t.headers_wait(writing) {
+            Some(w) => w + CONNECT_GRACE,
+            None if writing && t.read.is_some() => WRITE_POLL,
+            None => return Ok(fut.await),
+        };
+        match tokio::time::timeout(wait, &mut fut).await {
+            Ok(r) => return Ok(r),
+            Err(_) if writing => {
+                if body_done.is_some_and(|d| d.load(Ordering::Acquire)) {
+                    // The body went out: the read timeout starts now.
+                    writing = false;
+                } else if t.write.is_some() {
+                    return Err(Error::new(ErrorKind::WriteTimeout, format!("timed out after {:.3}s sending the request body of {} {}", wait.as_secs_f64(), p.method, p.url))
+                        .with_request(p.method.as_str(), p.url.as_str()));
+                }
+            }
+            Err(_) => {
+                return Err(Error::new(ErrorKind::ReadTimeout, format!("timed out after {:.3}s waiting for the response headers of {} {}", (wait - CONNECT_GRACE).as_secs_f64(), p.method, p.url))
+                    .with_request(p.method.as_str(), p.url.as_str()))
+            }
         }
-        _ => proxy.to_owned(),
     }
 }

@@ -5,7 +5,13 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
+use std::sync::Arc;
+
 use crate::error::{Error, ErrorKind, Result};
+use crate::limits::PoolLimits;
+use crate::proxy;
+use crate::retry::RetryPolicy;
+use crate::timeout::Timeouts;
 use crate::tls::{self, TlsOptions};
 
 pub const DEFAULT_TIMEOUT: f64 = 30.0;
@@ -30,7 +36,15 @@ pub struct ClientSettings {
     pub proxy: Option<String>,
     /// Set by `client.proxy = None`: no proxy at all, not even HTTPR_PROXY.
     pub proxy_disabled: bool,
-    pub timeout: Option<Duration>,
+    /// Read proxies (HTTPR_PROXY, HTTP(S)_PROXY, ALL_PROXY, NO_PROXY) from the environment.
+    pub trust_env: bool,
+    pub timeout: Timeouts,
+    /// Relative request URLs resolve against it (its path is kept as a prefix).
+    pub base_url: Option<url::Url>,
+    pub limits: PoolLimits,
+    /// How long an idle pooled connection is kept (None: forever).
+    pub pool_idle_timeout: Option<Duration>,
+    pub retry: Option<Arc<RetryPolicy>>,
     pub follow_redirects: bool,
     pub max_redirects: usize,
     pub https_only: bool,
@@ -49,23 +63,17 @@ impl Default for ClientSettings {
             referer: true,
             proxy: None,
             proxy_disabled: false,
-            timeout: Some(Duration::from_secs_f64(DEFAULT_TIMEOUT)),
+            trust_env: true,
+            timeout: Timeouts::uniform(Some(Duration::from_secs_f64(DEFAULT_TIMEOUT))),
+            base_url: None,
+            limits: PoolLimits::default(),
+            pool_idle_timeout: Some(Duration::from_secs(90)),
+            retry: None,
             follow_redirects: true,
             max_redirects: 20,
             https_only: false,
             tls: TlsOptions { verify: true, ..Default::default() },
         }
-    }
-}
-
-/// Seconds from Python into a Duration; negative or NaN is a ValueError.
-pub fn timeout_from_secs(secs: Option<f64>) -> Result<Option<Duration>> {
-    match secs {
-        None => Ok(None),
-        Some(s) if s.is_nan() || s < 0.0 => Err(Error::value(format!("timeout must be a non-negative number of seconds or None, got {s}"))),
-        // Beyond a year it is "no timeout" (and Instant + it could overflow).
-        Some(s) if s.is_infinite() || s > 365.0 * 86400.0 => Ok(None),
-        Some(s) => Ok(Some(Duration::from_secs_f64(s))),
     }
 }
 
@@ -90,31 +98,29 @@ pub fn header_map(pairs: &[(String, String)]) -> Result<HeaderMap> {
     Ok(map)
 }
 
-/// The proxy in effect: the explicit argument, else HTTPR_PROXY.
-pub fn effective_proxy(explicit: &Option<String>) -> Option<String> {
-    explicit.clone().or_else(|| std::env::var("HTTPR_PROXY").ok().filter(|s| !s.is_empty()))
-}
-
 impl ClientSettings {
+    /// The proxy every request goes through, if there is one: `proxy=`, else HTTPR_PROXY.
     pub fn proxy_in_use(&self) -> Option<String> {
         if self.proxy_disabled {
             None
         } else {
-            effective_proxy(&self.proxy)
+            self.proxy.clone().or_else(|| if self.trust_env { proxy::EnvProxies::from_env().httpr } else { None })
         }
     }
-}
 
-const PROXY_SCHEMES: [&str; 4] = ["http", "https", "socks5", "socks5h"];
-
-/// Parse and check a proxy URL; an unknown scheme must never mean "connect directly".
-fn proxy(url: &str) -> Result<reqwest::Proxy> {
-    let bad = |why: String| Error::new(ErrorKind::ProxyError, format!("invalid proxy URL {url:?}: {why}"));
-    let parsed = url::Url::parse(url).map_err(|e| bad(e.to_string()))?;
-    if !PROXY_SCHEMES.contains(&parsed.scheme()) {
-        return Err(bad(format!("unsupported scheme {:?} (use one of {})", parsed.scheme(), PROXY_SCHEMES.join(", "))));
+    /// The proxy a request to `url` goes through (for messages; the transport decides alike).
+    pub fn proxy_for(&self, url: &url::Url) -> Option<String> {
+        if self.proxy_disabled {
+            return None;
+        }
+        if let Some(p) = &self.proxy {
+            return Some(p.clone());
+        }
+        if !self.trust_env {
+            return None;
+        }
+        proxy::EnvProxies::from_env().for_url(url).map(str::to_owned)
     }
-    reqwest::Proxy::all(url).map_err(|e| bad(e.to_string()))
 }
 
 /// The CA bundle in effect: the explicit argument, else HTTPR_CA_BUNDLE.
@@ -141,11 +147,29 @@ pub fn build_transport(s: &ClientSettings) -> Result<reqwest::Client> {
     } else {
         b = b.http1_only();
     }
-    if let Some(t) = s.timeout {
+    if let Some(t) = s.timeout.connect {
         b = b.connect_timeout(t);
     }
-    if let Some(p) = s.proxy_in_use() {
-        b = b.proxy(proxy(&p)?);
+    b = b.pool_idle_timeout(s.pool_idle_timeout);
+    if let Some(n) = s.limits.max_idle_per_host() {
+        b = b.pool_max_idle_per_host(n);
+    }
+    if s.proxy_disabled {
+        // No proxy at all.
+    } else if let Some(p) = &s.proxy {
+        b = b.proxy(proxy::build(p, None)?);
+    } else if s.trust_env {
+        let env = proxy::EnvProxies::from_env();
+        if !env.is_empty() {
+            let env = Arc::new(env);
+            let mut seen: Vec<&str> = Vec::new();
+            for url in env.urls() {
+                if !seen.contains(&url) {
+                    seen.push(url);
+                    b = b.proxy(proxy::build(url, Some(env.clone()))?);
+                }
+            }
+        }
     }
     b.build().map_err(|e| Error::new(ErrorKind::RequestError, format!("could not build the HTTP client: {}", crate::error::cause_chain(&e))))
 }
@@ -153,13 +177,6 @@ pub fn build_transport(s: &ClientSettings) -> Result<reqwest::Client> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn negative_and_nan_timeouts_are_rejected() {
-        assert!(timeout_from_secs(Some(-1.0)).unwrap_err().message.contains("non-negative"));
-        assert!(timeout_from_secs(Some(f64::NAN)).is_err());
-        assert_eq!(timeout_from_secs(Some(1.5)).unwrap(), Some(Duration::from_millis(1500)));
-    }
 
     #[test]
     fn crlf_in_header_value_is_rejected() {

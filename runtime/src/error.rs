@@ -26,6 +26,9 @@ pub enum ErrorKind {
     TypeError,
     StreamClosed,
     StreamConsumed,
+    /// The `total` timeout of `Timeout(...)` elapsed (the base class: no single phase stalled).
+    Timeout,
+    ClientClosed,
 }
 
 impl ErrorKind {
@@ -52,15 +55,17 @@ impl ErrorKind {
             ErrorKind::TypeError => "TypeError",
             ErrorKind::StreamClosed => "StreamClosed",
             ErrorKind::StreamConsumed => "StreamConsumed",
+            ErrorKind::Timeout => "TimeoutException",
+            ErrorKind::ClientClosed => "ClientClosed",
         }
     }
 
     /// Whether the Python class is an HTTPError (and so takes `request=`).
     pub fn carries_request(self) -> bool {
-        !matches!(self, ErrorKind::InvalidURL | ErrorKind::StreamClosed | ErrorKind::StreamConsumed | ErrorKind::ValueError | ErrorKind::TypeError)
+        !matches!(self, ErrorKind::InvalidURL | ErrorKind::StreamClosed | ErrorKind::StreamConsumed | ErrorKind::ClientClosed | ErrorKind::ValueError | ErrorKind::TypeError)
     }
 
-    pub const ALL: [ErrorKind; 20] = [
+    pub const ALL: [ErrorKind; 22] = [
         ErrorKind::ConnectError,
         ErrorKind::ReadError,
         ErrorKind::WriteError,
@@ -81,6 +86,8 @@ impl ErrorKind {
         ErrorKind::TypeError,
         ErrorKind::StreamClosed,
         ErrorKind::StreamConsumed,
+        ErrorKind::Timeout,
+        ErrorKind::ClientClosed,
     ];
 }
 

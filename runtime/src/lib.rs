@@ -8,12 +8,17 @@ pub mod config;
 pub mod cookies;
 pub mod encoding;
 pub mod error;
+pub mod fork;
 pub mod html;
+pub mod limits;
+pub mod proxy;
 pub mod redirect;
 pub mod request;
 pub mod response;
+pub mod retry;
 pub mod rt;
 pub mod stream;
+pub mod timeout;
 pub mod tls;
 pub mod url_util;
 

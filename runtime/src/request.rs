@@ -1,7 +1,7 @@
 //! Per-request options (already converted from Python) and how they merge over the client's
 //! defaults into one prepared request.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -12,10 +12,12 @@ use crate::body::Body;
 use crate::config::{self, ClientSettings};
 use crate::cookies;
 use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
+use crate::timeout::Timeouts;
 use crate::url_util;
 
 /// A value the caller may leave out (inherit the client's) or set, including to None.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub enum Maybe<T> {
     #[default]
     Unset,
@@ -26,6 +28,13 @@ impl<T> Maybe<T> {
     pub fn or(self, fallback: T) -> T {
         match self {
             Maybe::Unset => fallback,
+            Maybe::Set(v) => v,
+        }
+    }
+
+    pub fn or_else(self, fallback: impl FnOnce() -> T) -> T {
+        match self {
+            Maybe::Unset => fallback(),
             Maybe::Set(v) => v,
         }
     }
@@ -46,7 +55,8 @@ pub struct RequestOptions {
     pub cookies: Option<Vec<(String, String)>>,
     pub auth: Option<(String, Option<String>)>,
     pub auth_bearer: Option<String>,
-    pub timeout: Maybe<Option<Duration>>,
+    pub timeout: Maybe<Timeouts>,
+    pub retry: Maybe<Option<Arc<RetryPolicy>>>,
     pub content: Option<Bytes>,
     pub data: Option<Vec<(String, String)>>,
     pub json: Option<JsonBody>,
@@ -62,7 +72,8 @@ pub struct Prepared {
     /// Cookies given explicitly (client defaults + this request), sent to the first origin.
     pub explicit_cookies: Vec<(String, String)>,
     pub body: Option<Body>,
-    pub timeout: Option<Duration>,
+    pub timeout: Timeouts,
+    pub retry: Option<Arc<RetryPolicy>>,
 }
 
 const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -91,7 +102,7 @@ fn merge_pairs(base: &[(String, String)], over: &[(String, String)]) -> Vec<(Str
 
 pub fn prepare(settings: &ClientSettings, method: &str, url: &str, opts: RequestOptions) -> Result<Prepared> {
     let method = parse_method(method)?;
-    let mut url = url_util::parse_url(url)?;
+    let mut url = url_util::resolve(settings.base_url.as_ref(), url)?;
     if settings.https_only && url.scheme() != "https" {
         return Err(Error::new(crate::ErrorKind::UnsupportedProtocol, format!("https_only is set: refusing to send {method} {url} over plain HTTP")));
     }
@@ -144,7 +155,8 @@ pub fn prepare(settings: &ClientSettings, method: &str, url: &str, opts: Request
     }
 
     let timeout = opts.timeout.or(settings.timeout);
-    Ok(Prepared { method, url, headers, explicit_cookies, body, timeout })
+    let retry = opts.retry.or_else(|| settings.retry.clone());
+    Ok(Prepared { method, url, headers, explicit_cookies, body, timeout, retry })
 }
 
 fn wants_cbor(headers: &HeaderMap) -> bool {

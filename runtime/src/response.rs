@@ -8,6 +8,7 @@ use http::{HeaderMap, Method, StatusCode, Version};
 use url::Url;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::timeout::{Deadline, Timeouts};
 
 #[derive(Debug, Clone)]
 pub struct ResponseData {
@@ -84,24 +85,36 @@ impl Body {
     }
 }
 
-/// Read the whole body. The timeout bounds each wait for a chunk (a stall), not the whole
-/// transfer.
-pub async fn read_body(mut resp: reqwest::Response, timeout: Option<Duration>, method: &Method, url: &Url) -> Result<Body> {
+/// Read the whole body. The read timeout bounds each wait for a chunk (a stall), not the
+/// whole transfer; the deadline (a `total` timeout) bounds everything.
+pub async fn read_body(mut resp: reqwest::Response, t: &Timeouts, deadline: Deadline, method: &Method, url: &Url) -> Result<Body> {
     let mut chunks = Vec::new();
-    loop {
-        let next = match timeout {
-            Some(t) => tokio::time::timeout(t, resp.chunk()).await.map_err(|_| {
-                Error::new(ErrorKind::ReadTimeout, format!("timed out after {:.3}s waiting for the response body of {method} {url}", t.as_secs_f64()))
-                    .with_request(method.as_str(), url.as_str())
-            })?,
-            None => resp.chunk().await,
-        };
-        match next.map_err(|e| Error::from_reqwest(&e, method.as_str(), url.as_str()))? {
-            None => break,
-            Some(chunk) => chunks.push(chunk),
-        }
+    while let Some(chunk) = next_chunk(&mut resp, t.read, deadline, method, url).await? {
+        chunks.push(chunk);
     }
     Ok(Body::from_chunks(chunks))
+}
+
+/// The next body chunk, waiting at most `read` (and never past the deadline).
+pub async fn next_chunk(resp: &mut reqwest::Response, read: Option<Duration>, deadline: Deadline, method: &Method, url: &Url) -> Result<Option<Bytes>> {
+    let next = match deadline.bound(read) {
+        (Some(wait), total) => tokio::time::timeout(wait, resp.chunk()).await.map_err(|_| {
+            if total {
+                total_elapsed(deadline, method, url)
+            } else {
+                Error::new(ErrorKind::ReadTimeout, format!("timed out after {:.3}s waiting for the response body of {method} {url}", wait.as_secs_f64()))
+                    .with_request(method.as_str(), url.as_str())
+            }
+        })?,
+        (None, _) => resp.chunk().await,
+    };
+    next.map_err(|e| Error::from_reqwest(&e, method.as_str(), url.as_str()))
+}
+
+/// The error for a request that ran past its `total` timeout.
+pub fn total_elapsed(deadline: Deadline, method: &Method, url: &Url) -> Error {
+    let secs = deadline.total().map(|t| t.as_secs_f64()).unwrap_or_default();
+    Error::new(ErrorKind::Timeout, format!("the total timeout of {secs:.3}s elapsed for {method} {url}")).with_request(method.as_str(), url.as_str())
 }
 
 #[cfg(test)]

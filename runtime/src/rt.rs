@@ -5,52 +5,109 @@
 //! Neither is ever created per request.
 
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::cell::{Cell, RefCell};
+use std::sync::{Arc, Mutex};
 
-static SHARED: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+use crate::fork;
 
+fn build_shared() -> &'static tokio::runtime::Runtime {
+    let workers = std::thread::available_parallelism().map(|n| n.get().min(4)).unwrap_or(2);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        // DNS lookups run on the blocking pool; bound it so thousands of concurrent
+        // requests to a host name queue instead of spawning hundreds of threads.
+        .max_blocking_threads(16)
+        .thread_name("httpr-io")
+        .enable_all()
+        .build()
+        .expect("failed to start the httpr tokio runtime");
+    // Lives for the process (or until a fork abandons it, see `fork`).
+    Box::leak(Box::new(rt))
+}
+
+/// The process-wide runtime of this fork generation, started on first use.
 pub fn shared() -> &'static tokio::runtime::Runtime {
-    SHARED.get_or_init(|| {
-        let workers = std::thread::available_parallelism().map(|n| n.get().min(4)).unwrap_or(2);
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            // DNS lookups run on the blocking pool; bound it so thousands of concurrent
-            // requests to a host name queue instead of spawning hundreds of threads.
-            .max_blocking_threads(16)
-            .thread_name("httpr-io")
-            .enable_all()
-            .build()
-            .expect("failed to start the httpr tokio runtime")
-    })
+    static SHARED: Mutex<Option<(u64, &'static tokio::runtime::Runtime)>> = Mutex::new(None);
+    thread_local!(static CACHED: Cell<Option<(u64, &'static tokio::runtime::Runtime)>> = const { Cell::new(None) });
+    let generation = fork::generation();
+    if let Some((g, rt)) = CACHED.with(Cell::get) {
+        if g == generation {
+            return rt;
+        }
+    }
+    let mut guard = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+    let rt = match *guard {
+        Some((g, rt)) if g == generation => rt,
+        _ => {
+            let rt = build_shared();
+            *guard = Some((generation, rt));
+            rt
+        }
+    };
+    CACHED.with(|c| c.set(Some((generation, rt))));
+    rt
+}
+
+fn build_local() -> Arc<tokio::runtime::Runtime> {
+    Arc::new(tokio::runtime::Builder::new_current_thread().enable_all().build().expect("failed to start a thread-local tokio runtime"))
 }
 
 thread_local! {
-    static LOCAL: Arc<tokio::runtime::Runtime> = Arc::new(
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("failed to start a thread-local tokio runtime"),
-    );
+    static LOCAL: RefCell<(u64, Arc<tokio::runtime::Runtime>)> = RefCell::new((fork::generation(), build_local()));
 }
 
 /// This thread's runtime. A sync stream keeps it, so its body can still be read (driving
 /// this runtime) from another thread, or after this thread has exited.
 pub fn local() -> Arc<tokio::runtime::Runtime> {
-    LOCAL.with(Arc::clone)
+    LOCAL.with(|l| {
+        let generation = fork::generation();
+        let mut l = l.borrow_mut();
+        if l.0 != generation {
+            // Made before a fork: its I/O driver is the parent's. Abandon it.
+            let old = std::mem::replace(&mut *l, (generation, build_local()));
+            std::mem::forget(old);
+        }
+        l.1.clone()
+    })
 }
 
 /// Drive `fut` to completion on the calling thread (the caller has released the GIL).
 /// Connections made here are pooled per thread (see `client::State::transport`), so they
 /// are only ever driven by this thread's runtime.
 pub fn block_on<F: Future>(fut: F) -> F::Output {
-    LOCAL.with(|rt| {
-        rt.block_on(async {
+    let rt = local();
+    rt.block_on(async {
             // Between two requests nothing drives this thread's idle connections, so a close
             // by the server is not yet known. Yielding once lets the runtime poll its I/O
             // driver and run those connection tasks first: a connection the server closed is
             // dropped from the pool before the request picks one.
             tokio::task::yield_now().await;
             fut.await
-        })
     })
+}
+
+/// The runtime a sync request (or a sync stream's body) is driven on.
+#[derive(Clone)]
+pub enum Handle {
+    /// The calling thread's runtime (`local`).
+    Local(Arc<tokio::runtime::Runtime>),
+    /// The process-wide runtime (`shared`): for clients whose pool all threads share.
+    Shared(&'static tokio::runtime::Runtime),
+}
+
+impl Handle {
+    pub fn new(shared_pool: bool) -> Self {
+        if shared_pool {
+            Handle::Shared(shared())
+        } else {
+            Handle::Local(local())
+        }
+    }
+
+    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        match self {
+            Handle::Local(rt) => rt.block_on(fut),
+            Handle::Shared(rt) => rt.block_on(fut),
+        }
+    }
 }

@@ -8,35 +8,33 @@ use encoding_rs::{Decoder, Encoding};
 use http::Method;
 use url::Url;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
+use crate::limits::Slot;
+use crate::timeout::Deadline;
 
 pub struct BodyStream {
     response: Option<reqwest::Response>,
-    timeout: Option<Duration>,
+    read: Option<Duration>,
+    deadline: Deadline,
     method: Method,
     url: Url,
+    /// The connection slot (pool limits) this response holds until it is read or closed.
+    slot: Option<Slot>,
 }
 
 impl BodyStream {
-    pub fn new(response: reqwest::Response, timeout: Option<Duration>, method: Method, url: Url) -> Self {
-        BodyStream { response: Some(response), timeout, method, url }
+    pub fn new(response: reqwest::Response, read: Option<Duration>, deadline: Deadline, method: Method, url: Url, slot: Option<Slot>) -> Self {
+        BodyStream { response: Some(response), read, deadline, method, url, slot }
     }
 
     /// The next chunk as it came off the socket (decompressed), or None at the end.
-    /// The timeout bounds the wait for this one chunk.
+    /// The read timeout bounds the wait for this one chunk.
     pub async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
         let Some(resp) = self.response.as_mut() else { return Ok(None) };
-        let next = match self.timeout {
-            Some(t) => tokio::time::timeout(t, resp.chunk()).await.map_err(|_| {
-                Error::new(ErrorKind::ReadTimeout, format!("timed out after {:.3}s waiting for the response body of {} {}", t.as_secs_f64(), self.method, self.url))
-                    .with_request(self.method.as_str(), self.url.as_str())
-            })?,
-            None => resp.chunk().await,
-        };
-        match next.map_err(|e| Error::from_reqwest(&e, self.method.as_str(), self.url.as_str()))? {
+        match crate::response::next_chunk(resp, self.read, self.deadline, &self.method, &self.url).await? {
             Some(c) => Ok(Some(c)),
             None => {
-                self.response = None;
+                self.close();
                 Ok(None)
             }
         }
@@ -45,6 +43,7 @@ impl BodyStream {
     /// Drop the connection without reading the rest of the body.
     pub fn close(&mut self) {
         self.response = None;
+        self.slot = None;
     }
 }
 

@@ -55,6 +55,28 @@ pub fn parse_url(raw: &str) -> Result<Url> {
     Ok(url)
 }
 
+/// Resolve a request URL against `base_url` the way httpx does: an absolute URL is used as
+/// is; anything else is appended to the base's path (so `/users` under `http://h/api` is
+/// `http://h/api/users`, not `http://h/users` as RFC 3986 joining would give).
+pub fn resolve(base: Option<&Url>, raw: &str) -> Result<Url> {
+    let Some(base) = base else { return parse_url(raw) };
+    if raw.contains("://") {
+        return parse_url(raw);
+    }
+    let mut joined = base.clone();
+    let (path_part, query) = match raw.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (raw, None),
+    };
+    let mut path = base.path().trim_end_matches('/').to_owned();
+    path.push('/');
+    path.push_str(path_part.trim_start_matches('/'));
+    joined.set_path(&path);
+    joined.set_query(query.or(if raw.is_empty() { base.query() } else { None }));
+    joined.set_fragment(None);
+    parse_url(joined.as_str())
+}
+
 /// Append params to the URL's query, keeping what the URL already had.
 pub fn append_query(url: &mut Url, params: &[(String, String)]) {
     if params.is_empty() {
@@ -71,6 +93,17 @@ pub fn append_query(url: &mut Url, params: &[(String, String)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_url_keeps_its_path_prefix() {
+        let base = Url::parse("http://h:8/api/v1?k=1").unwrap();
+        let r = |u: &str| resolve(Some(&base), u).unwrap().to_string();
+        assert_eq!(r("/users"), "http://h:8/api/v1/users");
+        assert_eq!(r("users?x=2"), "http://h:8/api/v1/users?x=2");
+        assert_eq!(r(""), "http://h:8/api/v1/?k=1");
+        assert_eq!(r("https://other/x"), "https://other/x");
+        assert_eq!(resolve(None, "/x").unwrap_err().kind, ErrorKind::InvalidURL);
+    }
 
     #[test]
     fn form_encoding_escapes_reserved_characters() {

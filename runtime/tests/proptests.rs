@@ -11,7 +11,8 @@ use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Once;
 
-use httpr_runtime::config::{header_map, timeout_from_secs};
+use httpr_runtime::config::header_map;
+use httpr_runtime::timeout::from_secs as timeout_from_secs;
 use httpr_runtime::cookies;
 use httpr_runtime::encoding;
 use httpr_runtime::error::ErrorKind;

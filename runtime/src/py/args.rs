@@ -8,6 +8,8 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use pyo3::Borrowed;
 
 use crate::request::Maybe;
+use crate::retry::RetryPolicy;
+use crate::timeout::Timeouts;
 
 fn type_name(o: &Bound<'_, PyAny>) -> String {
     o.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
@@ -141,7 +143,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Seconds {
     }
 }
 
-/// A timeout the caller may omit (inherit the client's) or set, None meaning no timeout.
+/// Seconds the caller may omit (keep the default) or set, None meaning "no limit".
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OptTimeout(pub Option<Option<f64>>);
 
@@ -151,7 +153,7 @@ impl OptTimeout {
     pub fn resolve(self) -> crate::error::Result<Maybe<Option<std::time::Duration>>> {
         Ok(match self.0 {
             None => Maybe::Unset,
-            Some(s) => Maybe::Set(crate::config::timeout_from_secs(s)?),
+            Some(s) => Maybe::Set(crate::timeout::from_secs(s)?),
         })
     }
 }
@@ -160,6 +162,54 @@ impl<'a, 'py> FromPyObject<'a, 'py> for OptTimeout {
     type Error = PyErr;
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
         Ok(OptTimeout(Some(Seconds::extract(obj)?.0)))
+    }
+}
+
+/// `timeout=`: seconds for every phase, a `Timeout` object, or None; may be omitted.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TimeoutArg(pub Maybe<Timeouts>);
+
+impl TimeoutArg {
+    pub const UNSET: TimeoutArg = TimeoutArg(Maybe::Unset);
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for TimeoutArg {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Some(t) = super::registry::unwrap_value::<super::timeout::Timeout>(&obj) {
+            return Ok(TimeoutArg(Maybe::Set(t.0)));
+        }
+        if obj.is_none() || (!obj.is_instance_of::<PyBool>() && (obj.is_instance_of::<PyInt>() || obj.is_instance_of::<PyFloat>())) {
+            let secs = Seconds::extract(obj)?.0;
+            return Ok(TimeoutArg(Maybe::Set(Timeouts::uniform(crate::timeout::from_secs(secs)?))));
+        }
+        Err(PyTypeError::new_err(format!("timeout must be a number of seconds, an httpr.Timeout or None, not {}", type_name(&obj))))
+    }
+}
+
+/// `retries=`: a number of retries, a `Retry` object, or None (no retries); may be omitted.
+#[derive(Debug, Clone, Default)]
+pub struct RetryArg(pub Maybe<Option<std::sync::Arc<RetryPolicy>>>);
+
+impl RetryArg {
+    pub const UNSET: RetryArg = RetryArg(Maybe::Unset);
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for RetryArg {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_none() {
+            return Ok(RetryArg(Maybe::Set(None)));
+        }
+        if let Some(r) = super::registry::unwrap_value::<super::retry::Retry>(&obj) {
+            return Ok(RetryArg(Maybe::Set(Some(r.0))));
+        }
+        if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
+            let n: i64 = obj.extract()?;
+            let n = u32::try_from(n).map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("retries must be between 0 and {}, got {n}", u32::MAX)))?;
+            return Ok(RetryArg(Maybe::Set((n > 0).then(|| std::sync::Arc::new(RetryPolicy::new(n))))));
+        }
+        Err(PyTypeError::new_err(format!("retries must be an int, an httpr.Retry or None, not {}", type_name(&obj))))
     }
 }
 

@@ -13,6 +13,7 @@ use tokio::sync::Mutex as AsyncMutex;
 
 use super::awaitable::awaitable;
 use super::head::StreamHead;
+use super::hooks::Hooks;
 use super::registry::Wrapped;
 use crate::client::{Driver, Head, State};
 use crate::cookies::Jar;
@@ -79,11 +80,12 @@ impl Body {
 pub struct AsyncStream {
     pending: Mutex<Option<(Arc<State>, Arc<Jar>, Prepared)>>,
     body: Arc<Mutex<Option<Body>>>,
+    hooks: Option<Arc<Hooks>>,
 }
 
 impl AsyncStream {
-    pub fn new(state: Arc<State>, jar: Arc<Jar>, prepared: Prepared) -> Self {
-        AsyncStream { pending: Mutex::new(Some((state, jar, prepared))), body: Arc::new(Mutex::new(None)) }
+    pub fn new(state: Arc<State>, jar: Arc<Jar>, prepared: Prepared, hooks: Option<Arc<Hooks>>) -> Self {
+        AsyncStream { pending: Mutex::new(Some((state, jar, prepared))), body: Arc::new(Mutex::new(None)), hooks }
     }
 
     pub fn __aenter__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -94,12 +96,18 @@ impl AsyncStream {
             .take()
             .ok_or_else(|| PyRuntimeError::new_err("this stream was already entered; call client.stream() again"))?;
         let slot = self.body.clone();
-        awaitable(py, async move {
-            let head = crate::client::Client::send(&state, &jar, prepared, Driver::Shared).await?;
-            let resp = AsyncStreamingResponse::from_head(head);
-            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(resp.body.clone());
-            Ok(Wrapped(resp))
-        })
+        let send = move |py: Python<'_>, prepared: Prepared| {
+            awaitable(py, async move {
+                let head = crate::client::Client::send(&state, &jar, prepared, Driver::Shared).await?;
+                let resp = AsyncStreamingResponse::from_head(head);
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(resp.body.clone());
+                Ok(Wrapped(resp))
+            })
+        };
+        match &self.hooks {
+            Some(h) => h.wrap_async(py, prepared, send),
+            None => send(py, prepared),
+        }
     }
 
     pub fn __aexit__(&self, py: Python<'_>, _exc_type: Option<Py<PyAny>>, _exc_value: Option<Py<PyAny>>, _traceback: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {

@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
+use std::pin::Pin;
+
 use pyo3::prelude::*;
+use pyo3_async_runtimes::{generic, TaskLocals};
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyCFunction;
 
@@ -52,19 +55,52 @@ where
 {
     static INIT: Once = Once::new();
     let mut hook = Ok(());
-    INIT.call_once(|| {
-        let _ = pyo3_async_runtimes::tokio::init_with_runtime(crate::rt::shared());
-        hook = register_exit_hook(py);
-    });
+    INIT.call_once(|| hook = register_exit_hook(py));
     hook?;
     let counted = Counted::new();
     let fut = async move {
         let _counted = counted;
         fut.await
     };
-    let future = pyo3_async_runtimes::tokio::future_into_py(py, fut)?;
+    let future = pyo3_async_runtimes::generic::future_into_py::<Bridge, _, _>(py, fut)?;
     // A coroutine, not a bare Future, so `asyncio.create_task(client.get(url))` works.
     Ok(as_coroutine(py)?.call1((future,))?.unbind())
+}
+
+/// How pyo3-async-runtimes reaches tokio: our shared runtime, looked up on every spawn so
+/// that a forked child uses its own (the bridge's built-in tokio glue keeps the first one).
+struct Bridge;
+
+tokio::task_local! {
+    static TASK_LOCALS: std::cell::OnceCell<TaskLocals>;
+}
+
+impl generic::Runtime for Bridge {
+    type JoinError = tokio::task::JoinError;
+    type JoinHandle = tokio::task::JoinHandle<()>;
+
+    fn spawn<F: Future<Output = ()> + Send + 'static>(fut: F) -> Self::JoinHandle {
+        crate::rt::shared().spawn(fut)
+    }
+
+    fn spawn_blocking<F: FnOnce() + Send + 'static>(f: F) -> Self::JoinHandle {
+        crate::rt::shared().spawn_blocking(f)
+    }
+}
+
+impl generic::ContextExt for Bridge {
+    fn scope<F, R>(locals: TaskLocals, fut: F) -> Pin<Box<dyn Future<Output = R> + Send>>
+    where
+        F: Future<Output = R> + Send + 'static,
+    {
+        let cell = std::cell::OnceCell::new();
+        let _ = cell.set(locals);
+        Box::pin(TASK_LOCALS.scope(cell, fut))
+    }
+
+    fn get_task_locals() -> Option<TaskLocals> {
+        TASK_LOCALS.try_with(|c| c.get().cloned()).unwrap_or_default()
+    }
 }
 
 fn as_coroutine(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::args::{Auth, Content, Files, JsonValue, OptTimeout, Pairs, StrPairs};
+use std::sync::RwLock;
+
+use super::args::{Auth, Content, Files, JsonValue, OptTimeout, Pairs, RetryArg, StrPairs, TimeoutArg};
+use super::hooks::{HookArg, HookSlot, Hooks};
 use super::errors::exception_class;
 use super::astream::AsyncStream;
 use super::awaitable::awaitable;
@@ -19,6 +22,8 @@ use crate::client::Driver;
 use crate::cookies::Jar;
 use crate::error::{Error, ErrorKind};
 use crate::request::{self, JsonBody, RequestOptions};
+use crate::limits::PoolLimits;
+use crate::timeout::Timeouts;
 use crate::tls::TlsOptions;
 
 /// Constructor arguments (api.yaml group `client_options`).
@@ -31,7 +36,7 @@ pub struct ClientArgs {
     pub cookie_store: bool,
     pub referer: bool,
     pub proxy: Option<String>,
-    pub timeout: OptTimeout,
+    pub timeout: TimeoutArg,
     pub follow_redirects: bool,
     pub max_redirects: usize,
     pub verify: bool,
@@ -41,6 +46,13 @@ pub struct ClientArgs {
     pub https_only: bool,
     pub http2_only: bool,
     pub http1_only: bool,
+    pub base_url: Option<String>,
+    pub retries: RetryArg,
+    pub max_connections: Option<usize>,
+    pub max_connections_per_host: Option<usize>,
+    pub pool_idle_timeout: OptTimeout,
+    pub trust_env: bool,
+    pub event_hooks: Option<HookArg>,
 }
 
 /// Constructor arguments only the async client takes (api.yaml group `async_options`).
@@ -55,7 +67,8 @@ pub struct RequestKwargs {
     pub cookies: Option<StrPairs>,
     pub auth: Option<Auth>,
     pub auth_bearer: Option<String>,
-    pub timeout: OptTimeout,
+    pub timeout: TimeoutArg,
+    pub retries: RetryArg,
     pub content: Option<Content>,
     pub data: Option<Pairs>,
     pub json: Option<JsonValue>,
@@ -77,10 +90,15 @@ fn split_cookie_header(headers: Vec<(String, String)>, cookies: &mut Vec<(String
 }
 
 impl ClientArgs {
-    pub fn into_settings(self) -> PyResult<ClientSettings> {
+    pub fn into_settings(mut self) -> PyResult<(ClientSettings, Hooks)> {
+        let hooks = self.event_hooks.take().map(|h| h.0).unwrap_or_default();
+        let base_url = match &self.base_url {
+            None => None,
+            Some(b) => Some(crate::url_util::parse_url(b).map_err(|e| Error::new(ErrorKind::InvalidURL, format!("invalid base_url: {}", e.message)))?),
+        };
         let mut cookies = self.cookies.map(|c| c.0).unwrap_or_default();
         let headers = split_cookie_header(self.headers.map(|h| h.0).unwrap_or_default(), &mut cookies);
-        Ok(ClientSettings {
+        let settings = ClientSettings {
             auth: self.auth.map(|a| (a.0, a.1)),
             auth_bearer: self.auth_bearer,
             params: self.params.map(|p| p.0).unwrap_or_default(),
@@ -90,7 +108,12 @@ impl ClientArgs {
             referer: self.referer,
             proxy: self.proxy,
             proxy_disabled: false,
-            timeout: self.timeout.resolve()?.or(Some(std::time::Duration::from_secs_f64(DEFAULT_TIMEOUT))),
+            trust_env: self.trust_env,
+            timeout: self.timeout.0.or(Timeouts::uniform(Some(std::time::Duration::from_secs_f64(DEFAULT_TIMEOUT)))),
+            base_url,
+            limits: PoolLimits { max_connections: self.max_connections, max_connections_per_host: self.max_connections_per_host },
+            pool_idle_timeout: self.pool_idle_timeout.resolve()?.or(ClientSettings::default().pool_idle_timeout),
+            retry: self.retries.0.or(None),
             follow_redirects: self.follow_redirects,
             max_redirects: self.max_redirects,
             https_only: self.https_only,
@@ -102,7 +125,8 @@ impl ClientArgs {
                 http2_only: self.http2_only,
                 http1_only: self.http1_only,
             },
-        })
+        };
+        Ok((settings, hooks))
     }
 }
 
@@ -128,7 +152,8 @@ impl RequestKwargs {
             cookies: self.cookies.map(|c| c.0),
             auth: self.auth.map(|a| (a.0, a.1)),
             auth_bearer: self.auth_bearer,
-            timeout: self.timeout.resolve()?,
+            timeout: self.timeout.0,
+            retry: self.retries.0,
             content: self.content.map(|c| c.0),
             data: self.data.map(|d| d.0),
             json,
@@ -146,29 +171,46 @@ fn prepare(py: Python<'_>, state: &crate::client::State, method: &str, url: &str
 pub fn perform(py: Python<'_>, core: &crate::client::Client, jar: Arc<Jar>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<Response> {
     let state = core.state();
     let prepared = prepare(py, &state, method, url, kw)?;
-    let data = py.detach(|| crate::rt::block_on(crate::client::Client::execute(state, jar, prepared, Driver::Local)))?;
-    Ok(Response::from_data(data))
+    Ok(Response::from_data(execute_sync(py, state, jar, prepared)?))
+}
+
+fn execute_sync(py: Python<'_>, state: Arc<crate::client::State>, jar: Arc<Jar>, prepared: request::Prepared) -> PyResult<crate::response::ResponseData> {
+    let data = match state.sync_driver() {
+        Driver::Local => py.detach(|| crate::rt::block_on(crate::client::Client::execute(state, jar, prepared, Driver::Local)))?,
+        Driver::Shared => py.detach(|| crate::rt::shared().block_on(crate::client::Client::execute(state, jar, prepared, Driver::Shared)))?,
+    };
+    Ok(data)
+}
+
+/// AsyncClient's `max_concurrency`: a semaphore that `aclose()` closes (failing the
+/// requests still waiting with ClientClosed) and replaces.
+struct Concurrency {
+    max: usize,
+    slots: RwLock<Arc<tokio::sync::Semaphore>>,
 }
 
 pub struct Client {
     core: crate::client::Client,
-    /// Caps async requests in flight (AsyncClient's `max_concurrency`).
-    limit: Option<(usize, Arc<tokio::sync::Semaphore>)>,
+    limit: Option<Concurrency>,
+    hooks: HookSlot,
 }
 
 impl Client {
     pub fn new(args: ClientArgs) -> PyResult<Self> {
-        Ok(Client { core: crate::client::Client::new(args.into_settings()?)?, limit: None })
+        let (settings, hooks) = args.into_settings()?;
+        let slot = HookSlot::default();
+        slot.set(hooks);
+        Ok(Client { core: crate::client::Client::new(settings)?, limit: None, hooks: slot })
     }
 
     pub fn new_async(args: ClientArgs, extra: AsyncArgs) -> PyResult<Self> {
         let mut client = Self::new(args)?;
-        client.limit = extra.max_concurrency.map(|n| (n, Arc::new(tokio::sync::Semaphore::new(n.max(1)))));
+        client.limit = extra.max_concurrency.map(|n| Concurrency { max: n, slots: RwLock::new(Arc::new(tokio::sync::Semaphore::new(n.max(1)))) });
         Ok(client)
     }
 
     pub fn max_concurrency(&self) -> Option<usize> {
-        self.limit.as_ref().map(|(n, _)| *n)
+        self.limit.as_ref().map(|c| c.max)
     }
 
     /// Matches httpr 0.7.8: a closed client reopens with a warning; if the warning is turned
@@ -182,21 +224,41 @@ impl Client {
         Ok(())
     }
 
-    pub fn request(&self, py: Python<'_>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<Response> {
-        self.reopen_if_closed(py)?;
-        perform(py, &self.core, self.core.jar().clone(), method, url, kw)
-    }
-    /// Send the request; return once the response headers have arrived, body unread.
-    pub fn stream(&self, py: Python<'_>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<StreamingResponse> {
+    pub fn request(&self, py: Python<'_>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<Py<PyAny>> {
         self.reopen_if_closed(py)?;
         let state = self.core.state();
-        let prepared = prepare(py, &state, method, url, kw)?;
+        let mut prepared = prepare(py, &state, method, url, kw)?;
+        let hooks = self.hooks.get();
+        if let Some(h) = &hooks {
+            h.run_request(py, &mut prepared)?;
+        }
+        let response = super::registry::wrap(py, Response::from_data(execute_sync(py, state, self.core.jar().clone(), prepared)?))?;
+        if let Some(h) = &hooks {
+            h.run_response(py, response.bind(py))?;
+        }
+        Ok(response)
+    }
+
+    /// Send the request; return once the response headers have arrived, body unread.
+    pub fn stream(&self, py: Python<'_>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<Py<PyAny>> {
+        self.reopen_if_closed(py)?;
+        let state = self.core.state();
+        let mut prepared = prepare(py, &state, method, url, kw)?;
+        let hooks = self.hooks.get();
+        if let Some(h) = &hooks {
+            h.run_request(py, &mut prepared)?;
+        }
         let jar = self.core.jar().clone();
         // Driven on this thread's runtime, like other sync requests: no cross-thread hand-off
         // per chunk. The stream keeps that runtime for reading the body.
-        let rt = crate::rt::local();
-        let head = py.detach(|| rt.block_on(crate::client::Client::send(&state, &jar, prepared, Driver::Local)))?;
-        Ok(StreamingResponse::from_head(head, rt))
+        let driver = state.sync_driver();
+        let rt = crate::rt::Handle::new(driver == Driver::Shared);
+        let head = py.detach(|| rt.block_on(crate::client::Client::send(&state, &jar, prepared, driver)))?;
+        let response = super::registry::wrap(py, StreamingResponse::from_head(head, rt))?;
+        if let Some(h) = &hooks {
+            h.run_response(py, response.bind(py))?;
+        }
+        Ok(response)
     }
 
     /// The async twin of `stream`: an async context manager that sends on `__aenter__`.
@@ -204,7 +266,7 @@ impl Client {
         self.reopen_if_closed(py)?;
         let state = self.core.state();
         let prepared = prepare(py, &state, method, url, kw)?;
-        Ok(AsyncStream::new(state, self.core.jar().clone(), prepared))
+        Ok(AsyncStream::new(state, self.core.jar().clone(), prepared, self.hooks.get()))
     }
 
     /// The async twin of `request`: an awaitable driven by the shared tokio runtime.
@@ -214,16 +276,24 @@ impl Client {
         let state = self.core.state();
         let prepared = prepare(py, &state, method, url, kw)?;
         let jar = self.core.jar().clone();
-        let limit = self.limit.as_ref().map(|(_, s)| s.clone());
-        awaitable(py, async move {
-            // Waiting for a slot is part of the request, so cancelling it frees nothing twice.
-            let _permit = match limit {
-                Some(s) => Some(s.acquire_owned().await.map_err(|_| Error::new(ErrorKind::RequestError, "the client was closed"))?),
-                None => None,
-            };
-            let data = crate::client::Client::execute(state, jar, prepared, Driver::Shared).await?;
-            Ok(Wrapped(Response::from_data(data)))
-        })
+        let limit = self.limit.as_ref().map(|c| c.slots.read().unwrap_or_else(|p| p.into_inner()).clone());
+        let send = move |py: Python<'_>, prepared: request::Prepared| {
+            awaitable(py, async move {
+                // Waiting for a slot is part of the request, so cancelling it frees nothing twice.
+                let _permit = match limit {
+                    Some(s) => Some(s.acquire_owned().await.map_err(|_| {
+                        Error::new(ErrorKind::ClientClosed, format!("the client was closed while {} {} waited for a free slot (max_concurrency)", prepared.method, prepared.url))
+                    })?),
+                    None => None,
+                };
+                let data = crate::client::Client::execute(state, jar, prepared, Driver::Shared).await?;
+                Ok(Wrapped(Response::from_data(data)))
+            })
+        };
+        match self.hooks.get() {
+            Some(h) => h.wrap_async(py, prepared, send),
+            None => send(py, prepared),
+        }
     }
 
     pub fn close(&self) {
@@ -232,6 +302,10 @@ impl Client {
 
     pub fn aclose(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.core.close();
+        if let Some(c) = &self.limit {
+            let fresh = Arc::new(tokio::sync::Semaphore::new(c.max.max(1)));
+            std::mem::replace(&mut *c.slots.write().unwrap_or_else(|p| p.into_inner()), fresh).close();
+        }
         awaitable(py, async { Ok(()) })
     }
 
@@ -306,15 +380,42 @@ impl Client {
             Ok(())
         })?)
     }
-    pub fn timeout(&self) -> Option<f64> {
-        self.core.settings().timeout.map(|d| d.as_secs_f64())
+    pub fn timeout(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        super::timeout::to_python(py, self.core.settings().timeout)
     }
-    pub fn set_timeout(&self, value: super::args::Seconds) -> PyResult<()> {
-        let t = config::timeout_from_secs(value.0)?;
+    pub fn set_timeout(&self, value: TimeoutArg) -> PyResult<()> {
+        let t = value.0.or(Timeouts::uniform(None));
         Ok(self.core.update(true, |s| {
             s.timeout = t;
             Ok(())
         })?)
+    }
+    pub fn base_url(&self) -> Option<String> {
+        self.core.settings().base_url.map(|u| u.to_string())
+    }
+    pub fn set_base_url(&self, value: Option<String>) -> PyResult<()> {
+        let url = value.map(|b| crate::url_util::parse_url(&b)).transpose()?;
+        Ok(self.core.update(false, |s| {
+            s.base_url = url;
+            Ok(())
+        })?)
+    }
+    pub fn event_hooks(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
+        Ok(match self.hooks.get() {
+            Some(h) => h.to_dict(py)?,
+            None => Hooks::default().to_dict(py)?,
+        }
+        .unbind())
+    }
+    pub fn set_event_hooks(&self, value: HookArg) -> PyResult<()> {
+        self.hooks.set(value.0);
+        Ok(())
+    }
+    pub fn trust_env(&self) -> bool {
+        self.core.settings().trust_env
+    }
+    pub fn retries(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.core.settings().retry.map(|r| super::registry::wrap(py, super::retry::Retry(r))).transpose()
     }
     pub fn proxy(&self) -> Option<String> {
         self.core.settings().proxy_in_use()

@@ -18,12 +18,12 @@ pub struct TlsArgs {
 }
 
 /// TLS arguments plus the environment they fall back to (read at call time).
-type Key = (bool, Option<String>, Option<String>, Option<Vec<u8>>, Option<String>);
+type Key = (bool, Option<String>, Option<String>, Option<Vec<u8>>, crate::proxy::EnvProxies);
 static CLIENTS: Mutex<Vec<(Key, Arc<crate::client::Client>)>> = Mutex::new(Vec::new());
 
 fn client_for(tls: TlsArgs) -> PyResult<Arc<crate::client::Client>> {
     let ca = crate::config::effective_ca(&tls.ca_cert_file);
-    let key: Key = (tls.verify, ca, tls.client_pem.clone(), tls.client_pem_data.clone(), crate::config::effective_proxy(&None));
+    let key: Key = (tls.verify, ca, tls.client_pem.clone(), tls.client_pem_data.clone(), crate::proxy::EnvProxies::from_env());
     let mut cache = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((_, c)) = cache.iter().find(|(k, _)| *k == key) {
         return Ok(c.clone());
@@ -37,7 +37,7 @@ fn client_for(tls: TlsArgs) -> PyResult<Arc<crate::client::Client>> {
         cookie_store: true,
         referer: true,
         proxy: None,
-        timeout: super::args::OptTimeout::UNSET,
+        timeout: super::args::TimeoutArg::UNSET,
         follow_redirects: true,
         max_redirects: 20,
         verify: tls.verify,
@@ -47,8 +47,15 @@ fn client_for(tls: TlsArgs) -> PyResult<Arc<crate::client::Client>> {
         https_only: false,
         http2_only: false,
         http1_only: false,
+        base_url: None,
+        retries: super::args::RetryArg::UNSET,
+        max_connections: None,
+        max_connections_per_host: None,
+        pool_idle_timeout: super::args::OptTimeout::UNSET,
+        trust_env: true,
+        event_hooks: None,
     };
-    let client = Arc::new(crate::client::Client::new(args.into_settings()?)?);
+    let client = Arc::new(crate::client::Client::new(args.into_settings()?.0)?);
     if cache.len() >= 8 {
         cache.remove(0);
     }

@@ -24,11 +24,11 @@ pub struct StreamHead {
 impl StreamHead {
     /// Split a response whose headers arrived into its head and its unread body.
     pub fn split(head: Head) -> (StreamHead, BodyStream) {
-        let Head { mut response, request, cookies, .. } = head;
+        let Head { mut response, request, cookies, slot, deadline, .. } = head;
         let headers = std::mem::take(response.headers_mut());
         let encoding = crate::encoding::charset_from_headers(&headers).unwrap_or(encoding_rs::UTF_8);
         let head = StreamHead { method: request.method.clone(), status: response.status(), version: response.version(), url: request.url.to_string(), headers, cookies, encoding };
-        (head, BodyStream::new(response, request.timeout, request.method, request.url))
+        (head, BodyStream::new(response, request.timeout.read, deadline, request.method, request.url, slot))
     }
 
     pub fn status_code(&self) -> u16 {

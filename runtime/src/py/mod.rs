@@ -12,11 +12,14 @@ pub mod functions;
 pub mod guard;
 pub mod head;
 pub mod headers;
+pub mod hooks;
 pub mod json;
 pub mod registry;
 pub mod request;
 pub mod response;
+pub mod retry;
 pub mod status;
 pub mod stream;
+pub mod timeout;
 
 pub use guard::guard;

@@ -43,3 +43,21 @@ impl<'py, T: Any> IntoPyObject<'py> for Wrapped<T> {
         wrap(py, self.0).map(|o| o.into_bound(py))
     }
 }
+
+type Extractor = Box<dyn Fn(&Bound<'_, PyAny>) -> Option<Box<dyn Any>> + Send + Sync>;
+
+static EXTRACTORS: RwLock<Option<HashMap<TypeId, Extractor>>> = RwLock::new(None);
+
+/// For value classes (api.yaml `value: true`): how to get a copy of the binding value back
+/// out of an instance of the generated class, e.g. a `Timeout` passed as an argument.
+pub fn register_value<T: Any>(get: fn(&Bound<'_, PyAny>) -> Option<T>) {
+    let extractor: Extractor = Box::new(move |obj| get(obj).map(|v| Box::new(v) as Box<dyn Any>));
+    EXTRACTORS.write().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(HashMap::new).insert(TypeId::of::<T>(), extractor);
+}
+
+/// The binding value inside `obj`, if `obj` is an instance of the class wrapping `T`.
+pub fn unwrap_value<T: Any>(obj: &Bound<'_, PyAny>) -> Option<T> {
+    let guard = EXTRACTORS.read().unwrap_or_else(|p| p.into_inner());
+    let value = guard.as_ref()?.get(&TypeId::of::<T>())?(obj)?;
+    value.downcast::<T>().ok().map(|b| *b)
+}

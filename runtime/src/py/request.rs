@@ -1,21 +1,22 @@
-//! `httpr.Request`: the method and URL (and headers) of a request, as carried by exceptions.
+//! `httpr.Request`: the method, URL and headers of a request, as carried by exceptions and
+//! handed to event hooks (whose header edits are sent: the map is shared).
 
-use http::HeaderMap;
 use pyo3::prelude::*;
 
 use super::args::StrPairs;
 use super::headers::Headers;
+use crate::config::{shared_headers, SharedHeaders};
 
 pub struct Request {
     pub method: String,
     pub url: String,
-    pub headers: HeaderMap,
+    pub headers: SharedHeaders,
 }
 
 impl Request {
     pub fn new(method: String, url: String, headers: Option<StrPairs>) -> PyResult<Self> {
         let headers = crate::config::header_map(&headers.map(|h| h.0).unwrap_or_default())?;
-        Ok(Request { method: method.to_ascii_uppercase(), url, headers })
+        Ok(Request { method: method.to_ascii_uppercase(), url, headers: shared_headers(headers) })
     }
     pub fn method(&self) -> String {
         self.method.clone()
@@ -24,7 +25,7 @@ impl Request {
         self.url.clone()
     }
     pub fn headers(&self) -> Headers {
-        Headers::new(self.headers.clone())
+        Headers::live(self.headers.clone())
     }
     pub fn __repr__(&self) -> String {
         format!("<Request [{} {}]>", self.method, self.url)
@@ -33,6 +34,6 @@ impl Request {
 
 /// Build a Python `httpr.Request` (the generated class) from the runtime side.
 pub fn new_request<'py>(py: Python<'py>, method: &str, url: &str) -> PyResult<Bound<'py, PyAny>> {
-    let req = Request { method: method.to_owned(), url: url.to_owned(), headers: HeaderMap::new() };
+    let req = Request { method: method.to_owned(), url: url.to_owned(), headers: SharedHeaders::default() };
     super::registry::wrap(py, req).map(|o| o.into_bound(py))
 }

@@ -26,7 +26,7 @@ pub struct StreamingResponse {
     body: Arc<Mutex<Body>>,
 }
 
-type Runtime = Arc<tokio::runtime::Runtime>;
+type Runtime = crate::rt::Handle;
 
 impl std::ops::Deref for StreamingResponse {
     type Target = StreamHead;

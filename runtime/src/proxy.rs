@@ -1,0 +1,245 @@
+//! Which proxy a request goes through. Precedence: the explicit `proxy=` (every request),
+//! else, when `trust_env` is on, HTTPR_PROXY (every scheme), then HTTP_PROXY / HTTPS_PROXY by
+//! the URL's scheme, then ALL_PROXY — the environment ones skipped for hosts in NO_PROXY.
+
+use std::net::IpAddr;
+
+use url::Url;
+
+use crate::error::{Error, ErrorKind, Result};
+
+const SCHEMES: [&str; 4] = ["http", "https", "socks5", "socks5h"];
+
+/// Proxies read from the environment once, when a transport is built.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnvProxies {
+    /// HTTPR_PROXY: httpr's own variable, for every scheme.
+    pub httpr: Option<String>,
+    pub http: Option<String>,
+    pub https: Option<String>,
+    pub all: Option<String>,
+    pub no_proxy: NoProxy,
+}
+
+fn var(names: &[&str]) -> Option<String> {
+    names.iter().find_map(|n| std::env::var(n).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
+}
+
+impl EnvProxies {
+    pub fn from_env() -> Self {
+        // Under CGI, HTTP_PROXY is a request header a client controls ("httpoxy"): ignore it.
+        let cgi = std::env::var_os("REQUEST_METHOD").is_some();
+        EnvProxies {
+            httpr: var(&["HTTPR_PROXY"]),
+            http: if cgi { var(&["http_proxy"]) } else { var(&["http_proxy", "HTTP_PROXY"]) },
+            https: var(&["https_proxy", "HTTPS_PROXY"]),
+            all: var(&["all_proxy", "ALL_PROXY"]),
+            no_proxy: NoProxy::parse(&var(&["no_proxy", "NO_PROXY"]).unwrap_or_default()),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.httpr.is_none() && self.http.is_none() && self.https.is_none() && self.all.is_none()
+    }
+
+    /// The proxy for `url`, or None to connect directly.
+    pub fn for_url(&self, url: &Url) -> Option<&str> {
+        if self.no_proxy.matches(url) {
+            return None;
+        }
+        let by_scheme = match url.scheme() {
+            "https" => self.https.as_deref(),
+            _ => self.http.as_deref(),
+        };
+        self.httpr.as_deref().or(by_scheme).or(self.all.as_deref())
+    }
+
+    /// Every configured URL (validated when the transport is built).
+    pub fn urls(&self) -> impl Iterator<Item = &str> {
+        [&self.httpr, &self.http, &self.https, &self.all].into_iter().filter_map(|o| o.as_deref())
+    }
+}
+
+/// NO_PROXY: comma-separated hosts, domains (`example.com` also covers its subdomains, as
+/// does `.example.com`), IP addresses, CIDR ranges (`10.0.0.0/8`), optional `:port`, or `*`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NoProxy {
+    all: bool,
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Entry {
+    Domain(String, Option<u16>),
+    Net(IpAddr, u8, Option<u16>),
+}
+
+fn split_port(s: &str) -> (&str, Option<u16>) {
+    // `[v6]:port`, `host:port`; a bare IPv6 address has several colons and no port.
+    if let Some(rest) = s.strip_prefix('[') {
+        if let Some((host, tail)) = rest.split_once(']') {
+            return (host, tail.strip_prefix(':').and_then(|p| p.parse().ok()));
+        }
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => match p.parse() {
+            Ok(port) => (h, Some(port)),
+            Err(_) => (s, None),
+        },
+        _ => (s, None),
+    }
+}
+
+impl NoProxy {
+    pub fn parse(spec: &str) -> Self {
+        let mut np = NoProxy::default();
+        for raw in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if raw == "*" {
+                np.all = true;
+                continue;
+            }
+            let (net, bits) = match raw.split_once('/') {
+                Some((n, b)) => (n, b.parse::<u8>().ok()),
+                None => (raw, None),
+            };
+            if let Ok(ip) = net.trim_matches(['[', ']']).parse::<IpAddr>() {
+                let max = if ip.is_ipv4() { 32 } else { 128 };
+                np.entries.push(Entry::Net(ip, bits.unwrap_or(max).min(max), None));
+                continue;
+            }
+            let (host, port) = split_port(raw);
+            if let Ok(ip) = host.parse::<IpAddr>() {
+                np.entries.push(Entry::Net(ip, if ip.is_ipv4() { 32 } else { 128 }, port));
+            } else {
+                np.entries.push(Entry::Domain(host.trim_start_matches("*.").trim_start_matches('.').to_ascii_lowercase(), port));
+            }
+        }
+        np
+    }
+
+    pub fn matches(&self, url: &Url) -> bool {
+        if self.all {
+            return true;
+        }
+        let port = url.port_or_known_default();
+        let host = match url.host() {
+            Some(url::Host::Domain(d)) => d.to_ascii_lowercase(),
+            Some(url::Host::Ipv4(ip)) => return self.matches_ip(IpAddr::V4(ip), port),
+            Some(url::Host::Ipv6(ip)) => return self.matches_ip(IpAddr::V6(ip), port),
+            None => return false,
+        };
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return self.matches_ip(ip, port);
+        }
+        self.entries.iter().any(|e| match e {
+            Entry::Domain(d, p) => p.is_none_or(|p| Some(p) == port) && (host == *d || host.strip_suffix(d.as_str()).is_some_and(|rest| rest.ends_with('.'))),
+            Entry::Net(..) => false,
+        })
+    }
+
+    fn matches_ip(&self, ip: IpAddr, port: Option<u16>) -> bool {
+        self.entries.iter().any(|e| match e {
+            Entry::Net(net, bits, p) => p.is_none_or(|p| Some(p) == port) && in_net(ip, *net, *bits),
+            Entry::Domain(..) => false,
+        })
+    }
+}
+
+fn in_net(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits as u32) };
+            u32::from(a) & mask == u32::from(b) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits as u32) };
+            u128::from(a) & mask == u128::from(b) & mask
+        }
+        _ => false,
+    }
+}
+
+/// Parse and check a proxy URL; an unknown scheme must never mean "connect directly".
+pub fn parse(url: &str) -> Result<Url> {
+    let bad = |why: String| Error::new(ErrorKind::ProxyError, format!("invalid proxy URL {:?}: {why}", redact(url)));
+    let parsed = Url::parse(url).map_err(|e| bad(e.to_string()))?;
+    if !SCHEMES.contains(&parsed.scheme()) {
+        return Err(bad(format!("unsupported scheme {:?} (use one of {})", parsed.scheme(), SCHEMES.join(", "))));
+    }
+    Ok(parsed)
+}
+
+/// A reqwest proxy for every request through `url`, or only those `route` picks.
+pub fn build(url: &str, route: Option<std::sync::Arc<EnvProxies>>) -> Result<reqwest::Proxy> {
+    let parsed = parse(url)?;
+    let bad = |e: reqwest::Error| Error::new(ErrorKind::ProxyError, format!("invalid proxy URL {:?}: {e}", redact(url)));
+    let mut proxy = match route {
+        None => reqwest::Proxy::all(url).map_err(bad)?,
+        Some(env) => {
+            let target = parsed.clone();
+            let own = url.to_owned();
+            reqwest::Proxy::custom(move |u| (env.for_url(u) == Some(own.as_str())).then(|| target.clone()))
+        }
+    };
+    // `user:@host` (an empty password) parses as no password at all, which reqwest takes as
+    // "no credentials"; send them explicitly.
+    if !parsed.username().is_empty() && parsed.password().is_none() && parsed.scheme().starts_with("http") {
+        let user = percent_encoding::percent_decode_str(parsed.username()).decode_utf8_lossy().into_owned();
+        proxy = proxy.basic_auth(&user, "");
+    }
+    Ok(proxy)
+}
+
+/// A proxy URL without its password, for messages.
+pub fn redact(proxy: &str) -> String {
+    match Url::parse(proxy) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => proxy.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn no_proxy_hosts_domains_and_cidr() {
+        let np = NoProxy::parse("example.com, .internal, 10.0.0.0/8, 127.0.0.2, localhost, api.test:8443, ::1");
+        assert!(np.matches(&url("http://example.com/")));
+        assert!(np.matches(&url("http://www.example.com/")));
+        assert!(!np.matches(&url("http://notexample.com/")));
+        assert!(np.matches(&url("http://a.internal/")));
+        assert!(np.matches(&url("http://10.1.2.3/")));
+        assert!(!np.matches(&url("http://11.0.0.1/")));
+        assert!(np.matches(&url("http://127.0.0.2:8000/")));
+        assert!(!np.matches(&url("http://127.0.0.3/")));
+        assert!(np.matches(&url("http://localhost:1/")));
+        assert!(np.matches(&url("https://api.test:8443/")));
+        assert!(!np.matches(&url("https://api.test/")));
+        assert!(np.matches(&url("http://[::1]:80/")));
+        assert!(NoProxy::parse("*").matches(&url("http://anything/")));
+        assert!(!NoProxy::parse("").matches(&url("http://anything/")));
+    }
+
+    #[test]
+    fn scheme_specific_then_all() {
+        let env = EnvProxies { http: Some("http://p1:1".into()), all: Some("socks5://p2:2".into()), no_proxy: NoProxy::parse("127.0.0.0/8"), ..Default::default() };
+        assert_eq!(env.for_url(&url("http://h/")), Some("http://p1:1"));
+        assert_eq!(env.for_url(&url("https://h/")), Some("socks5://p2:2"));
+        assert_eq!(env.for_url(&url("http://127.0.0.1/")), None);
+    }
+
+    #[test]
+    fn unknown_schemes_are_refused() {
+        for u in ["ftp://127.0.0.1:1", "not a url"] {
+            assert_eq!(parse(u).unwrap_err().kind, ErrorKind::ProxyError);
+        }
+    }
+}
