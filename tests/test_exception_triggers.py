@@ -5,10 +5,11 @@ docs/api/exceptions.md, that the message names the URL and the cause, and the ``
 (method and URL) that request-bound errors carry. The misbehaving servers are in
 ``hostile_servers``; TLS certificates come from ``tls_servers`` (trustme).
 
-Not triggered here, because nothing in httpr can raise them yet: ``PoolTimeout`` (the pool has
-no size limit to wait on), ``CloseError``, ``ResponseNotRead`` / ``RequestNotRead`` (no API
-reads a body lazily), ``CookieConflict`` (cookies are plain dicts); ``ClientClosed`` is never
-raised (a closed client reopens with ``ClientReopenedWarning``).
+Not triggered here, because httpr never raises them (they are exported so code written for
+httpr 0.7.8 or httpx that catches them keeps working, and documented as such):
+``CloseError`` (closing a socket cannot fail in a way reqwest reports), ``ResponseNotRead`` /
+``RequestNotRead`` (no API reads a body lazily), ``CookieConflict`` (cookies are plain dicts).
+``test_never_raised_classes_say_so`` checks that their documentation says it.
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ ANCESTORS: dict[type[BaseException], tuple[type[BaseException], ...]] = {
     httpr.StreamConsumed: _STREAM,
     httpr.StreamClosed: _STREAM,
     httpr.ClientReopenedWarning: (ResourceWarning, Warning),
+    httpr.PoolTimeout: _TIMEOUT,
+    httpr.TimeoutException: _TIMEOUT[1:],
+    httpr.ClientClosed: (RuntimeError, Exception),
 }
 
 #: A word the message must contain, or a tuple of alternatives one of which must appear.
@@ -523,3 +527,64 @@ def test_client_reopened_warning(hostile: HostileServer, tag: str) -> None:
     assert Path(warning.filename).resolve() == Path(__file__).resolve()
     assert len([s for s in hostile.seen("/ok") if tag in s.target]) == 1
     client.close()
+
+
+# -- limits, the total timeout, closing ---------------------------------------------------------
+
+
+def test_pool_timeout_waiting_for_a_held_connection(hostile: HostileServer) -> None:
+    # The only connection is held by an open stream, so the next request waits for the pool.
+    url = hostile.url("/ok")
+    with httpr.Client(max_connections=1, timeout=httpr.Timeout(QUICK, pool=SHORT)) as client:
+        with client.stream("GET", url) as held:
+            assert held.status_code == 200
+            started = time.monotonic()
+            with pytest.raises(httpr.TimeoutException) as info:
+                client.get(url)
+            elapsed = time.monotonic() - started
+        assert client.get(url).status_code == 200  # the slot came back with the stream
+
+    assert SHORT * 0.9 <= elapsed < SHORT + SLACK
+    check(info.value, httpr.PoolTimeout, words=["free connection", "max_connections=1"], method="GET", url=url)
+
+
+def test_total_timeout_is_the_base_class(hostile: HostileServer) -> None:
+    # A stalled body with a generous read timeout: only the total cap can end it.
+    url = hostile.url("/stall-body")
+    started = time.monotonic()
+    with pytest.raises(httpr.TimeoutException) as info:
+        httpr.Client(timeout=httpr.Timeout(QUICK, total=SHORT)).get(url)
+    elapsed = time.monotonic() - started
+
+    assert SHORT * 0.9 <= elapsed < SHORT + SLACK
+    check(info.value, httpr.TimeoutException, words=["total timeout"], method="GET", url=url)
+
+
+def test_client_closed_while_waiting_for_a_slot(hostile: HostileServer) -> None:
+    import asyncio
+
+    url = hostile.url("/black-hole")
+
+    async def main() -> BaseException:
+        client = httpr.AsyncClient(max_concurrency=1, timeout=QUICK)
+        busy = asyncio.ensure_future(client.get(url))  # takes the only slot, never answered
+        await asyncio.sleep(0.2)
+        waiting = asyncio.ensure_future(client.get(url))
+        await asyncio.sleep(0.1)
+        await client.aclose()
+        with pytest.raises(httpr.ClientClosed) as info:
+            await waiting
+        busy.cancel()
+        return info.value
+
+    error = asyncio.run(main())
+    check(error, httpr.ClientClosed, words=["closed", "max_concurrency"], url=url)
+
+
+@pytest.mark.parametrize("name", ["CloseError", "ResponseNotRead", "RequestNotRead", "CookieConflict"])
+def test_never_raised_classes_say_so(name: str) -> None:
+    cls = getattr(httpr, name)
+    assert cls.__doc__ is not None and "Never raised by httpr" in cls.__doc__
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "api" / "exceptions.md").read_text()
+    section = docs[docs.index(f"`{name}`") :][:600]
+    assert "Never raised by httpr" in section

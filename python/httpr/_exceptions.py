@@ -70,7 +70,7 @@ class WriteError(NetworkError):
 
 
 class CloseError(NetworkError):
-    """Closing a connection failed."""
+    """Closing a connection failed (httpx). Never raised by httpr: it is exported so that code written for httpr 0.7.8 or httpx that catches it keeps working."""
 
 
 class ProtocolError(TransportError):
@@ -120,7 +120,7 @@ class InvalidURL(Exception):
 
 
 class CookieConflict(Exception):
-    """More than one cookie matched a name lookup."""
+    """More than one cookie matched a name lookup (httpx). Never raised by httpr: it is exported so that code written for httpr 0.7.8 or httpx that catches it keeps working."""
 
 
 class StreamError(RuntimeError):
@@ -136,11 +136,11 @@ class StreamClosed(StreamError):
 
 
 class ResponseNotRead(StreamError):
-    """The body of a streamed response was accessed before `read()`."""
+    """The body of a streamed response was accessed before `read()` (httpx). Never raised by httpr: it is exported so that code written for httpr 0.7.8 or httpx that catches it keeps working."""
 
 
 class RequestNotRead(StreamError):
-    """The body of a streamed request was accessed before it was read."""
+    """The body of a streamed request was accessed before it was read (httpx). Never raised by httpr: it is exported so that code written for httpr 0.7.8 or httpx that catches it keeps working."""
 
 
 class ClientClosed(RuntimeError):
