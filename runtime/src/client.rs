@@ -207,7 +207,7 @@ impl Client {
         let deadline = Deadline::start(p.timeout.total);
         let (method, url) = (p.method.clone(), p.url.clone());
         within(deadline, &method, &url, async {
-            let head = send_retrying(&state, &jar, p, driver, deadline).await?;
+            let head = Box::pin(send_retrying(&state, &jar, p, driver, deadline)).await?;
             let Head { mut response, request: p, cookies, started, slot, .. } = head;
             let status = response.status();
             let version = response.version();
@@ -223,27 +223,42 @@ impl Client {
     pub async fn send(state: &State, jar: &Jar, p: Prepared, driver: Driver) -> Result<Head> {
         let deadline = Deadline::start(p.timeout.total);
         let (method, url) = (p.method.clone(), p.url.clone());
-        within(deadline, &method, &url, send_retrying(state, jar, p, driver, deadline)).await
+        within(deadline, &method, &url, Box::pin(send_retrying(state, jar, p, driver, deadline))).await
     }
 }
 
-/// Run `fut` within the `total` timeout, if there is one.
-async fn within<T>(deadline: Deadline, method: &http::Method, url: &url::Url, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+/// `fut` bounded by the `total` timeout, if there is one. A plain function (not `async`), so
+/// the returned future holds `fut` once: futures are moved around whole, so size matters.
+fn within<'a, T: 'a>(deadline: Deadline, method: &http::Method, url: &url::Url, fut: impl std::future::Future<Output = Result<T>> + 'a) -> impl std::future::Future<Output = Result<T>> + 'a {
+    use futures_util::future::{Either, FutureExt};
     match deadline.0 {
-        None => fut.await,
-        Some((at, _)) => tokio::time::timeout_at(at, fut).await.unwrap_or_else(|_| Err(response::total_elapsed(deadline, method, url))),
+        None => Either::Left(fut),
+        Some((at, _)) => {
+            let (method, url) = (method.clone(), url.clone());
+            Either::Right(tokio::time::timeout_at(at, fut).map(move |r| r.unwrap_or_else(|_| Err(response::total_elapsed(deadline, &method, &url)))))
+        }
     }
 }
 
 /// Retries per the request's policy: failed attempts and retryable statuses, with backoff.
 async fn send_retrying(state: &State, jar: &Jar, p: Prepared, driver: Driver, deadline: Deadline) -> Result<Head> {
-    let Some(policy) = p.retry.clone() else { return send_redirects(state, jar, p, driver, deadline).await };
+    let policy = p.retry.clone();
+    let method = p.method.clone();
+    let mut p = Some(p);
     let mut retries = 0u32;
     loop {
-        let attempt = send_redirects(state, jar, p.clone(), driver, deadline).await;
-        let wait = match &attempt {
-            Err(e) if retries < policy.total && policy.retries_error(e, &p.method) => policy.wait(retries + 1, None),
-            Ok(h) if retries < policy.total && policy.retries_status(h.response.status(), &p.method) => policy.wait(retries + 1, Some(h.response.headers())),
+        let left = policy.as_ref().filter(|pol| retries < pol.total);
+        // The last attempt takes the request itself; earlier ones send a copy.
+        let this = match left {
+            Some(_) => p.clone(),
+            None => p.take(),
+        };
+        let this = this.ok_or_else(|| Error::new(ErrorKind::RequestError, "internal: request already sent"))?;
+        // Boxed: the redirect loop's state is large, and this one is moved around whole.
+        let attempt = Box::pin(send_redirects(state, jar, this, driver, deadline)).await;
+        let wait = match (left, &attempt) {
+            (Some(pol), Err(e)) if pol.retries_error(e, &method) => pol.wait(retries + 1, None),
+            (Some(pol), Ok(h)) if pol.retries_status(h.response.status(), &method) => pol.wait(retries + 1, Some(h.response.headers())),
             _ => {
                 return attempt.map_err(|mut e| {
                     if retries > 0 {
@@ -269,7 +284,8 @@ async fn send_redirects(state: &State, jar: &Jar, p: Prepared, driver: Driver, d
     let mut set_cookies: Vec<(String, String)> = Vec::new();
     let requested = p.url.clone();
     loop {
-        let slot = state.limiter.acquire(&p.url, &p.method, p.timeout.pool, deadline).await?;
+        // Boxed: only limited clients wait here, and the others should not carry its state.
+        let slot = if state.limiter.limits().is_limited() { Box::pin(state.limiter.acquire(&p.url, &p.method, p.timeout.pool, deadline)).await? } else { None };
         let resp = send_once(state, jar, &p, driver).await?;
         if s.cookie_store {
             jar.store_response(resp.headers(), &p.url);
@@ -409,5 +425,24 @@ async fn await_headers(
                     .with_request(p.method.as_str(), p.url.as_str()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Futures are moved whole (into boxes, tasks, `block_on`), so a request's future must
+    /// stay small: nested `async fn`s inline each other's state and sizes add up fast.
+    #[test]
+    fn request_futures_stay_small() {
+        let c = Client::new(ClientSettings::default()).unwrap();
+        let st = c.state();
+        let jar = c.jar().clone();
+        let p = crate::request::prepare(&st.settings, "GET", "http://127.0.0.1:1/", Default::default()).unwrap();
+        let execute = std::mem::size_of_val(&Client::execute(st.clone(), jar.clone(), p.clone(), Driver::Shared));
+        let send = std::mem::size_of_val(&Client::send(&st, &jar, p, Driver::Shared));
+        assert!(execute <= 4096, "execute's future is {execute} bytes");
+        assert!(send <= 2048, "send's future is {send} bytes");
     }
 }

@@ -14,6 +14,9 @@ pub struct Jar {
 
 impl Jar {
     pub fn store_response(&self, headers: &HeaderMap, url: &Url) {
+        if !headers.contains_key(http::header::SET_COOKIE) {
+            return;
+        }
         let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
         for value in headers.get_all(http::header::SET_COOKIE) {
             if let Ok(s) = value.to_str() {
@@ -25,6 +28,10 @@ impl Jar {
     /// (name, value) pairs the jar would send to `url`.
     pub fn matching(&self, url: &Url) -> Vec<(String, String)> {
         let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        // Most jars are empty: skip the domain and path matching.
+        if store.iter_any().next().is_none() {
+            return Vec::new();
+        }
         store.get_request_values(url).map(|(n, v)| (n.to_owned(), v.to_owned())).collect()
     }
 

@@ -76,6 +76,8 @@ pub fn local() -> Arc<tokio::runtime::Runtime> {
 /// are only ever driven by this thread's runtime.
 pub fn block_on<F: Future>(fut: F) -> F::Output {
     let rt = local();
+    // Boxed once here rather than moved (copied) whole through the layers of `block_on`.
+    let fut = Box::pin(fut);
     rt.block_on(async {
             // Between two requests nothing drives this thread's idle connections, so a close
             // by the server is not yet known. Yielding once lets the runtime poll its I/O

@@ -35,7 +35,27 @@ fn push_form(out: &mut String, s: &str) {
 pub const MAX_URL: usize = 65534;
 
 /// Parse a request URL: InvalidURL for garbage, UnsupportedProtocol for non-HTTP schemes.
+/// The last few URLs parsed on this thread are remembered: programs request the same URLs
+/// over and over, and parsing (IDNA host processing included) costs more than the lookup.
 pub fn parse_url(raw: &str) -> Result<Url> {
+    use std::cell::RefCell;
+    const KEEP: usize = 8;
+    thread_local!(static RECENT: RefCell<Vec<(Box<str>, Url)>> = const { RefCell::new(Vec::new()) });
+    if let Some(hit) = RECENT.with(|r| r.borrow().iter().find(|(k, _)| **k == *raw).map(|(_, u)| u.clone())) {
+        return Ok(hit);
+    }
+    let url = parse_uncached(raw)?;
+    RECENT.with(|r| {
+        let mut r = r.borrow_mut();
+        if r.len() >= KEEP {
+            r.remove(0);
+        }
+        r.push((raw.into(), url.clone()));
+    });
+    Ok(url)
+}
+
+fn parse_uncached(raw: &str) -> Result<Url> {
     let url = Url::parse(raw).map_err(|e| Error::new(ErrorKind::InvalidURL, format!("invalid URL {raw:?}: {e}")))?;
     match url.scheme() {
         "http" | "https" => {}

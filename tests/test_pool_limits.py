@@ -1,0 +1,332 @@
+"""Connection limits (``max_connections``, ``max_connections_per_host``) and PoolTimeout, against
+real local servers that count the TCP connections they accept and how many are open at once.
+
+Concurrency comes from threads for ``Client`` and from ``asyncio.gather`` for ``AsyncClient``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, cast
+
+import pytest
+
+import httpr
+from production_servers import ProdServer, wait_for
+from stream_server import MODES, Mode
+
+SLOW_MS = 250
+
+
+@pytest.fixture
+def srv() -> Iterator[ProdServer]:
+    """A fresh server per test, so its connection counters start at zero."""
+    with ProdServer("127.0.0.1") as server:
+        yield server
+
+
+@pytest.fixture
+def other() -> Iterator[ProdServer]:
+    """A second host: 127.0.0.2."""
+    with ProdServer("127.0.0.2") as server:
+        yield server
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> Mode:
+    return cast(Mode, request.param)
+
+
+def fire(mode: Mode, urls: list[str], **client_kwargs: Any) -> tuple[list[httpr.Response], list[float]]:
+    """GET every URL at once through one client (threads for Client, asyncio.gather for
+    AsyncClient). Returns the responses and when each finished (seconds after the start)."""
+    started = time.monotonic()
+    if mode == "sync":
+        with httpr.Client(**client_kwargs) as client:
+
+            def one(url: str) -> tuple[httpr.Response, float]:
+                response = client.get(url)
+                return response, time.monotonic() - started
+
+            with ThreadPoolExecutor(max_workers=len(urls)) as pool:
+                results = list(pool.map(one, urls))
+    else:
+
+        async def main() -> list[tuple[httpr.Response, float]]:
+            async with httpr.AsyncClient(**client_kwargs) as client:
+
+                async def one(url: str) -> tuple[httpr.Response, float]:
+                    response = await client.get(url)
+                    return response, time.monotonic() - started
+
+                return await asyncio.gather(*(one(url) for url in urls))
+
+        results = asyncio.run(main())
+    return [r for r, _ in results], [t for _, t in results]
+
+
+# -- max_connections ---------------------------------------------------------------------------------
+
+
+def test_max_connections_bounds_requests_in_flight(mode: Mode, srv: ProdServer) -> None:
+    """Ten concurrent slow requests with max_connections=2: all succeed, and the server never
+    handles more than two at once. (That the *sockets* are bounded too is
+    test_max_connections_bounds_open_sockets, which fails: see its xfail reason.)"""
+    urls = [srv.url(f"/slow?ms={SLOW_MS}&i={i}") for i in range(10)]
+    responses, _ = fire(mode, urls, max_connections=2, timeout=10)
+    assert [r.status_code for r in responses] == [200] * 10
+    assert all(r.text == "slow" for r in responses)
+    assert len(srv.seen("/slow")) == 10
+    assert srv.max_in_flight == 2, f"the server handled up to {srv.max_in_flight} requests at once"
+
+
+OPEN_SOCKETS_BUG = (
+    "BUG: max_connections / max_connections_per_host bound requests in flight, not open "
+    "connections. limits.rs releases the slot when the response body has been read, before "
+    "hyper has put the connection back in the idle pool; the next request takes the slot, "
+    "finds no idle connection and opens a new one while the old one is still open (and is "
+    "reused later). The server sees max_connections + 1 connections carrying requests over "
+    "overlapping periods (e.g. 3 with max_connections=2)."
+)
+
+
+@pytest.mark.xfail(strict=True, reason=OPEN_SOCKETS_BUG)
+@pytest.mark.parametrize(("limit", "bound"), [("max_connections", 2), ("max_connections_per_host", 1)])
+def test_max_connections_bounds_open_sockets(mode: Mode, limit: str, bound: int) -> None:
+    """The documented promise: "Most connections open at once". Many short requests make many
+    slot hand-offs; each hand-off may race the connection's return to the pool, so rounds are
+    repeated until a violation shows (it does within a few rounds) or 20 rounds pass.
+
+    The overlap counted is the race-free one (:meth:`ProdServer.live_overlap`): a connection
+    counts as open from its accept until the last request it carried, so a connection the
+    server has not yet seen closed is never counted."""
+    rounds: list[tuple[int, int, int]] = []
+    for _ in range(20):
+        with ProdServer("127.0.0.1") as server:
+            urls = [server.url(f"/slow?ms=0&i={i}") for i in range(200)]
+            responses, _ = fire(mode, urls, timeout=10, **{limit: bound})
+            assert all(r.status_code == 200 for r in responses)
+            assert server.max_in_flight <= bound
+            rounds.append((server.live_overlap(), server.max_open, server.accepted))
+        if rounds[-1][0] > bound:
+            break
+    worst = max(rounds)
+    assert worst[0] <= bound, (
+        f"{limit}={bound}, but {worst[0]} connections were open at once "
+        f"(server-side max open {worst[1]}, {worst[2]} accepted for 200 requests); rounds: {rounds}"
+    )
+
+
+def test_without_a_limit_requests_run_side_by_side(mode: Mode, srv: ProdServer) -> None:
+    """The control: the same load with no limit opens (nearly) one connection per request."""
+    urls = [srv.url(f"/slow?ms={SLOW_MS}&i={i}") for i in range(10)]
+    started = time.monotonic()
+    responses, _ = fire(mode, urls, timeout=10)
+    elapsed = time.monotonic() - started
+    assert [r.status_code for r in responses] == [200] * 10
+    assert srv.max_in_flight >= 8
+    assert elapsed < 5 * SLOW_MS / 1000, f"{elapsed:.2f}s: no parallelism without a limit"
+
+
+def test_max_connections_serialises_beyond_the_limit(mode: Mode, srv: ProdServer) -> None:
+    """Ten 250 ms requests two at a time take five rounds."""
+    urls = [srv.url(f"/slow?ms={SLOW_MS}&i={i}") for i in range(10)]
+    started = time.monotonic()
+    responses, _ = fire(mode, urls, max_connections=2, timeout=10)
+    elapsed = time.monotonic() - started
+    assert all(r.status_code == 200 for r in responses)
+    assert elapsed >= 5 * SLOW_MS / 1000 * 0.95, f"{elapsed:.2f}s is too fast for 2 connections"
+    assert elapsed < 5 * SLOW_MS / 1000 + 2.5, f"{elapsed:.2f}s"
+
+
+@pytest.mark.xfail(strict=True, reason=OPEN_SOCKETS_BUG)
+def test_sequential_requests_never_open_a_second_connection(srv: ProdServer) -> None:
+    """Client(max_connections=1), one request after the other: a second connection the server
+    sees while the first is still in use (it carries later requests) breaks the limit. Checked
+    every 50 requests, up to 1000. (Sync only: with a limit, a sync Client's requests run on
+    the shared runtime and the race shows within a few dozen requests; an AsyncClient shows it
+    too, but too rarely for a strict xfail; the concurrent test above covers it.)"""
+    sent = 0
+    with httpr.Client(max_connections=1, timeout=5) as client:
+        for i in range(1000):
+            assert client.get(srv.url(f"/echo/{i}")).status_code == 200
+            sent += 1
+            if sent % 50 == 0 and srv.live_overlap() > 1:
+                break
+    assert srv.live_overlap() <= 1, (
+        f"max_connections=1, yet {srv.live_overlap()} connections were open at once after "
+        f"{sent} sequential requests ({srv.accepted} accepted)"
+    )
+
+
+# -- PoolTimeout -----------------------------------------------------------------------------------
+
+
+def check_pool_timeout(exc: BaseException, url: str, names: str) -> None:
+    assert type(exc) is httpr.PoolTimeout
+    assert isinstance(exc, httpr.TimeoutException)
+    assert isinstance(exc, TimeoutError)
+    assert isinstance(exc, httpr.TransportError)
+    message = str(exc)
+    assert names in message, message
+    assert "waiting for a free connection" in message, message
+    assert isinstance(exc, httpr.HTTPError) and exc.request is not None
+    assert exc.request.url == url and exc.request.method == "GET"
+
+
+@pytest.mark.parametrize("where", ["client", "request"])
+def test_pool_timeout_while_a_stream_holds_the_slot(mode: Mode, srv: ProdServer, where: str) -> None:
+    pool_short = httpr.Timeout(5, pool=0.1)
+    client_timeout = pool_short if where == "client" else httpr.Timeout(5)
+    request_kw: dict[str, Any] = {"timeout": pool_short} if where == "request" else {}
+    url = srv.url("/echo/second")
+
+    if mode == "sync":
+        with httpr.Client(max_connections=1, timeout=client_timeout) as client:
+            with client.stream("GET", srv.url("/echo/held")) as held:
+                assert held.status_code == 200
+                started = time.monotonic()
+                with pytest.raises(httpr.PoolTimeout) as info:
+                    client.get(url, **request_kw)
+                elapsed = time.monotonic() - started
+            # the stream is closed: its slot is free again
+            after = client.get(srv.url("/echo/after"), **request_kw)
+    else:
+
+        async def main() -> tuple[pytest.ExceptionInfo[httpr.PoolTimeout], float, httpr.Response]:
+            async with httpr.AsyncClient(max_connections=1, timeout=client_timeout) as client:
+                async with client.stream("GET", srv.url("/echo/held")) as held:
+                    assert held.status_code == 200
+                    started = time.monotonic()
+                    with pytest.raises(httpr.PoolTimeout) as info:
+                        await client.get(url, **request_kw)
+                    elapsed = time.monotonic() - started
+                return info, elapsed, await client.get(srv.url("/echo/after"), **request_kw)
+
+        info, elapsed, after = asyncio.run(main())
+
+    check_pool_timeout(info.value, url, "max_connections=1")
+    assert 0.09 <= elapsed < 1.0, f"{elapsed:.3f}s for a 0.1 s pool timeout"
+    assert srv.seen("/echo/second") == [], "the timed-out request must not be sent"
+    assert after.status_code == 200
+
+
+def test_pool_timeout_while_a_slow_request_holds_the_slot(mode: Mode, srv: ProdServer) -> None:
+    url = srv.url("/echo/waiting")
+    timeout = httpr.Timeout(5, pool=0.2)
+    if mode == "sync":
+        with httpr.Client(max_connections=1, timeout=timeout) as client:
+            box: list[httpr.Response] = []
+            slow = threading.Thread(target=lambda: box.append(client.get(srv.url("/slow?ms=1000"))))
+            slow.start()
+            assert wait_for(lambda: srv.in_flight == 1)
+            with pytest.raises(httpr.PoolTimeout) as info:
+                client.get(url)
+            slow.join(5)
+            assert box[0].status_code == 200
+    else:
+
+        async def main() -> pytest.ExceptionInfo[httpr.PoolTimeout]:
+            async with httpr.AsyncClient(max_connections=1, timeout=timeout) as client:
+                task = asyncio.ensure_future(client.get(srv.url("/slow?ms=1000")))
+                while srv.in_flight < 1:
+                    await asyncio.sleep(0.01)
+                with pytest.raises(httpr.PoolTimeout) as exc_info:
+                    await client.get(url)
+                assert (await task).status_code == 200
+                return exc_info
+
+        info = asyncio.run(main())
+    check_pool_timeout(info.value, url, "max_connections=1")
+    assert srv.seen("/echo/waiting") == []
+
+
+def test_waiting_within_the_pool_timeout_succeeds(mode: Mode, srv: ProdServer) -> None:
+    """A request that waits less than the pool timeout for the slot gets it."""
+    urls = [srv.url("/slow?ms=300&i=1"), srv.url("/slow?ms=300&i=2")]
+    responses, finished = fire(mode, urls, max_connections=1, timeout=httpr.Timeout(5, pool=2))
+    assert [r.status_code for r in responses] == [200, 200]
+    assert max(finished) >= 0.55, f"the second request did not wait: {finished}"
+    assert srv.max_in_flight == 1
+
+
+# -- max_connections_per_host --------------------------------------------------------------------------
+
+
+def test_per_host_limit_serialises_one_host_but_not_another(
+    mode: Mode, srv: ProdServer, other: ProdServer
+) -> None:
+    busy = [srv.url(f"/slow?ms=400&i={i}") for i in range(3)]
+    quick = other.url("/slow?ms=50")
+    responses, finished = fire(mode, busy + [quick], max_connections_per_host=1, timeout=10)
+    assert [r.status_code for r in responses] == [200] * 4
+    assert srv.max_in_flight == 1, srv.max_in_flight
+    assert len(srv.seen("/slow")) == 3
+    assert max(finished[:3]) >= 3 * 0.4 * 0.95, f"127.0.0.1 was not serialised: {finished}"
+    assert finished[3] < 0.4 + 0.3, (
+        f"127.0.0.2 waited for 127.0.0.1's queue: it finished after {finished[3]:.2f}s ({finished})"
+    )
+    assert len(other.seen("/slow")) == 1
+
+
+def test_per_host_pool_timeout_names_the_per_host_limit(srv: ProdServer, other: ProdServer) -> None:
+    with httpr.Client(max_connections_per_host=1, timeout=httpr.Timeout(5, pool=0.1)) as client:
+        with client.stream("GET", srv.url("/echo/held")):
+            with pytest.raises(httpr.PoolTimeout) as info:
+                client.get(srv.url("/echo/blocked"))
+            # another host has its own slot
+            assert client.get(other.url("/echo/free")).status_code == 200
+    check_pool_timeout(info.value, srv.url("/echo/blocked"), "max_connections_per_host=1")
+    assert srv.seen("/echo/blocked") == []
+
+
+def test_both_limits_together(mode: Mode, srv: ProdServer, other: ProdServer) -> None:
+    """max_connections=2 with max_connections_per_host=1: one connection per host."""
+    urls = [srv.url(f"/slow?ms=200&i={i}") for i in range(3)] + [
+        other.url(f"/slow?ms=200&i={i}") for i in range(3)
+    ]
+    responses, _ = fire(mode, urls, max_connections=2, max_connections_per_host=1, timeout=10)
+    assert all(r.status_code == 200 for r in responses)
+    assert (srv.max_in_flight, other.max_in_flight) == (1, 1)
+    assert len(srv.seen("/slow")) == 3 and len(other.seen("/slow")) == 3
+
+
+# -- validation --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["max_connections", "max_connections_per_host"])
+@pytest.mark.parametrize("cls", [httpr.Client, httpr.AsyncClient])
+def test_zero_connections_is_a_value_error(name: str, cls: Callable[..., object]) -> None:
+    with pytest.raises(ValueError) as info:
+        cls(**{name: 0})
+    assert f"{name} must be at least 1" in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("value", [-1, "2", 1.5])
+def test_bad_max_connections_types(value: object) -> None:
+    with pytest.raises((TypeError, ValueError, OverflowError)):
+        httpr.Client(max_connections=value)  # type: ignore[arg-type]
+
+
+def test_pool_idle_timeout_closes_idle_connections(srv: ProdServer) -> None:
+    """An idle pooled connection is dropped after pool_idle_timeout: the next request opens a
+    new one, and the server sees the old one closed."""
+    with httpr.Client(pool_idle_timeout=0.2, timeout=5) as client:
+        assert client.get(srv.url("/echo/1")).status_code == 200
+        assert client.get(srv.url("/echo/2")).status_code == 200
+        assert srv.accepted == 1
+        time.sleep(0.6)
+        assert client.get(srv.url("/echo/3")).status_code == 200
+    assert srv.accepted == 2
+    ports = [s.client_port for s in srv.seen("/echo")]
+    assert ports[0] == ports[1] != ports[2]
+
+
+def test_pool_idle_timeout_validation() -> None:
+    with pytest.raises(ValueError):
+        httpr.Client(pool_idle_timeout=-1)
+    httpr.Client(pool_idle_timeout=None)  # keeps idle connections forever
