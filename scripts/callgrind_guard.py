@@ -19,7 +19,17 @@ How it measures
   I is the ``summary:`` total of the callgrind output file: every instruction of every thread of
   the process (so a runtime thread doing the I/O is counted too).
 * An unmeasured run first checks that the client works and fills the bytecode caches, so both
-  measured runs start in the same state.
+  measured runs start in the same state. PYTHONHASHSEED is fixed (with hash randomisation,
+  repeated runs differed by up to 2%); proxy and CA-bundle variables are removed from the
+  environment.
+* Large copies weigh more here than in CPU time: glibc's memcpy switches to ``rep movsb`` above
+  a few KiB, and valgrind counts every iteration of it. Measured on this machine: a 5 KiB copy
+  costs ~500 instructions, a 16 or 64 KiB copy ~1 instruction per byte.
+* The interpreter is the ``sys.executable`` that ``--python`` reports, so a wrapper script (a
+  pyenv shim) is not what valgrind runs.
+
+``--top K`` prints the K functions with the largest self cost per request (via
+``callgrind_annotate``), which is where to start when the count moves.
 
 Usage (from the repository root)::
 
@@ -27,6 +37,7 @@ Usage (from the repository root)::
     python3 scripts/callgrind_guard.py --python .venv/bin/python --update   # rewrite the budget
     python3 scripts/callgrind_guard.py --python .venv/bin/python --repeat 3 \\
         --ref-python /tmp/bench-venvs/anchors/bin/python                    # spread + ratio to 0.7.8
+    python3 scripts/callgrind_guard.py --python .venv/bin/python --top 20   # where the cost goes
 
 The budget lives in ``scripts/callgrind_budget.json``. The check fails (exit 1) when the measured
 count is above ``instructions_per_request * (1 + tolerance)``. Counts depend on the Python build,
@@ -39,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import http.server
+import re
 import json
 import os
 import shutil
@@ -90,6 +102,7 @@ try:
     print(version("httpr"))
 except Exception:
     print("?")
+print(sys.executable)
 """
 
 
@@ -192,7 +205,7 @@ def parse_total(text: str) -> int:
 
 def run_client(python: str, url: str, n: int, valgrind_out: Path | None = None) -> str:
     """Run CLIENT_CODE for N requests (under callgrind when ``valgrind_out`` is given) and return
-    its stdout (the httpr version)."""
+    its stdout (the httpr version and sys.executable, one a line)."""
     cmd = [python, "-c", CLIENT_CODE, url, str(n)]
     if valgrind_out is not None:
         cmd = ["valgrind", "--tool=callgrind", "--quiet", f"--callgrind-out-file={valgrind_out}", *cmd]
@@ -221,8 +234,42 @@ def per_request(python: str, url: str, n_small: int, n_large: int, workdir: Path
 
 def measure(python: str, url: str, n_small: int, n_large: int, repeat: int, workdir: Path) -> tuple[str, list[float]]:
     """The httpr version behind ``python`` and ``repeat`` measurements of instructions/request."""
-    version = run_client(python, url, 20)  # unmeasured: checks the client, fills .pyc caches
-    return version, [per_request(python, url, n_small, n_large, workdir) for _ in range(repeat)]
+    # Unmeasured: checks the client, fills the .pyc caches, finds the real interpreter.
+    lines = run_client(python, url, 20).splitlines()
+    if len(lines) < 2:
+        raise GuardError(f"unexpected output from {python}: {lines!r}")
+    version, executable = lines[-2], lines[-1]
+    return version, [per_request(executable, url, n_small, n_large, workdir) for _ in range(repeat)]
+
+
+_ANNOTATE_LINE = re.compile(r"^\s*([\d,]+) \([^)]*\)\s+(\S.*)$")
+
+
+def function_costs(path: Path) -> dict[str, int]:
+    """Self cost (Ir) per function of a callgrind output file, from ``callgrind_annotate``."""
+    proc = subprocess.run(
+        ["callgrind_annotate", "--threshold=100", "--inclusive=no", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise GuardError(f"callgrind_annotate failed: {proc.stderr.strip()}")
+    costs: dict[str, int] = {}
+    for line in proc.stdout.splitlines():
+        m = _ANNOTATE_LINE.match(line)
+        if m and "PROGRAM TOTALS" not in m.group(2):
+            name = re.sub(r"\s+\[[^\]]*\]$", "", m.group(2))  # drop the " [object file]" suffix
+            costs[name] = costs.get(name, 0) + int(m.group(1).replace(",", ""))
+    return costs
+
+
+def top_functions(workdir: Path, n_small: int, n_large: int, count: int) -> list[str]:
+    """The functions with the largest self cost per request, from the last pair of runs."""
+    small = function_costs(workdir / f"callgrind.out.{n_small}")
+    large = function_costs(workdir / f"callgrind.out.{n_large}")
+    per = {f: (large.get(f, 0) - small.get(f, 0)) / (n_large - n_small) for f in large.keys() | small.keys()}
+    ranked = sorted(per.items(), key=lambda item: (-item[1], item[0]))[:count]
+    return [f"  {cost:10,.0f}  {name}" for name, cost in ranked]
 
 
 def describe(name: str, version: str, values: list[float]) -> str:
@@ -295,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ref-python", help="also measure the httpr behind this interpreter, print the ratio")
     ap.add_argument("--ref-name", default="httpr-0.7.8", help="label for --ref-python (default %(default)s)")
     ap.add_argument("--keep", type=Path, help="keep the callgrind.out files in this folder (for callgrind_annotate)")
+    ap.add_argument("--top", type=int, default=0, metavar="K", help="print the K functions costing most per request")
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.serve:
@@ -313,12 +361,16 @@ def main(argv: list[str] | None = None) -> int:
             workdir.mkdir(parents=True, exist_ok=True)
             version, values = measure(args.python, server.url, args.n_small, args.n_large, args.repeat, workdir)
             print(f"{KEY}: " + describe(args.python, version, values))
+            if args.top:
+                print(f"self instructions per request, top {args.top}:", *top_functions(workdir, args.n_small, args.n_large, args.top), sep="\n")
             value = statistics.median(values)
             if args.ref_python:
                 ref_version, ref_values = measure(
                     args.ref_python, server.url, args.n_small, args.n_large, args.repeat, workdir
                 )
                 print(f"{KEY}: " + describe(f"{args.ref_name} {args.ref_python}", ref_version, ref_values))
+                if args.top:
+                    print(f"self instructions per request, top {args.top}:", *top_functions(workdir, args.n_small, args.n_large, args.top), sep="\n")
                 print(f"{KEY}: ratio {value / statistics.median(ref_values):.3f} (below 1 = fewer instructions than {args.ref_name})")
         if args.update:
             write_budget(args.budget, budget, value, args)
