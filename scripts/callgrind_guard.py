@@ -22,9 +22,11 @@ How it measures
   measured runs start in the same state. PYTHONHASHSEED is fixed (with hash randomisation,
   repeated runs differed by up to 2%); proxy and CA-bundle variables are removed from the
   environment.
-* Large copies weigh more here than in CPU time: glibc's memcpy switches to ``rep movsb`` above
-  a few KiB, and valgrind counts every iteration of it. Measured on this machine: a 5 KiB copy
-  costs ~500 instructions, a 16 or 64 KiB copy ~1 instruction per byte.
+* glibc's memcpy and memset switch to ``rep movsb``/``rep stosb`` above a few KiB, and valgrind
+  counts every iteration of those (one per byte): a 16 KiB copy would count ~16,400 instructions
+  against ~500 for a 5 KiB one, far more than its CPU cost. GLIBC_TUNABLES raises the thresholds
+  so that every size takes the vector loop (16 KiB: ~1,560; 64 KiB: ~6,200), and a moved 16 KiB
+  future does not outweigh the rest of the request.
 * The interpreter is the ``sys.executable`` that ``--python`` reports, so a wrapper script (a
   pyenv shim) is not what valgrind runs.
 
@@ -84,6 +86,9 @@ DROPPED_ENV = (
     "REQUESTS_CA_BUNDLE",
     "CURL_CA_BUNDLE",
 )
+
+#: glibc tunables (glibc >= 2.33) that keep large copies and fills off ``rep movsb``/``rep stosb``.
+NO_REP_STRING_OPS = "glibc.cpu.x86_rep_movsb_threshold=1099511627776:glibc.cpu.x86_rep_stosb_threshold=1099511627776"
 
 #: Run by the measured interpreter: ``python -c CLIENT_CODE URL N``.
 CLIENT_CODE = f"""
@@ -183,6 +188,12 @@ def client_env() -> dict[str, str]:
     dropped = {name.lower() for name in DROPPED_ENV}
     env = {k: v for k, v in os.environ.items() if k.lower() not in dropped}
     env["PYTHONHASHSEED"] = "0"
+    # Keep glibc's memcpy/memset on their vector loops at every size: valgrind counts each
+    # iteration of `rep movsb`/`rep stosb` (one byte each), which would make a 16 KiB copy cost
+    # ~16,000 "instructions" instead of the ~1,500 of the vector loop.
+    env["GLIBC_TUNABLES"] = ":".join(
+        t for t in (env.get("GLIBC_TUNABLES", ""), NO_REP_STRING_OPS) if t
+    )
     return env
 
 
