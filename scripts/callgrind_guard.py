@@ -52,9 +52,9 @@ from __future__ import annotations
 
 import argparse
 import http.server
-import re
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -324,15 +324,17 @@ def python_version(python: str) -> str:
     return subprocess.run([python, "-c", code], capture_output=True, text=True).stdout.strip()
 
 
-def write_budget(path: Path, budget: dict[str, dict[str, object]], value: float, args: argparse.Namespace) -> None:
-    old = budget.get(KEY) or {}
-    tolerance = old.get("tolerance", DEFAULT_TOLERANCE) if isinstance(old, dict) else DEFAULT_TOLERANCE
-    budget[KEY] = {
-        "instructions_per_request": round(value),
-        "tolerance": tolerance,
-        "measured_with": f"{valgrind_version()}, Python {python_version(args.python)}, "
-        f"N={args.n_small}/{args.n_large}",
-    }
+def write_budget(
+    path: Path, budget: dict[str, dict[str, object]], value: float, version: str, args: argparse.Namespace
+) -> None:
+    """Set the count (and what it was measured with); the tolerance and any note are kept."""
+    old = budget.get(KEY)
+    entry: dict[str, object] = {"tolerance": DEFAULT_TOLERANCE, **(old if isinstance(old, dict) else {})}
+    entry["instructions_per_request"] = round(value)
+    entry["measured_with"] = (
+        f"httpr {version}, Python {python_version(args.python)}, {valgrind_version()}, N={args.n_small}/{args.n_large}"
+    )
+    budget[KEY] = entry
     path.write_text(json.dumps(budget, indent=2) + "\n", encoding="utf-8")
 
 
@@ -384,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"self instructions per request, top {args.top}:", *top_functions(workdir, args.n_small, args.n_large, args.top), sep="\n")
                 print(f"{KEY}: ratio {value / statistics.median(ref_values):.3f} (below 1 = fewer instructions than {args.ref_name})")
         if args.update:
-            write_budget(args.budget, budget, value, args)
+            write_budget(args.budget, budget, value, version, args)
             print(f"{KEY}: budget written to {args.budget}: {round(value):,} instructions/request")
             return 0
         limit, tolerance = budget_entry(budget, args.budget)
