@@ -2,6 +2,14 @@
 # The whole test suite: Rust unit + generator tests, the codegen drift check, the package
 # built from source, pytest against local servers, and mypy --strict.
 source "$(dirname "$0")/env.sh"
+if ! command -v valgrind >/dev/null; then
+  # tests/test_callgrind_budget.py counts instructions per request with valgrind's callgrind.
+  echo "== apt-get install valgrind"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
+fi
 echo "== cargo test (runtime, codegen)"
 log="$(mktemp)"
 if ! cargo test --workspace --quiet >"$log" 2>&1; then cat "$log"; exit 1; fi
@@ -11,8 +19,8 @@ cargo run --quiet -p codegen -- --check
 echo "== pip install . (release build)"
 "$VPY" -m pip install -q -r tests/requirements.txt -r docs/requirements.txt
 "$VPY" -m pip install -q --force-reinstall --no-deps .
-echo "== mypy --strict (tests, examples) and stubtest (compiled module vs generated stubs)"
-"$VPY" -m mypy --strict tests examples
+echo "== mypy --strict (tests, examples, scripts) and stubtest (compiled module vs generated stubs)"
+"$VPY" -m mypy --strict tests examples scripts
 "$VPY" -m mypy.stubtest httpr._httpr
 echo "== pytest"
 "$VPY" -m pytest -q tests
