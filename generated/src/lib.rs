@@ -227,9 +227,9 @@ pub struct Request(pub rt::py::request::Request);
 #[pymethods]
 impl Request {
     #[new]
-    #[pyo3(signature = (method, url, headers=None), text_signature = "(method, url, headers=None)")]
-    fn __new__(method: String, url: String, headers: Option<rt::py::args::StrPairs>) -> PyResult<Self> {
-        rt::py::guard(|| Ok(Self(rt::py::request::Request::new(method, url, headers)?)))
+    #[pyo3(signature = (method, url, headers=None, content=None), text_signature = "(method, url, headers=None, content=None)")]
+    fn __new__(method: String, url: String, headers: Option<rt::py::args::StrPairs>, content: Option<rt::py::args::Content>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::request::Request::new(method, url, headers, content)?)))
     }
 
     #[doc = "The HTTP method, uppercase."]
@@ -250,6 +250,27 @@ impl Request {
         rt::py::guard(|| Ok({ let v = self.0.headers(); Headers(v) }))
     }
 
+    #[doc = "The request body as sent (empty when there is none). Set on the requests a MockTransport handler receives."]
+    #[getter]
+    fn content(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyBytes>> {
+        rt::py::guard(|| Ok({ let v = self.0.content(py); v }))
+    }
+
+    #[doc = "Parse the request body as JSON.
+
+Returns:
+    Any
+
+Raises:
+    JSONDecodeError"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn json(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.json(py)?;
+            Ok(v)
+        })
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         rt::py::guard(|| {
             let v = self.0.__repr__();
@@ -264,6 +285,11 @@ pub struct Response(pub rt::py::response::Response);
 
 #[pymethods]
 impl Response {
+    #[new]
+    #[pyo3(signature = (status_code, headers=None, content=None, text=None, json=None), text_signature = "(status_code, headers=None, content=None, text=None, json=None)")]
+    fn __new__(status_code: usize, headers: Option<rt::py::args::StrPairs>, content: Option<rt::py::args::Content>, text: Option<String>, json: Option<rt::py::args::JsonValue>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::response::Response::py_new(status_code, headers, content, text, json)?)))
+    }
 
     #[doc = "The HTTP status code."]
     #[getter]
@@ -1022,9 +1048,9 @@ pub struct Client(pub rt::py::client::Client);
 #[pymethods]
 impl Client {
     #[new]
-    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::OptTimeout::UNSET, follow_redirects=true, max_redirects=20, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False)")]
-    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::OptTimeout, follow_redirects: bool, max_redirects: usize, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool) -> PyResult<Self> {
-        rt::py::guard(|| Ok(Self(rt::py::client::Client::new(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only })?)))
+    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::OptTimeout::UNSET, follow_redirects=true, max_redirects=20, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, transport=None), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, transport=None)")]
+    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::OptTimeout, follow_redirects: bool, max_redirects: usize, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, transport: Option<Py<MockTransport>>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::client::Client::new(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only, transport: transport.map(|t| t.get().0.clone()) })?)))
     }
 
     #[doc = "Default headers sent with every request (lowercase names). Live: `client.headers[\"x\"] = \"1\"` changes what the next request sends."]
@@ -1435,6 +1461,32 @@ Args:
     }
 }
 
+#[doc = "A transport for tests: `Client(transport=MockTransport(handler))` sends no request to the network; `handler(request)` gets each request (an `httpr.Request` with `method`, `url`, `headers`, `content` and `json()`) and returns an `httpr.Response`. With AsyncClient the handler may be `async def`. An exception raised by the handler propagates from the request call unchanged."]
+#[pyclass(name = "MockTransport", module = "httpr", frozen, subclass)]
+pub struct MockTransport(pub rt::py::mock::MockTransport);
+
+#[pymethods]
+impl MockTransport {
+    #[new]
+    #[pyo3(signature = (handler), text_signature = "(handler)")]
+    fn __new__(handler: Py<PyAny>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::mock::MockTransport::new(handler)?)))
+    }
+
+    #[doc = "The handler given to the constructor."]
+    #[getter]
+    fn handler(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| Ok({ let v = self.0.handler(py); v }))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| {
+            let v = self.0.__repr__();
+            Ok(v)
+        })
+    }
+}
+
 #[doc = "The asyncio client. Same constructor and methods as `Client`; request methods are coroutines."]
 #[pyclass(name = "AsyncClient", module = "httpr", frozen, subclass)]
 pub struct AsyncClient(pub rt::py::client::Client);
@@ -1442,9 +1494,9 @@ pub struct AsyncClient(pub rt::py::client::Client);
 #[pymethods]
 impl AsyncClient {
     #[new]
-    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::OptTimeout::UNSET, follow_redirects=true, max_redirects=20, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, max_concurrency=Some(64)), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, max_concurrency=64)")]
-    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::OptTimeout, follow_redirects: bool, max_redirects: usize, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, max_concurrency: Option<usize>) -> PyResult<Self> {
-        rt::py::guard(|| Ok(Self(rt::py::client::Client::new_async(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only }, rt::py::client::AsyncArgs { max_concurrency })?)))
+    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::OptTimeout::UNSET, follow_redirects=true, max_redirects=20, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, transport=None, max_concurrency=Some(64)), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, transport=None, max_concurrency=64)")]
+    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::OptTimeout, follow_redirects: bool, max_redirects: usize, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, transport: Option<Py<MockTransport>>, max_concurrency: Option<usize>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::client::Client::new_async(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only, transport: transport.map(|t| t.get().0.clone()) }, rt::py::client::AsyncArgs { max_concurrency })?)))
     }
 
     #[doc = "Default headers sent with every request (lowercase names). Live: `client.headers[\"x\"] = \"1\"` changes what the next request sends."]
@@ -2164,6 +2216,7 @@ fn _httpr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<AsyncTextIterator>()?;
     m.add_class::<AsyncLineIterator>()?;
     m.add_class::<Client>()?;
+    m.add_class::<MockTransport>()?;
     m.add_class::<AsyncClient>()?;
     m.add_function(wrap_pyfunction!(request, m)?)?;
     m.add_function(wrap_pyfunction!(get, m)?)?;
@@ -2186,6 +2239,7 @@ fn _httpr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     rt::py::registry::register::<rt::py::astream::AsyncTextIterator>(|py, v| Ok(Py::new(py, AsyncTextIterator(v))?.into_any()));
     rt::py::registry::register::<rt::py::astream::AsyncLineIterator>(|py, v| Ok(Py::new(py, AsyncLineIterator(v))?.into_any()));
     rt::py::registry::register::<rt::py::client::Client>(|py, v| Ok(Py::new(py, Client(v))?.into_any()));
+    rt::py::registry::register::<rt::py::mock::MockTransport>(|py, v| Ok(Py::new(py, MockTransport(v))?.into_any()));
     m.add("DEFAULT_MAX_CONCURRENCY", 64)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -4,7 +4,27 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Literal, Mapping, Optional, Sequence, Tuple, TypedDict, Union
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional, Sequence, Tuple, TypedDict, Union
+
+if TYPE_CHECKING:
+    # Classes a parameter may be typed with (annotations only: no import cycle at runtime).
+    from ._httpr import (
+        Headers,
+        Request,
+        Response,
+        StreamingResponse,
+        BytesIterator,
+        TextIterator,
+        LineIterator,
+        AsyncStream,
+        AsyncStreamingResponse,
+        AsyncBytesIterator,
+        AsyncTextIterator,
+        AsyncLineIterator,
+        Client,
+        MockTransport,
+        AsyncClient,
+    )
 
 AuthTypes = Tuple[str, Optional[str]]
 CookieTypes = Union[Mapping[str, str], Sequence[Tuple[str, str]]]
@@ -61,6 +81,8 @@ class ClientParams(TypedDict, total=False):
     """Speak only HTTP/2 (ALPN h2 over TLS, prior knowledge over cleartext). The default uses HTTP/1.1."""
     http1_only: bool
     """Speak only HTTP/1.1. Cannot be combined with `http2_only`."""
+    transport: MockTransport | None
+    """Send every request to this MockTransport instead of the network (for tests). The request is built as for the network (params, headers, auth, cookies, body) and the response goes through the same redirect, cookie and streaming code."""
 
 
 class RequestParams(TypedDict, total=False):

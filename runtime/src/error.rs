@@ -100,13 +100,25 @@ pub struct Error {
     pub position: Option<usize>,
     /// The document that failed to decode (JSON errors expose it as `.doc`).
     pub doc: Option<String>,
+    /// An error raised by foreign code the runtime called (a mock handler's Python
+    /// exception), carried opaquely so the binding layer re-raises that very object.
+    pub foreign: Option<Foreign>,
+}
+
+#[derive(Clone)]
+pub struct Foreign(pub std::sync::Arc<dyn std::any::Any + Send + Sync>);
+
+impl fmt::Debug for Foreign {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Foreign(..)")
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), request: None, position: None, doc: None }
+        Error { kind, message: message.into(), request: None, position: None, doc: None, foreign: None }
     }
 
     pub fn value(message: impl Into<String>) -> Self {

@@ -9,6 +9,7 @@ pub mod cookies;
 pub mod encoding;
 pub mod error;
 pub mod html;
+pub mod mock;
 pub mod redirect;
 pub mod request;
 pub mod response;

@@ -41,6 +41,7 @@ pub struct ClientArgs {
     pub https_only: bool,
     pub http2_only: bool,
     pub http1_only: bool,
+    pub transport: Option<super::mock::MockTransport>,
 }
 
 /// Constructor arguments only the async client takes (api.yaml group `async_options`).
@@ -102,6 +103,7 @@ impl ClientArgs {
                 http2_only: self.http2_only,
                 http1_only: self.http1_only,
             },
+            transport: self.transport.map(|t| t.hook()),
         })
     }
 }

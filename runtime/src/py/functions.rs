@@ -47,6 +47,7 @@ fn client_for(tls: TlsArgs) -> PyResult<Arc<crate::client::Client>> {
         https_only: false,
         http2_only: false,
         http1_only: false,
+        transport: None,
     };
     let client = Arc::new(crate::client::Client::new(args.into_settings()?)?);
     if cache.len() >= 8 {

@@ -13,6 +13,7 @@ pub mod guard;
 pub mod head;
 pub mod headers;
 pub mod json;
+pub mod mock;
 pub mod registry;
 pub mod request;
 pub mod response;

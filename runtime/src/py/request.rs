@@ -1,21 +1,25 @@
-//! `httpr.Request`: the method and URL (and headers) of a request, as carried by exceptions.
+//! `httpr.Request`: the method and URL (and headers) of a request, as carried by exceptions,
+//! and (with its body) what a MockTransport handler receives.
 
+use bytes::Bytes;
 use http::HeaderMap;
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
-use super::args::StrPairs;
+use super::args::{Content, StrPairs};
 use super::headers::Headers;
 
 pub struct Request {
     pub method: String,
     pub url: String,
     pub headers: HeaderMap,
+    pub content: Bytes,
 }
 
 impl Request {
-    pub fn new(method: String, url: String, headers: Option<StrPairs>) -> PyResult<Self> {
+    pub fn new(method: String, url: String, headers: Option<StrPairs>, content: Option<Content>) -> PyResult<Self> {
         let headers = crate::config::header_map(&headers.map(|h| h.0).unwrap_or_default())?;
-        Ok(Request { method: method.to_ascii_uppercase(), url, headers })
+        Ok(Request { method: method.to_ascii_uppercase(), url, headers, content: content.map(|c| c.0).unwrap_or_default() })
     }
     pub fn method(&self) -> String {
         self.method.clone()
@@ -26,6 +30,13 @@ impl Request {
     pub fn headers(&self) -> Headers {
         Headers::new(self.headers.clone())
     }
+    pub fn content(&self, py: Python<'_>) -> Py<PyBytes> {
+        PyBytes::new(py, &self.content).unbind()
+    }
+    pub fn json(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let obj = super::json::from_json(py, &self.content).map_err(|e| e.for_request(&self.method, &self.url))?;
+        Ok(obj.unbind())
+    }
     pub fn __repr__(&self) -> String {
         format!("<Request [{} {}]>", self.method, self.url)
     }
@@ -33,6 +44,6 @@ impl Request {
 
 /// Build a Python `httpr.Request` (the generated class) from the runtime side.
 pub fn new_request<'py>(py: Python<'py>, method: &str, url: &str) -> PyResult<Bound<'py, PyAny>> {
-    let req = Request { method: method.to_owned(), url: url.to_owned(), headers: HeaderMap::new() };
+    let req = Request { method: method.to_owned(), url: url.to_owned(), headers: HeaderMap::new(), content: Bytes::new() };
     super::registry::wrap(py, req).map(|o| o.into_bound(py))
 }

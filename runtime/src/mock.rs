@@ -1,0 +1,100 @@
+//! Mock transports: instead of the network, a request goes to a handler that answers it.
+//! The hook sits at the bottom of the request path (`client::send_once`), so everything
+//! above it (params, default headers, auth, cookies, body encoding, redirects, the cookie
+//! store, body reading, streaming) is the code real requests run. Plain Rust: the Python
+//! handler lives behind the `Transport` trait (see `py::mock`).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_LENGTH, USER_AGENT};
+use http::{HeaderMap, HeaderValue, Method};
+use url::Url;
+
+use crate::error::Result;
+use crate::request::Prepared;
+
+/// What a mock handler sees: the request as it would have been written to the wire.
+#[derive(Debug, Clone)]
+pub struct MockRequest {
+    pub method: Method,
+    pub url: Url,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+pub type Reply = Pin<Box<dyn Future<Output = Result<http::Response<Bytes>>> + Send>>;
+
+/// Answers requests without a network.
+pub trait Transport: Send + Sync {
+    /// `asynchronous`: the request runs under an asyncio event loop (AsyncClient), so the
+    /// handler may be awaited there; otherwise it must answer synchronously.
+    fn handle(&self, request: MockRequest, asynchronous: bool) -> Reply;
+}
+
+/// A transport as carried by the client settings (cheap to clone).
+#[derive(Clone)]
+pub struct TransportHook(pub Arc<dyn Transport>);
+
+impl fmt::Debug for TransportHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TransportHook(..)")
+    }
+}
+
+impl TransportHook {
+    /// Hand `p` (with the headers `send_once` built: defaults, auth, cookies) to the
+    /// handler and turn its answer into the response the rest of the pipeline reads.
+    pub async fn send(&self, p: &Prepared, mut headers: HeaderMap, asynchronous: bool) -> Result<reqwest::Response> {
+        // What the network transport would add on its own, so the handler sees it too.
+        if !headers.contains_key(USER_AGENT) {
+            headers.insert(USER_AGENT, HeaderValue::from_static(crate::config::USER_AGENT));
+        }
+        if !headers.contains_key(ACCEPT) {
+            headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        }
+        let body = p.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default();
+        if !body.is_empty() || p.method == Method::POST || p.method == Method::PUT || p.method == Method::PATCH {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        }
+        let request = MockRequest { method: p.method.clone(), url: p.url.clone(), headers, body };
+        let reply = self.0.handle(request, asynchronous).await.map_err(|e| e.with_request(p.method.as_str(), p.url.as_str()))?;
+        Ok(reqwest::Response::from(reply))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ClientSettings;
+    use crate::request::{prepare, RequestOptions};
+
+    /// Echoes the request line and body back, so the test sees what was "sent".
+    struct Echo;
+
+    impl Transport for Echo {
+        fn handle(&self, request: MockRequest, _asynchronous: bool) -> Reply {
+            Box::pin(async move {
+                let line = format!("{} {} ua={:?} ", request.method, request.url, request.headers.get(USER_AGENT));
+                let body = [line.as_bytes(), &request.body].concat();
+                Ok(http::Response::builder().status(201).header("x-echo", "1").body(Bytes::from(body)).expect("valid response"))
+            })
+        }
+    }
+
+    #[test]
+    fn a_prepared_request_reaches_the_handler_and_comes_back_as_a_response() {
+        let p = prepare(&ClientSettings::default(), "POST", "http://h/x", RequestOptions { content: Some(Bytes::from_static(b"hi")), ..Default::default() }).unwrap();
+        let hook = TransportHook(Arc::new(Echo));
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let resp = rt.block_on(hook.send(&p, HeaderMap::new(), false)).unwrap();
+        assert_eq!(resp.status(), 201);
+        assert_eq!(resp.headers()["x-echo"], "1");
+        let text = rt.block_on(resp.text()).unwrap();
+        assert!(text.starts_with("POST http://h/x ua=Some(\"httpr/"), "{text}");
+        assert!(text.ends_with("hi"), "{text}");
+    }
+}
