@@ -288,3 +288,48 @@ def test_async_handler_exceptions_propagate() -> None:
             assert info.value.request is not None and info.value.request.url == "http://h.test/x"
 
     asyncio.run(main())
+
+
+# -- install(): clients without a transport of their own ----------------------------------
+
+
+def test_install_answers_module_functions_and_clients_without_a_transport(refused_url: str) -> None:
+    seen, transport = recorder()
+    _, own = recorder(lambda r: httpr.Response(200, text="own"))
+    assert not transport.installed
+    transport.install()
+    try:
+        assert transport.installed
+        # refused_url: nothing listens there, so an answer can only come from the mock.
+        assert httpr.get(refused_url, params={"q": 1}).text == "ok"
+        with httpr.Client() as client:
+            assert client.post(refused_url, json=[1]).text == "ok"
+        with httpr.Client(transport=own) as client:
+            assert client.get(refused_url).text == "own"  # its own transport wins
+
+        async def main() -> str:
+            async with httpr.AsyncClient() as client:
+                return (await client.get(refused_url)).text
+
+        assert asyncio.run(main()) == "ok"
+    finally:
+        transport.uninstall()
+    assert not transport.installed
+    assert [q.method for q in seen] == ["GET", "POST", "GET"]
+    assert seen[0].url.endswith("?q=1")
+    with pytest.raises(httpr.ConnectError):
+        httpr.get(refused_url)
+
+
+def test_install_replaces_and_uninstall_only_removes_itself(refused_url: str) -> None:
+    _, first = recorder(lambda r: httpr.Response(200, text="first"))
+    _, second = recorder(lambda r: httpr.Response(200, text="second"))
+    first.install()
+    second.install()
+    try:
+        assert second.installed and not first.installed
+        first.uninstall()  # not the installed one: no effect
+        assert httpr.get(refused_url).text == "second"
+    finally:
+        second.uninstall()
+    assert not second.installed

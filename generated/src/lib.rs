@@ -1479,6 +1479,30 @@ impl MockTransport {
         rt::py::guard(|| Ok({ let v = self.0.handler(py); v }))
     }
 
+    #[doc = "Whether this transport is the installed one (see `install()`)."]
+    #[getter]
+    fn installed(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.installed(); v }))
+    }
+
+    #[doc = "Also answer the requests of every client created without `transport=`, and of `httpr.get()` and the other module functions, until `uninstall()`: for code under test that makes its own clients. One transport is installed at a time (installing replaces the previous one). The `httpr_mock` pytest fixture does this for you."]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn install(&self, py: Python<'_>) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.install();
+            Ok(v)
+        })
+    }
+
+    #[doc = "Undo `install()` (nothing happens if another transport was installed since)."]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn uninstall(&self, py: Python<'_>) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.uninstall();
+            Ok(v)
+        })
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         rt::py::guard(|| {
             let v = self.0.__repr__();

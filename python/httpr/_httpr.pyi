@@ -597,6 +597,16 @@ class MockTransport:
     def handler(self) -> Callable[[Request], Response | Awaitable[Response]]:
         """The handler given to the constructor."""
 
+    @property
+    def installed(self) -> bool:
+        """Whether this transport is the installed one (see `install()`)."""
+
+    def install(self) -> None:
+        """Also answer the requests of every client created without `transport=`, and of `httpr.get()` and the other module functions, until `uninstall()`: for code under test that makes its own clients. One transport is installed at a time (installing replaces the previous one). The `httpr_mock` pytest fixture does this for you."""
+
+    def uninstall(self) -> None:
+        """Undo `install()` (nothing happens if another transport was installed since)."""
+
     def __repr__(self) -> str:
         """`<MockTransport handler=...>`."""
 

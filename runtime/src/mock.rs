@@ -7,7 +7,8 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_LENGTH, USER_AGENT};
@@ -45,7 +46,44 @@ impl fmt::Debug for TransportHook {
     }
 }
 
+/// The transport installed for every client without its own (`MockTransport.install()`).
+static INSTALLED: RwLock<Option<TransportHook>> = RwLock::new(None);
+/// Whether one is installed: the only cost real requests pay for this feature.
+static ANY_INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// The installed transport, if any.
+pub fn installed() -> Option<TransportHook> {
+    if !ANY_INSTALLED.load(Ordering::Acquire) {
+        return None;
+    }
+    INSTALLED.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Install `hook` for every client without a transport of its own (replacing any other).
+pub fn install(hook: TransportHook) {
+    *INSTALLED.write().unwrap_or_else(|p| p.into_inner()) = Some(hook);
+    ANY_INSTALLED.store(true, Ordering::Release);
+}
+
+/// Uninstall `hook`; nothing happens if another transport was installed since.
+pub fn uninstall(hook: &TransportHook) {
+    let mut slot = INSTALLED.write().unwrap_or_else(|p| p.into_inner());
+    if slot.as_ref().is_some_and(|h| h.same(hook)) {
+        *slot = None;
+        ANY_INSTALLED.store(false, Ordering::Release);
+    }
+}
+
+pub fn is_installed(hook: &TransportHook) -> bool {
+    installed().is_some_and(|h| h.same(hook))
+}
+
 impl TransportHook {
+    /// The same transport (not merely an equal one).
+    pub fn same(&self, other: &TransportHook) -> bool {
+        std::ptr::addr_eq(Arc::as_ptr(&self.0), Arc::as_ptr(&other.0))
+    }
+
     /// Hand `p` (with the headers `send_once` built: defaults, auth, cookies) to the
     /// handler and turn its answer into the response the rest of the pipeline reads.
     pub async fn send(&self, p: &Prepared, mut headers: HeaderMap, asynchronous: bool) -> Result<reqwest::Response> {

@@ -18,9 +18,16 @@ use crate::error::{Error, ErrorKind, Foreign};
 use crate::mock::{MockRequest, Reply, Transport, TransportHook};
 use crate::response::{Body, ResponseData};
 
+/// The handler as the runtime's transport.
+struct Handler {
+    handler: Arc<Py<PyAny>>,
+}
+
 #[derive(Clone)]
 pub struct MockTransport {
     handler: Arc<Py<PyAny>>,
+    /// Made once, so `install`/`uninstall` recognise this transport.
+    hook: TransportHook,
 }
 
 impl MockTransport {
@@ -33,7 +40,8 @@ impl MockTransport {
             }
             Ok(())
         })?;
-        Ok(MockTransport { handler: Arc::new(handler) })
+        let handler = Arc::new(handler);
+        Ok(MockTransport { hook: TransportHook(Arc::new(Handler { handler: handler.clone() })), handler })
     }
 
     pub fn handler(&self, py: Python<'_>) -> Py<PyAny> {
@@ -47,7 +55,19 @@ impl MockTransport {
 
     /// The runtime side, stored in the client settings.
     pub fn hook(&self) -> TransportHook {
-        TransportHook(Arc::new(self.clone()))
+        self.hook.clone()
+    }
+
+    pub fn install(&self) {
+        crate::mock::install(self.hook.clone());
+    }
+
+    pub fn uninstall(&self) {
+        crate::mock::uninstall(&self.hook);
+    }
+
+    pub fn installed(&self) -> bool {
+        crate::mock::is_installed(&self.hook)
     }
 }
 
@@ -74,7 +94,7 @@ enum Called {
     Pending(Pending),
 }
 
-impl Transport for MockTransport {
+impl Transport for Handler {
     fn handle(&self, req: MockRequest, asynchronous: bool) -> Reply {
         let handler = self.handler.clone();
         Box::pin(async move {
