@@ -88,6 +88,7 @@ def test_handler_sees_the_request_as_sent() -> None:
     assert req.headers["cookie"] == "c=v"
     assert req.headers["content-type"] == "application/json"
     assert req.headers["user-agent"].startswith("httpr/")
+    assert req.headers["host"] == "api.example.com" and req.headers["accept"] == "*/*"
     assert req.headers["content-length"] == str(len(req.content))
     assert req.json() == {"name": "x"}
     assert json.loads(req.content) == {"name": "x"}
@@ -139,6 +140,15 @@ def test_redirects_and_cookie_store_apply_to_mocked_responses() -> None:
         assert [q.url for q in seen] == ["http://app.test/login", "http://app.test/home"]
     with httpr.Client(transport=transport, follow_redirects=False) as client:
         assert client.get("http://app.test/login").status_code == 302
+
+
+def test_head_responses_have_no_body_and_host_keeps_a_port() -> None:
+    seen, transport = recorder(lambda r: httpr.Response(200, text="body a HEAD must not carry"))
+    with httpr.Client(transport=transport) as client:
+        r = client.head("http://h.test:8080/x")
+    assert r.status_code == 200 and r.content == b""
+    assert r.headers["content-type"] == "text/plain; charset=utf-8"
+    assert seen[0].headers["host"] == "h.test:8080"
 
 
 def test_too_many_redirects_is_raised_for_a_loop() -> None:

@@ -100,6 +100,16 @@ def test_add_rejects_a_callback_with_response_fields(httpr_mock: HTTPRMock) -> N
         httpr_mock.add("GET", "http://svc.test/", callback=lambda r: httpr.Response(200), status_code=404)
     with pytest.raises(ValueError):
         httpr_mock.add("GET", "http://svc.test/", status_code=7)
+    with pytest.raises(ValueError, match="only one of content, text or json"):
+        httpr_mock.add("GET", "http://svc.test/", json={}, text="x")
+
+
+def test_json_null_is_a_body(httpr_mock: HTTPRMock) -> None:
+    httpr_mock.add("GET", "http://svc.test/null", json=None)
+    with httpr.Client(transport=httpr_mock.transport) as client:
+        r = client.get("http://svc.test/null")
+    assert r.content == b"null" and r.json() is None
+    assert r.headers["content-type"] == "application/json"
 
 
 # -- a separate pytest run: what happens at teardown ---------------------------------------

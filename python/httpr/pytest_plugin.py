@@ -53,6 +53,19 @@ def _normalize(url: str) -> tuple[str, str, str, list[tuple[str, str]]]:
     return scheme, netloc, parts.path or "/", sorted(parse_qsl(parts.query, keep_blank_values=True))
 
 
+def _response(status_code: int, headers: Mapping[str, str] | None, content: bytes | str | None, text: str | None, json: Any) -> httpr.Response:
+    if json is _UNSET:
+        return httpr.Response(status_code, headers=headers, content=content, text=text)
+    if content is not None or text is not None:
+        raise ValueError("pass only one of content, text or json")
+    if json is not None:
+        return httpr.Response(status_code, headers=headers, json=json)
+    # JSON null: for httpr.Response, json=None means "no JSON body".
+    typed = any(k.lower() == "content-type" for k in headers or {})
+    extra = {} if typed else {"content-type": "application/json"}
+    return httpr.Response(status_code, headers={**extra, **(headers or {})}, content=b"null")
+
+
 class Route:
     """One registered route: what it matches, how it answers, and the requests it got."""
 
@@ -164,11 +177,7 @@ class HTTPRMock:
             answer = callback
         else:
             # Built now, so a bad status or header fails at registration, not mid-test.
-            response = (
-                httpr.Response(status_code, headers=headers, json=json)
-                if json is not _UNSET
-                else httpr.Response(status_code, headers=headers, content=content, text=text)
-            )
+            response = _response(status_code, headers, content, text, json)
 
             def answer(request: httpr.Request) -> httpr.Response:
                 return response

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_LENGTH, USER_AGENT};
+use http::header::{ACCEPT, CONTENT_LENGTH, HOST, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method};
 use url::Url;
 
@@ -88,6 +88,15 @@ impl TransportHook {
     /// handler and turn its answer into the response the rest of the pipeline reads.
     pub async fn send(&self, p: &Prepared, mut headers: HeaderMap, asynchronous: bool) -> Result<reqwest::Response> {
         // What the network transport would add on its own, so the handler sees it too.
+        if let Some(host) = p.url.host_str() {
+            let host = match p.url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_owned(),
+            };
+            if let Ok(v) = HeaderValue::from_str(&host) {
+                headers.entry(HOST).or_insert(v);
+            }
+        }
         if !headers.contains_key(USER_AGENT) {
             headers.insert(USER_AGENT, HeaderValue::from_static(crate::config::USER_AGENT));
         }
@@ -99,7 +108,11 @@ impl TransportHook {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
         }
         let request = MockRequest { method: p.method.clone(), url: p.url.clone(), headers, body };
-        let reply = self.0.handle(request, asynchronous).await.map_err(|e| e.with_request(p.method.as_str(), p.url.as_str()))?;
+        let mut reply = self.0.handle(request, asynchronous).await.map_err(|e| e.with_request(p.method.as_str(), p.url.as_str()))?;
+        if p.method == Method::HEAD {
+            // A HEAD response has no body on the wire, whatever the handler put in it.
+            *reply.body_mut() = Bytes::new();
+        }
         Ok(reqwest::Response::from(reply))
     }
 }
