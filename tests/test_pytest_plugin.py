@@ -140,13 +140,17 @@ def test_all_used(httpr_mock):
 def test_failing_test_gets_no_second_error(httpr_mock):
     httpr_mock.add("GET", "http://svc.test/x")
     assert False, "the test's own failure"
+
+def test_skipped_test_gets_no_error(httpr_mock):
+    httpr_mock.add("GET", "http://svc.test/x")
+    pytest.skip("not today")
 '''
 
 
 def test_unrequested_route_fails_the_test_at_teardown(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest("-p", "no:cacheprovider", "-q")
-    result.assert_outcomes(passed=4, failed=1, errors=1)
+    result.assert_outcomes(passed=4, failed=1, errors=1, skipped=1)
     out = result.stdout.str()
     assert "ERROR at teardown of test_unused_route" in out
     assert "httpr_mock: these routes were never requested:\n  POST http://svc.test/never" in out
