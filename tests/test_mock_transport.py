@@ -343,3 +343,32 @@ def test_install_replaces_and_uninstall_only_removes_itself(refused_url: str) ->
     finally:
         second.uninstall()
     assert not second.installed
+
+
+def test_the_timeout_bounds_an_async_handler_that_never_answers() -> None:
+    async def handler(request: httpr.Request) -> httpr.Response:
+        await asyncio.Event().wait()  # a server that never answers
+        raise AssertionError("unreachable")
+
+    async def main() -> None:
+        async with httpr.AsyncClient(transport=httpr.MockTransport(handler), timeout=0.05) as client:
+            with pytest.raises(httpr.ReadTimeout, match="waiting for the MockTransport handler") as info:
+                await client.get("http://h.test/silent")
+            assert info.value.request is not None and info.value.request.url == "http://h.test/silent"
+
+    asyncio.run(main())
+
+
+def test_a_sync_handler_on_an_async_client_may_block_and_send_requests() -> None:
+    backend = httpr.Client(transport=httpr.MockTransport(lambda r: httpr.Response(200, text="from backend")))
+
+    def passthrough(request: httpr.Request) -> httpr.Response:
+        # Runs off the event loop and off the runtime's workers: a sync request is fine here.
+        return httpr.Response(200, text=backend.get("http://backend.test/").text.upper())
+
+    async def main() -> list[str]:
+        async with httpr.AsyncClient(transport=httpr.MockTransport(passthrough)) as client:
+            rs = await asyncio.gather(*(client.get(f"http://front.test/{i}") for i in range(4)))
+            return [r.text for r in rs]
+
+    assert asyncio.run(main()) == ["FROM BACKEND"] * 4

@@ -15,7 +15,7 @@ use http::header::{ACCEPT, CONTENT_LENGTH, HOST, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method};
 use url::Url;
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::request::Prepared;
 
 /// What a mock handler sees: the request as it would have been written to the wire.
@@ -108,7 +108,17 @@ impl TransportHook {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
         }
         let request = MockRequest { method: p.method.clone(), url: p.url.clone(), headers, body };
-        let mut reply = self.0.handle(request, asynchronous).await.map_err(|e| e.with_request(p.method.as_str(), p.url.as_str()))?;
+        let reply = self.0.handle(request, asynchronous);
+        let reply = match p.timeout {
+            // Bounds a handler that awaits (as it would a silent server); a sync handler
+            // answers within the first poll, so it is never cut short.
+            Some(t) => tokio::time::timeout(t, reply).await.map_err(|_| {
+                Error::new(ErrorKind::ReadTimeout, format!("timed out after {:.3}s waiting for the MockTransport handler to answer {} {}", t.as_secs_f64(), p.method, p.url))
+                    .with_request(p.method.as_str(), p.url.as_str())
+            })?,
+            None => reply.await,
+        };
+        let mut reply = reply.map_err(|e| e.with_request(p.method.as_str(), p.url.as_str()))?;
         if p.method == Method::HEAD {
             // A HEAD response has no body on the wire, whatever the handler put in it.
             *reply.body_mut() = Bytes::new();

@@ -11,6 +11,7 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3_async_runtimes::TaskLocals;
 
 use super::args::{Content, JsonValue, StrPairs};
 use super::request::Request;
@@ -98,7 +99,18 @@ impl Transport for Handler {
     fn handle(&self, req: MockRequest, asynchronous: bool) -> Reply {
         let handler = self.handler.clone();
         Box::pin(async move {
-            let called = Python::attach(|py| call(py, &handler, &req, asynchronous).map_err(|e| foreign(py, e, &req)))?;
+            let req = Arc::new(req);
+            let called = if asynchronous {
+                // The event loop of the awaiting task (set by `awaitable`, which drives this request).
+                let locals = Python::attach(|py| pyo3_async_runtimes::tokio::get_current_locals(py).map_err(|e| foreign(py, e, &req)))?;
+                // Off the runtime's workers: a sync handler may block, or send a sync request itself.
+                let r = req.clone();
+                tokio::task::spawn_blocking(move || Python::attach(|py| call(py, &handler, &r, Some(&locals)).map_err(|e| foreign(py, e, &r))))
+                    .await
+                    .map_err(|e| Error::new(ErrorKind::RequestError, format!("the MockTransport handler did not complete: {e}")))??
+            } else {
+                Python::attach(|py| call(py, &handler, &req, None).map_err(|e| foreign(py, e, &req)))?
+            };
             match called {
                 Called::Ready(reply) => Ok(reply),
                 // Awaited without the GIL; the coroutine runs on the caller's event loop.
@@ -111,22 +123,21 @@ impl Transport for Handler {
     }
 }
 
-fn call(py: Python<'_>, handler: &Py<PyAny>, req: &MockRequest, asynchronous: bool) -> PyResult<Called> {
+/// Call the handler; `locals` (async clients only) is the event loop to await its result on.
+fn call(py: Python<'_>, handler: &Py<PyAny>, req: &MockRequest, locals: Option<&TaskLocals>) -> PyResult<Called> {
     let request = Request { method: req.method.to_string(), url: req.url.to_string(), headers: req.headers.clone(), content: req.body.clone() };
     let out = handler.bind(py).call1((super::registry::wrap(py, request)?,))?;
     if !out.hasattr("__await__")? {
         return reply(&out).map(Called::Ready);
     }
-    if !asynchronous {
+    let Some(locals) = locals else {
         // Never awaited: close it so Python does not warn about that on top of our error.
         let _ = out.call_method0("close");
         return Err(PyTypeError::new_err(
             "the MockTransport handler returned an awaitable, but this is a sync Client: use a plain `def` handler, or an AsyncClient",
         ));
-    }
-    // The event loop of the awaiting task (set by `awaitable`, which drives this request).
-    let locals = pyo3_async_runtimes::tokio::get_current_locals(py)?;
-    Ok(Called::Pending(Box::pin(pyo3_async_runtimes::into_future_with_locals(&locals, out)?)))
+    };
+    Ok(Called::Pending(Box::pin(pyo3_async_runtimes::into_future_with_locals(locals, out)?)))
 }
 
 /// The handler's `httpr.Response` as the reply the client pipeline reads.

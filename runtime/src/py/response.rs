@@ -128,7 +128,8 @@ impl Response {
         super::status::has_redirect_location(self.data.status, &self.data.headers)
     }
     pub fn raise_for_status(&self, py: Python<'_>, this: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        super::status::raise_for_status(py, this, self.data.status, self.data.method.as_str(), &self.url(), &self.data.headers)
+        let url = if self.detached { "" } else { self.data.url.as_str() };
+        super::status::raise_for_status(py, this, self.data.status, self.data.method.as_str(), url, &self.data.headers)
     }
     pub fn __repr__(&self) -> String {
         format!("<Response [{} {}]>", self.status_code(), self.reason_phrase())
