@@ -32,6 +32,12 @@ def test_routes_answer_and_record_calls(httpr_mock: HTTPRMock) -> None:
     assert [q.method for q in httpr_mock.requests] == ["GET", "POST"]
 
 
+def test_exact_urls_compare_decoded(httpr_mock: HTTPRMock) -> None:
+    httpr_mock.add("GET", "http://svc.test/a b/ü?q=x y")
+    with httpr.Client(transport=httpr_mock.transport) as client:
+        assert client.get("http://svc.test/a%20b/%C3%BC", params={"q": "x y"}).status_code == 200
+
+
 def test_regex_routes_and_matchers(httpr_mock: HTTPRMock) -> None:
     admin = httpr_mock.add(
         "GET", re.compile(r"https://api\.example\.com/items/\d+"), match_headers={"Authorization": "Bearer admin"}, text="admin view"

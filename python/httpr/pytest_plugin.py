@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping
 from typing import Any, Union
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 
@@ -43,14 +43,14 @@ class UnmatchedRequestError(httpr.TransportError):
 
 def _normalize(url: str) -> tuple[str, str, str, list[tuple[str, str]]]:
     """Compare URLs as the wire sees them: case-insensitive scheme/host, no default port,
-    ``/`` for an empty path, query parameters in any order."""
+    ``/`` for an empty path, percent-encoding undone, query parameters in any order."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     netloc = parts.netloc.lower()
     default_port = {"http": ":80", "https": ":443"}.get(scheme)
     if default_port and netloc.endswith(default_port):
         netloc = netloc[: -len(default_port)]
-    return scheme, netloc, parts.path or "/", sorted(parse_qsl(parts.query, keep_blank_values=True))
+    return scheme, netloc, unquote(parts.path) or "/", sorted(parse_qsl(parts.query, keep_blank_values=True))
 
 
 def _response(status_code: int, headers: Mapping[str, str] | None, content: bytes | str | None, text: str | None, json: Any) -> httpr.Response:
