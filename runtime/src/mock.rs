@@ -150,7 +150,7 @@ mod tests {
     fn a_prepared_request_reaches_the_handler_and_comes_back_as_a_response() {
         let p = prepare(&ClientSettings::default(), "POST", "http://h/x", RequestOptions { content: Some(Bytes::from_static(b"hi")), ..Default::default() }).unwrap();
         let hook = TransportHook(Arc::new(Echo));
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let resp = rt.block_on(hook.send(&p, HeaderMap::new(), false)).unwrap();
         assert_eq!(resp.status(), 201);
         assert_eq!(resp.headers()["x-echo"], "1");
