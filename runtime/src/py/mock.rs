@@ -83,7 +83,7 @@ fn foreign(py: Python<'_>, err: PyErr, req: &MockRequest) -> Error {
     }
     let message = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
     let mut e = Error::new(ErrorKind::RequestError, message);
-    e.foreign = Some(Foreign(Arc::new(err)));
+    e.foreign = Some(Foreign::new(err));
     e
 }
 
