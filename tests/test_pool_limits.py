@@ -7,6 +7,7 @@ Concurrency comes from threads for ``Client`` and from ``asyncio.gather`` for ``
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -252,6 +253,52 @@ def test_waiting_within_the_pool_timeout_succeeds(mode: Mode, srv: ProdServer) -
     assert [r.status_code for r in responses] == [200, 200]
     assert max(finished) >= 0.55, f"the second request did not wait: {finished}"
     assert srv.max_in_flight == 1
+
+
+def test_a_redirect_under_max_connections_1_does_not_deadlock(mode: Mode, srv: ProdServer) -> None:
+    """Each hop needs the single slot: the previous hop must give it back first."""
+    urls = [srv.url("/redirect?to=/redirect%3Fto%3D/echo/landed")]
+    responses, _ = fire(mode, urls, max_connections=1, timeout=httpr.Timeout(5, pool=1))
+    assert responses[0].status_code == 200
+    assert responses[0].url == srv.url("/echo/landed")
+    assert len(srv.seen("/redirect")) == 2
+
+
+def test_retries_under_max_connections_1_do_not_deadlock(mode: Mode, srv: ProdServer) -> None:
+    """A failed attempt gives its slot back before the retry waits for one."""
+    urls = [srv.url("/flaky/pool-retry?fail=2")]
+    retry = httpr.Retry(total=3, backoff_factor=0)
+    responses, _ = fire(mode, urls, max_connections=1, retries=retry, timeout=httpr.Timeout(5, pool=1))
+    assert responses[0].text == "ok after 3"
+
+
+def test_a_dropped_stream_gives_its_slot_back(srv: ProdServer) -> None:
+    """A stream that is neither read nor closed, only dropped, frees its slot."""
+    with httpr.Client(max_connections=1, timeout=httpr.Timeout(5, pool=0.5)) as client:
+        response = client.stream("GET", srv.url("/echo/dropped"))
+        assert response.status_code == 200
+        del response
+        gc.collect()
+        assert client.get(srv.url("/echo/next")).status_code == 200
+
+
+def test_a_fully_read_stream_gives_its_slot_back(mode: Mode, srv: ProdServer) -> None:
+    async def main() -> list[int]:
+        statuses = []
+        if mode == "sync":
+            with httpr.Client(max_connections=1, timeout=httpr.Timeout(5, pool=0.5)) as client:
+                response = client.stream("GET", srv.url("/echo/read"))
+                assert response.read()
+                statuses.append(client.get(srv.url("/echo/next")).status_code)
+                response.close()
+        else:
+            async with httpr.AsyncClient(max_connections=1, timeout=httpr.Timeout(5, pool=0.5)) as aclient:
+                async with aclient.stream("GET", srv.url("/echo/read")) as aresponse:
+                    assert await aresponse.aread()
+                    statuses.append((await aclient.get(srv.url("/echo/next"))).status_code)
+        return statuses
+
+    assert asyncio.run(main()) == [200], "the body was read to the end: the slot is free"
 
 
 # -- max_connections_per_host --------------------------------------------------------------------------

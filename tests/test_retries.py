@@ -16,6 +16,7 @@ from typing import Any, cast
 import pytest
 
 import httpr
+from hostile_servers import full_backlog
 from production_servers import ProdServer
 from stream_server import MODES, Mode, Twin, run_twin
 
@@ -114,10 +115,9 @@ def test_custom_status_forcelist(mode: Mode, srv: ProdServer, key: str) -> None:
 # -- Retry-After ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [503, 429])
-def test_retry_after_seconds_is_honoured(mode: Mode, srv: ProdServer, key: str, status: int) -> None:
+def test_retry_after_seconds_is_honoured(mode: Mode, srv: ProdServer, key: str) -> None:
     async def scenario(t: Twin) -> httpr.Response:
-        return await t.get(srv.url(f"/flaky/{key}?fail=1&status={status}&retry_after=1"))
+        return await t.get(srv.url(f"/flaky/{key}?fail=1&status=503&retry_after=1"))
 
     retry = httpr.Retry(total=2, backoff_factor=0, backoff_jitter=0)
     response = run_twin(mode, scenario, retries=retry, timeout=5)
@@ -127,11 +127,11 @@ def test_retry_after_seconds_is_honoured(mode: Mode, srv: ProdServer, key: str, 
 
 
 def test_retry_after_http_date_is_honoured(mode: Mode, srv: ProdServer, key: str) -> None:
-    """``Retry-After: <IMF-fixdate>`` 2 s ahead; the date has whole seconds, so the wait is
-    between 1 and 2 s."""
+    """``Retry-After: <IMF-fixdate>`` 2 s ahead on a 429; the date has whole seconds, so the
+    wait is between 1 and 2 s."""
 
     async def scenario(t: Twin) -> httpr.Response:
-        return await t.get(srv.url(f"/flaky/{key}?fail=1&retry_after_in=2"))
+        return await t.get(srv.url(f"/flaky/{key}?fail=1&status=429&retry_after_in=2"))
 
     retry = httpr.Retry(total=2, backoff_factor=0, backoff_jitter=0)
     response = run_twin(mode, scenario, retries=retry, timeout=5)
@@ -231,6 +231,22 @@ def test_connection_refused_without_retries_says_nothing_about_retries(refused_u
     assert "retries" not in str(info.value), str(info.value)
 
 
+def test_connect_timeout_is_retried_for_post(mode: Mode) -> None:
+    """A connect timeout (nothing reached the server) is retried even for POST."""
+    retry = httpr.Retry(total=2, backoff_factor=0, backoff_jitter=0)
+    with full_backlog() as port:
+
+        async def scenario(t: Twin) -> httpr.Response:
+            return await t.call("post", f"http://127.0.0.1:{port}/x", content=b"body")
+
+        started = time.monotonic()
+        with pytest.raises(httpr.ConnectTimeout) as info:
+            run_twin(mode, scenario, retries=retry, timeout=httpr.Timeout(5, connect=0.2))
+        elapsed = time.monotonic() - started
+    assert "gave up after 2 retries" in str(info.value), str(info.value)
+    assert 3 * 0.2 * 0.95 <= elapsed < 2.0, f"{elapsed:.3f}s for three 0.2 s connect timeouts"
+
+
 def test_refused_then_the_server_comes_up(mode: Mode, closed_port: int) -> None:
     """A POST to a port where nobody listens yet: the retries reach the server once it starts
     there, and it sees the request exactly once."""
@@ -257,6 +273,24 @@ def test_refused_then_the_server_comes_up(mode: Mode, closed_port: int) -> None:
         thread.join(5)
         for server in holder:
             server.close()
+
+
+def test_streams_are_retried_too(mode: Mode, srv: ProdServer, key: str) -> None:
+    async def scenario(t: Twin) -> tuple[int, bytes]:
+        async with t.stream("GET", srv.url(f"/flaky/{key}?fail=2")) as response:
+            return response.status_code, await response.read()
+
+    assert run_twin(mode, scenario, retries=FAST, timeout=5) == (200, b"ok after 3")
+    assert len(srv.attempts(key)) == 3
+
+
+def test_each_retry_follows_the_redirect_again(srv: ProdServer, key: str) -> None:
+    """A redirect to a failing page: every attempt starts over from the original URL."""
+    with httpr.Client(retries=FAST, timeout=5) as client:
+        response = client.get(srv.url(f"/redirect?to=/flaky/{key}%3Ffail%3D1"))
+    assert (response.status_code, response.text) == (200, "ok after 2")
+    assert len(srv.attempts(key)) == 2
+    assert len([s for s in srv.seen("/redirect") if key in s.query]) == 2
 
 
 # -- per-request override ----------------------------------------------------------------------------

@@ -37,9 +37,10 @@ pub struct RGroup {
 }
 
 impl RGroup {
-    /// `Struct { a, b, ... }` from local variables named like the parameters.
+    /// `Struct { a, b, ... }` from local variables named like the parameters; a type's `pass`
+    /// conversion applies to its field (`t: t.map(...)`), as it does to a plain argument.
     fn struct_literal(&self) -> String {
-        let fields: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
+        let fields: Vec<String> = self.params.iter().map(|p| if p.pass == p.name { p.name.clone() } else { format!("{}: {}", p.name, p.pass) }).collect();
         format!("{} {{ {} }}", self.rust_struct, fields.join(", "))
     }
 

@@ -95,3 +95,24 @@ fn check_fails_on_a_changed_default_and_names_the_files() {
     let ok = Command::new(env!("CARGO_BIN_EXE_codegen")).arg("--check").arg("--root").arg(root()).output().unwrap();
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
 }
+
+#[test]
+fn a_types_pass_conversion_applies_to_group_fields() {
+    // A class-typed option (e.g. `transport=MockTransport`) reaches the runtime struct as the
+    // binding's core, converted by the type's `pass` expression.
+    let api = SMALL.replacen(
+        "types:\n",
+        "types:\n  thing: {py: \"Thing | None\", rust: \"Option<Py<Thing>>\", unset: \"None\", pass: \"{}.map(|t| t.get().0.clone())\"}\n",
+        1,
+    );
+    let api = api.replacen(
+        "      - {name: label, type: str, optional: true, default: None, doc: A label.}\n",
+        "      - {name: label, type: str, optional: true, default: None, doc: A label.}\n      - {name: peer, type: thing, default: None, doc: Another thing.}\n",
+        1,
+    );
+    let files = codegen::render(&api).expect("renders");
+    let lib = &files["generated/src/lib.rs"];
+    assert!(lib.contains("let mut peer: Option<Py<Thing>> = None;"), "{lib}");
+    assert!(lib.contains("Opts { retries, label, peer: peer.map(|t| t.get().0.clone()) }"), "{lib}");
+    assert!(files["python/demo/_types.py"].contains("peer: Thing | None"));
+}

@@ -227,9 +227,9 @@ pub struct Request(pub rt::py::request::Request);
 #[pymethods]
 impl Request {
     #[new]
-    #[pyo3(signature = (method, url, headers=None), text_signature = "(method, url, headers=None)")]
-    fn __new__(method: String, url: String, headers: Option<rt::py::args::StrPairs>) -> PyResult<Self> {
-        rt::py::guard(|| Ok(Self(rt::py::request::Request::new(method, url, headers)?)))
+    #[pyo3(signature = (method, url, headers=None, content=None), text_signature = "(method, url, headers=None, content=None)")]
+    fn __new__(method: String, url: String, headers: Option<rt::py::args::StrPairs>, content: Option<rt::py::args::Content>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::request::Request::new(method, url, headers, content)?)))
     }
 
     #[doc = "The HTTP method, uppercase."]
@@ -250,6 +250,27 @@ impl Request {
         rt::py::guard(|| Ok({ let v = self.0.headers(); Headers(v) }))
     }
 
+    #[doc = "The request body as sent (empty when there is none). Set on the requests a MockTransport handler receives."]
+    #[getter]
+    fn content(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyBytes>> {
+        rt::py::guard(|| Ok({ let v = self.0.content(py); v }))
+    }
+
+    #[doc = "Parse the request body as JSON.
+
+Returns:
+    Any
+
+Raises:
+    JSONDecodeError"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn json(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.json(py)?;
+            Ok(v)
+        })
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         rt::py::guard(|| {
             let v = self.0.__repr__();
@@ -264,6 +285,11 @@ pub struct Response(pub rt::py::response::Response);
 
 #[pymethods]
 impl Response {
+    #[new]
+    #[pyo3(signature = (status_code, headers=None, content=None, text=None, json=None), text_signature = "(status_code, headers=None, content=None, text=None, json=None)")]
+    fn __new__(status_code: usize, headers: Option<rt::py::args::StrPairs>, content: Option<rt::py::args::Content>, text: Option<String>, json: Option<rt::py::args::JsonValue>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::response::Response::py_new(status_code, headers, content, text, json)?)))
+    }
 
     #[doc = "The HTTP status code."]
     #[getter]
@@ -1156,9 +1182,9 @@ pub struct Client(pub rt::py::client::Client);
 #[pymethods]
 impl Client {
     #[new]
-    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::TimeoutArg::UNSET, follow_redirects=true, max_redirects=20, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, base_url=None, retries=rt::py::args::RetryArg::UNSET, max_connections=None, max_connections_per_host=None, pool_idle_timeout=rt::py::args::OptTimeout::UNSET, trust_env=true, event_hooks=None), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, base_url=None, retries=None, max_connections=None, max_connections_per_host=None, pool_idle_timeout=90, trust_env=True, event_hooks=None)")]
-    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::TimeoutArg, follow_redirects: bool, max_redirects: usize, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, base_url: Option<String>, retries: rt::py::args::RetryArg, max_connections: Option<usize>, max_connections_per_host: Option<usize>, pool_idle_timeout: rt::py::args::OptTimeout, trust_env: bool, event_hooks: Option<rt::py::hooks::HookArg>) -> PyResult<Self> {
-        rt::py::guard(|| Ok(Self(rt::py::client::Client::new(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only, base_url, retries, max_connections, max_connections_per_host, pool_idle_timeout, trust_env, event_hooks })?)))
+    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::TimeoutArg::UNSET, follow_redirects=true, max_redirects=20, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, base_url=None, retries=rt::py::args::RetryArg::UNSET, max_connections=None, max_connections_per_host=None, pool_idle_timeout=rt::py::args::OptTimeout::UNSET, trust_env=true, event_hooks=None, transport=None), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, base_url=None, retries=None, max_connections=None, max_connections_per_host=None, pool_idle_timeout=90, trust_env=True, event_hooks=None, transport=None)")]
+    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::TimeoutArg, follow_redirects: bool, max_redirects: usize, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, base_url: Option<String>, retries: rt::py::args::RetryArg, max_connections: Option<usize>, max_connections_per_host: Option<usize>, pool_idle_timeout: rt::py::args::OptTimeout, trust_env: bool, event_hooks: Option<rt::py::hooks::HookArg>, transport: Option<Py<MockTransport>>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::client::Client::new(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only, base_url, retries, max_connections, max_connections_per_host, pool_idle_timeout, trust_env, event_hooks, transport: transport.map(|t| t.get().0.clone()) })?)))
     }
 
     #[doc = "Default headers sent with every request (lowercase names). Live: `client.headers[\"x\"] = \"1\"` changes what the next request sends."]
@@ -1612,6 +1638,56 @@ Args:
     }
 }
 
+#[doc = "A transport for tests: `Client(transport=MockTransport(handler))` sends no request to the network; `handler(request)` gets each request (an `httpr.Request` with `method`, `url`, `headers`, `content` and `json()`) and returns an `httpr.Response`. With AsyncClient the handler may be `async def`. An exception raised by the handler propagates from the request call unchanged."]
+#[pyclass(name = "MockTransport", module = "httpr", frozen, subclass)]
+pub struct MockTransport(pub rt::py::mock::MockTransport);
+
+#[pymethods]
+impl MockTransport {
+    #[new]
+    #[pyo3(signature = (handler), text_signature = "(handler)")]
+    fn __new__(handler: Py<PyAny>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::mock::MockTransport::new(handler)?)))
+    }
+
+    #[doc = "The handler given to the constructor."]
+    #[getter]
+    fn handler(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| Ok({ let v = self.0.handler(py); v }))
+    }
+
+    #[doc = "Whether this transport is the installed one (see `install()`)."]
+    #[getter]
+    fn installed(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.installed(); v }))
+    }
+
+    #[doc = "Also answer the requests of every client created without `transport=`, and of `httpr.get()` and the other module functions, until `uninstall()`: for code under test that makes its own clients. One transport is installed at a time (installing replaces the previous one). The `httpr_mock` pytest fixture does this for you."]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn install(&self, py: Python<'_>) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.install();
+            Ok(v)
+        })
+    }
+
+    #[doc = "Undo `install()` (nothing happens if another transport was installed since)."]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn uninstall(&self, py: Python<'_>) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.uninstall();
+            Ok(v)
+        })
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| {
+            let v = self.0.__repr__();
+            Ok(v)
+        })
+    }
+}
+
 #[doc = "The asyncio client. Same constructor and methods as `Client`; request methods are coroutines."]
 #[pyclass(name = "AsyncClient", module = "httpr", frozen, subclass)]
 pub struct AsyncClient(pub rt::py::client::Client);
@@ -1619,9 +1695,9 @@ pub struct AsyncClient(pub rt::py::client::Client);
 #[pymethods]
 impl AsyncClient {
     #[new]
-    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::TimeoutArg::UNSET, follow_redirects=true, max_redirects=20, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, base_url=None, retries=rt::py::args::RetryArg::UNSET, max_connections=None, max_connections_per_host=None, pool_idle_timeout=rt::py::args::OptTimeout::UNSET, trust_env=true, event_hooks=None, max_concurrency=Some(64)), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, base_url=None, retries=None, max_connections=None, max_connections_per_host=None, pool_idle_timeout=90, trust_env=True, event_hooks=None, max_concurrency=64)")]
-    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::TimeoutArg, follow_redirects: bool, max_redirects: usize, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, base_url: Option<String>, retries: rt::py::args::RetryArg, max_connections: Option<usize>, max_connections_per_host: Option<usize>, pool_idle_timeout: rt::py::args::OptTimeout, trust_env: bool, event_hooks: Option<rt::py::hooks::HookArg>, max_concurrency: Option<usize>) -> PyResult<Self> {
-        rt::py::guard(|| Ok(Self(rt::py::client::Client::new_async(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only, base_url, retries, max_connections, max_connections_per_host, pool_idle_timeout, trust_env, event_hooks }, rt::py::client::AsyncArgs { max_concurrency })?)))
+    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::TimeoutArg::UNSET, follow_redirects=true, max_redirects=20, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, base_url=None, retries=rt::py::args::RetryArg::UNSET, max_connections=None, max_connections_per_host=None, pool_idle_timeout=rt::py::args::OptTimeout::UNSET, trust_env=true, event_hooks=None, transport=None, max_concurrency=Some(64)), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, base_url=None, retries=None, max_connections=None, max_connections_per_host=None, pool_idle_timeout=90, trust_env=True, event_hooks=None, transport=None, max_concurrency=64)")]
+    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::TimeoutArg, follow_redirects: bool, max_redirects: usize, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, base_url: Option<String>, retries: rt::py::args::RetryArg, max_connections: Option<usize>, max_connections_per_host: Option<usize>, pool_idle_timeout: rt::py::args::OptTimeout, trust_env: bool, event_hooks: Option<rt::py::hooks::HookArg>, transport: Option<Py<MockTransport>>, max_concurrency: Option<usize>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::client::Client::new_async(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only, base_url, retries, max_connections, max_connections_per_host, pool_idle_timeout, trust_env, event_hooks, transport: transport.map(|t| t.get().0.clone()) }, rt::py::client::AsyncArgs { max_concurrency })?)))
     }
 
     #[doc = "Default headers sent with every request (lowercase names). Live: `client.headers[\"x\"] = \"1\"` changes what the next request sends."]
@@ -2396,6 +2472,7 @@ fn _httpr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Timeout>()?;
     m.add_class::<Retry>()?;
     m.add_class::<Client>()?;
+    m.add_class::<MockTransport>()?;
     m.add_class::<AsyncClient>()?;
     m.add_function(wrap_pyfunction!(request, m)?)?;
     m.add_function(wrap_pyfunction!(get, m)?)?;
@@ -2420,6 +2497,7 @@ fn _httpr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     rt::py::registry::register::<rt::py::timeout::Timeout>(|py, v| Ok(Py::new(py, Timeout(v))?.into_any()));
     rt::py::registry::register::<rt::py::retry::Retry>(|py, v| Ok(Py::new(py, Retry(v))?.into_any()));
     rt::py::registry::register::<rt::py::client::Client>(|py, v| Ok(Py::new(py, Client(v))?.into_any()));
+    rt::py::registry::register::<rt::py::mock::MockTransport>(|py, v| Ok(Py::new(py, MockTransport(v))?.into_any()));
     rt::py::registry::register_value::<rt::py::timeout::Timeout>(|o| o.cast::<Timeout>().ok().map(|c| c.get().0.clone()));
     rt::py::registry::register_value::<rt::py::retry::Retry>(|o| o.cast::<Retry>().ok().map(|c| c.get().0.clone()));
     m.add("DEFAULT_MAX_CONCURRENCY", 64)?;

@@ -4,7 +4,29 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Literal, Mapping, Optional, Sequence, Tuple, TypedDict, Union
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Optional, Sequence, Tuple, TypedDict, Union
+
+if TYPE_CHECKING:
+    # Classes a parameter may be typed with (annotations only: no import cycle at runtime).
+    from ._httpr import (
+        Headers,
+        Request,
+        Response,
+        StreamingResponse,
+        BytesIterator,
+        TextIterator,
+        LineIterator,
+        AsyncStream,
+        AsyncStreamingResponse,
+        AsyncBytesIterator,
+        AsyncTextIterator,
+        AsyncLineIterator,
+        Timeout,
+        Retry,
+        Client,
+        MockTransport,
+        AsyncClient,
+    )
 
 AuthTypes = Tuple[str, Optional[str]]
 CookieTypes = Union[Mapping[str, str], Sequence[Tuple[str, str]]]
@@ -76,6 +98,8 @@ class ClientParams(TypedDict, total=False):
     """Read proxies from HTTPR_PROXY, HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY (hosts, domains, CIDR ranges). An explicit `proxy=` wins; False ignores them all."""
     event_hooks: EventHooks | None
     """`{"request": [...], "response": [...]}`: callables run with each `Request` before it is sent (header edits are sent) and with each response (they may call `raise_for_status()`). AsyncClient also awaits coroutine functions."""
+    transport: MockTransport | None
+    """Send every request to this MockTransport instead of the network (for tests). The request is built as for the network (params, headers, auth, cookies, body) and the response goes through the same redirect, cookie and streaming code."""
 
 
 class RequestParams(TypedDict, total=False):

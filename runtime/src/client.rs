@@ -340,6 +340,9 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Re
             req.headers_mut().insert(COOKIE, v);
         }
     }
+    if let Some(mock) = state.settings.transport.clone().or_else(crate::mock::installed) {
+        return mock.send(p, std::mem::take(req.headers_mut()), driver == Driver::Shared).await;
+    }
     // None: the body (if any) is small and sent at once; Some(flag): set when all was sent.
     let mut body_sent: Option<Arc<AtomicBool>> = None;
     if let Some(body) = &p.body {

@@ -49,6 +49,8 @@ pub struct ClientSettings {
     pub max_redirects: usize,
     pub https_only: bool,
     pub tls: TlsOptions,
+    /// Answer requests with this instead of the network (tests).
+    pub transport: Option<crate::mock::TransportHook>,
 }
 
 impl Default for ClientSettings {
@@ -73,6 +75,7 @@ impl Default for ClientSettings {
             max_redirects: 20,
             https_only: false,
             tls: TlsOptions { verify: true, ..Default::default() },
+            transport: None,
         }
     }
 }

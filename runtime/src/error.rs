@@ -102,18 +102,43 @@ pub struct RequestInfo {
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
-    pub request: Option<RequestInfo>,
+    /// Boxed: errors are returned by value everywhere, so `Error` is kept small.
+    pub request: Option<Box<RequestInfo>>,
     /// Byte offset for decoding errors (JSON position).
     pub position: Option<usize>,
     /// The document that failed to decode (JSON errors expose it as `.doc`).
     pub doc: Option<String>,
+    /// An error raised by foreign code the runtime called (a mock handler's Python
+    /// exception), carried opaquely so the binding layer re-raises that very object.
+    pub foreign: Option<Foreign>,
+}
+
+/// A thin pointer, so `Error` stays as small as it was.
+#[derive(Clone)]
+pub struct Foreign(std::sync::Arc<Box<dyn std::any::Any + Send + Sync>>);
+
+impl Foreign {
+    pub fn new(value: impl std::any::Any + Send + Sync) -> Self {
+        Foreign(std::sync::Arc::new(Box::new(value)))
+    }
+
+    pub fn get<T: 'static>(&self) -> Option<&T> {
+        let any: &(dyn std::any::Any + Send + Sync) = &**self.0;
+        any.downcast_ref::<T>()
+    }
+}
+
+impl fmt::Debug for Foreign {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Foreign(..)")
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), request: None, position: None, doc: None }
+        Error { kind, message: message.into(), request: None, position: None, doc: None, foreign: None }
     }
 
     pub fn value(message: impl Into<String>) -> Self {
@@ -134,7 +159,7 @@ impl Error {
 
     pub fn with_request(mut self, method: &str, url: &str) -> Self {
         if self.request.is_none() {
-            self.request = Some(RequestInfo { method: method.to_owned(), url: url.to_owned() });
+            self.request = Some(Box::new(RequestInfo { method: method.to_owned(), url: url.to_owned() }));
         }
         self
     }

@@ -12,6 +12,7 @@ pub mod fork;
 pub mod html;
 pub mod limits;
 pub mod proxy;
+pub mod mock;
 pub mod redirect;
 pub mod request;
 pub mod response;

@@ -112,3 +112,9 @@ fn as_coroutine(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
         })?
         .bind(py))
 }
+
+/// The asyncio event loop (and context) of the awaitable being driven right now, for Rust
+/// code that must await a Python coroutine on the caller's loop (MockTransport handlers).
+pub fn current_locals(py: Python<'_>) -> PyResult<TaskLocals> {
+    generic::get_current_locals::<Bridge>(py)
+}

@@ -53,6 +53,7 @@ pub struct ClientArgs {
     pub pool_idle_timeout: OptTimeout,
     pub trust_env: bool,
     pub event_hooks: Option<HookArg>,
+    pub transport: Option<super::mock::MockTransport>,
 }
 
 /// Constructor arguments only the async client takes (api.yaml group `async_options`).
@@ -125,6 +126,7 @@ impl ClientArgs {
                 http2_only: self.http2_only,
                 http1_only: self.http1_only,
             },
+            transport: self.transport.map(|t| t.hook()),
         };
         Ok((settings, hooks))
     }

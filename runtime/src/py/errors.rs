@@ -46,6 +46,10 @@ fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
 
 pub fn to_pyerr(err: Error) -> PyErr {
     Python::attach(|py| {
+        // A Python exception raised inside a mock handler: re-raise it unchanged.
+        if let Some(e) = err.foreign.as_ref().and_then(|f| f.get::<PyErr>()) {
+            return e.clone_ref(py);
+        }
         let msg = err.message.clone();
         build(py, err).unwrap_or_else(|e| PyRuntimeError::new_err(format!("{msg} (and the httpr exception could not be raised: {e})")))
     })

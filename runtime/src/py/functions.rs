@@ -54,6 +54,7 @@ fn client_for(tls: TlsArgs) -> PyResult<Arc<crate::client::Client>> {
         pool_idle_timeout: super::args::OptTimeout::UNSET,
         trust_env: true,
         event_hooks: None,
+        transport: None,
     };
     let client = Arc::new(crate::client::Client::new(args.into_settings()?.0)?);
     if cache.len() >= 8 {

@@ -14,6 +14,7 @@ pub mod head;
 pub mod headers;
 pub mod hooks;
 pub mod json;
+pub mod mock;
 pub mod registry;
 pub mod request;
 pub mod response;

@@ -1,9 +1,12 @@
-//! `httpr.Request`: the method, URL and headers of a request, as carried by exceptions and
-//! handed to event hooks (whose header edits are sent: the map is shared).
+//! `httpr.Request`: the method, URL and headers of a request, as carried by exceptions, handed
+//! to event hooks (whose header edits are sent: the map is shared) and, with its body, to a
+//! MockTransport handler.
 
+use bytes::Bytes;
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
-use super::args::StrPairs;
+use super::args::{Content, StrPairs};
 use super::headers::Headers;
 use crate::config::{shared_headers, SharedHeaders};
 
@@ -11,12 +14,13 @@ pub struct Request {
     pub method: String,
     pub url: String,
     pub headers: SharedHeaders,
+    pub content: Bytes,
 }
 
 impl Request {
-    pub fn new(method: String, url: String, headers: Option<StrPairs>) -> PyResult<Self> {
+    pub fn new(method: String, url: String, headers: Option<StrPairs>, content: Option<Content>) -> PyResult<Self> {
         let headers = crate::config::header_map(&headers.map(|h| h.0).unwrap_or_default())?;
-        Ok(Request { method: method.to_ascii_uppercase(), url, headers: shared_headers(headers) })
+        Ok(Request { method: method.to_ascii_uppercase(), url, headers: shared_headers(headers), content: content.map(|c| c.0).unwrap_or_default() })
     }
     pub fn method(&self) -> String {
         self.method.clone()
@@ -27,6 +31,13 @@ impl Request {
     pub fn headers(&self) -> Headers {
         Headers::live(self.headers.clone())
     }
+    pub fn content(&self, py: Python<'_>) -> Py<PyBytes> {
+        PyBytes::new(py, &self.content).unbind()
+    }
+    pub fn json(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let obj = super::json::from_json(py, &self.content).map_err(|e| e.for_request(&self.method, &self.url))?;
+        Ok(obj.unbind())
+    }
     pub fn __repr__(&self) -> String {
         format!("<Request [{} {}]>", self.method, self.url)
     }
@@ -34,6 +45,6 @@ impl Request {
 
 /// Build a Python `httpr.Request` (the generated class) from the runtime side.
 pub fn new_request<'py>(py: Python<'py>, method: &str, url: &str) -> PyResult<Bound<'py, PyAny>> {
-    let req = Request { method: method.to_owned(), url: url.to_owned(), headers: SharedHeaders::default() };
+    let req = Request { method: method.to_owned(), url: url.to_owned(), headers: SharedHeaders::default(), content: Bytes::new() };
     super::registry::wrap(py, req).map(|o| o.into_bound(py))
 }

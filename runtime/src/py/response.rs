@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyBytes;
 
+use super::args::{Content, JsonValue, StrPairs};
 use super::headers::Headers;
 use crate::encoding;
 use crate::response::{version_str, ResponseData};
@@ -16,11 +17,20 @@ pub struct Response {
     data: ResponseData,
     encoding: Mutex<Option<&'static Encoding>>,
     content: PyOnceLock<Py<PyBytes>>,
+    /// Built by user code (`httpr.Response(...)`), not received: it has no URL.
+    detached: bool,
 }
 
 impl Response {
     pub fn from_data(data: ResponseData) -> Self {
-        Response { data, encoding: Mutex::new(None), content: PyOnceLock::new() }
+        Response { data, encoding: Mutex::new(None), content: PyOnceLock::new(), detached: false }
+    }
+
+    /// `httpr.Response(status_code, headers=, content=, text=, json=)`, e.g. for a
+    /// MockTransport handler. Network responses never come through here.
+    pub fn py_new(status_code: usize, headers: Option<StrPairs>, content: Option<Content>, text: Option<String>, json: Option<JsonValue>) -> PyResult<Self> {
+        let data = super::mock::response_data(status_code, headers, content, text, json)?;
+        Ok(Response { detached: true, ..Self::from_data(data) })
     }
 
     fn enc(&self) -> &'static Encoding {
@@ -38,6 +48,9 @@ impl Response {
         version_str(self.data.version).to_owned()
     }
     pub fn url(&self) -> String {
+        if self.detached {
+            return String::new();
+        }
         self.data.url.to_string()
     }
     pub fn content(&self, py: Python<'_>) -> Py<PyBytes> {
@@ -115,7 +128,8 @@ impl Response {
         super::status::has_redirect_location(self.data.status, &self.data.headers)
     }
     pub fn raise_for_status(&self, py: Python<'_>, this: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        super::status::raise_for_status(py, this, self.data.status, self.data.method.as_str(), self.data.url.as_str(), &self.data.headers)
+        let url = if self.detached { "" } else { self.data.url.as_str() };
+        super::status::raise_for_status(py, this, self.data.status, self.data.method.as_str(), url, &self.data.headers)
     }
     pub fn __repr__(&self) -> String {
         format!("<Response [{} {}]>", self.status_code(), self.reason_phrase())
