@@ -425,3 +425,21 @@ def test_setting_the_timeout_keeps_the_env_proxy_it_was_built_with(
         client.timeout = httpr.Timeout(6, total=10)
         assert client.get(one.url("/echo/2"), headers={"X-Token": token}).status_code == 200
     assert proxy.tunnels() == [dest(one), dest(one)]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: a proxy variable without a scheme (HTTP_PROXY=127.0.0.1:3128, a common form that "
+        "curl, urllib, requests and httpx read as http://) makes every Client() constructor "
+        "raise ProxyError('invalid proxy URL \"127.0.0.1:PORT\": relative URL without a "
+        "base'): proxy.rs parse() does not default the scheme to http"
+    ),
+)
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_env_proxy_without_a_scheme_means_http(
+    one: ProdServer, proxy: HttpProxy, monkeypatch: pytest.MonkeyPatch, host: str, token: str
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", f"{host}:{proxy.port}")
+    assert fetch("sync", one.url("/echo/schemeless"), token).status_code == 200
+    assert proxy.tunnels() == [dest(one)]

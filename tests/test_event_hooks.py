@@ -371,3 +371,88 @@ def test_stream_response_hook_can_reject(mode: Mode, srv: ProdServer) -> None:
 
     with pytest.raises(httpr.HTTPStatusError):
         run_twin(mode, scenario, event_hooks={"response": [check]})
+
+
+@pytest.mark.parametrize("max_connections", [None, 1])
+def test_hooks_may_send_requests_with_the_same_client(
+    mode: Mode, srv: ProdServer, uid: str, max_connections: int | None
+) -> None:
+    """A token-refresh style hook: the request hook fetches something with the very client it
+    hooks (even with a single connection slot) and puts it in a header; the response hook
+    sends another request once the response is in."""
+    inner = f"/echo/{uid}/inner"
+    after: list[int] = []
+    timeout = httpr.Timeout(5, pool=2)
+
+    if mode == "sync":
+        client = httpr.Client(max_connections=max_connections, timeout=timeout)
+
+        def on_request(request: httpr.Request) -> None:
+            if not request.url.endswith("/inner"):
+                request.headers["X-Token"] = client.get(srv.url(inner)).json()["path"]
+
+        def on_response(response: httpr.Response) -> None:
+            if not response.url.endswith("/inner"):
+                after.append(client.get(srv.url(inner)).status_code)
+
+        client.event_hooks = {"request": [on_request], "response": [on_response]}
+        with client:
+            response = client.get(srv.url(f"/echo/{uid}/outer"))
+    else:
+        aclient = httpr.AsyncClient(max_connections=max_connections, timeout=timeout)
+
+        async def on_request_async(request: httpr.Request) -> None:
+            if not request.url.endswith("/inner"):
+                request.headers["X-Token"] = (await aclient.get(srv.url(inner))).json()["path"]
+
+        async def on_response_async(response: httpr.Response) -> None:
+            if not response.url.endswith("/inner"):
+                after.append((await aclient.get(srv.url(inner))).status_code)
+
+        aclient.event_hooks = {"request": [on_request_async], "response": [on_response_async]}
+
+        async def main() -> httpr.Response:
+            async with aclient:
+                return await aclient.get(srv.url(f"/echo/{uid}/outer"))
+
+        response = asyncio.run(main())
+    assert response.status_code == 200
+    assert only(srv, f"/echo/{uid}/outer").header("X-Token") == inner
+    assert after == [200]
+    assert len([s for s in srv.seen(inner) if s.path == inner]) == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: when a response hook raises inside client.stream() (sync __call__ or async "
+        "__aenter__), the stream is never closed: the `with` block was never entered, and the "
+        "exception (HTTPStatusError.response is the open stream) keeps the connection and its "
+        "pool slot for as long as it lives, so with max_connections=1 the next request raises "
+        "PoolTimeout. httpx closes the response when a hook raises."
+    ),
+)
+def test_a_hook_raising_on_a_stream_releases_the_connection(mode: Mode, srv: ProdServer) -> None:
+    def check(response: Any) -> None:
+        response.raise_for_status()
+
+    kept: list[httpr.HTTPStatusError] = []
+
+    async def scenario(t: Twin) -> int:
+        try:
+            async with t.stream("GET", srv.url("/status/500")):
+                pytest.fail("the hook should have raised")
+        except httpr.HTTPStatusError as exc:
+            kept.append(exc)  # e.g. logged, or kept for a report
+        response = kept[0].response
+        assert response is not None and getattr(response, "is_closed") is True, "stream left open"
+        return (await t.get(srv.url("/echo/after-hook-error"))).status_code
+
+    status = run_twin(
+        mode,
+        scenario,
+        max_connections=1,
+        timeout=httpr.Timeout(5, pool=0.3),
+        event_hooks={"response": [check]},
+    )
+    assert status == 200

@@ -203,6 +203,24 @@ def test_fork_while_another_thread_is_mid_request(srv: ProdServer, uid: str) -> 
     assert sorted(tagged(srv, report["tag"])) == [f"/echo/{uid}/child", f"/echo/{uid}/child-async"]
 
 
+def test_a_parent_stream_survives_a_fork(srv: ProdServer, uid: str) -> None:
+    """The parent is half-way through a streamed body when it forks; the child uses the same
+    client (new pools of its own) and exits; the parent reads the rest of its body."""
+    client = httpr.Client(timeout=5)
+    with client.stream("GET", srv.url("/trickle?n=6&gap=0.05")) as response:
+        chunks = response.iter_bytes()
+        first = next(chunks)
+
+        def child() -> dict[str, Any]:
+            return {"status": client.get(srv.url(f"/echo/{uid}/child")).status_code}
+
+        assert in_child(child) == {"status": 200}
+        rest = b"".join(chunks)
+    assert first + rest == b"x" * 6
+    assert client.get(srv.url(f"/echo/{uid}/parent")).status_code == 200
+    assert [s.path for s in srv.seen(f"/echo/{uid}")] == [f"/echo/{uid}/child", f"/echo/{uid}/parent"]
+
+
 def test_nested_forks(srv: ProdServer, uid: str) -> None:
     """A grandchild (fork of a forked child) works too."""
     client = httpr.Client(timeout=5)

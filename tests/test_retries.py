@@ -148,6 +148,27 @@ def test_retry_after_in_the_past_means_now(srv: ProdServer, key: str) -> None:
     assert wait < 0.5, f"a past date means retry now (not the 5 s backoff): {wait:.3f}s"
 
 
+@pytest.mark.parametrize("value", ["99999999999", "18446744073709551615", "Fri, 31 Dec 9999 23:59:59 GMT"])
+def test_huge_retry_after_is_bounded_by_the_total_timeout(srv: ProdServer, key: str, value: str) -> None:
+    """A Retry-After far in the future neither overflows nor escapes the total timeout."""
+    retry = httpr.Retry(total=1, backoff_factor=0, backoff_jitter=0)
+    started = time.monotonic()
+    with httpr.Client(retries=retry, timeout=httpr.Timeout(5, total=0.4)) as client:
+        with pytest.raises(httpr.TimeoutException) as info:
+            client.get(srv.url(f"/flaky/{key}?fail=1&retry_after={value}"))
+    assert type(info.value) is httpr.TimeoutException
+    assert time.monotonic() - started < 1.0
+    assert len(srv.attempts(key)) == 1
+
+
+def test_retry_after_that_is_not_a_whole_number_falls_back_to_backoff(srv: ProdServer, key: str) -> None:
+    retry = httpr.Retry(total=1, backoff_factor=0.2, backoff_jitter=0)
+    with httpr.Client(retries=retry, timeout=5) as client:
+        assert client.get(srv.url(f"/flaky/{key}?fail=1&retry_after=soon")).status_code == 200
+    [wait] = gaps(srv.attempts(key))
+    assert 0.19 <= wait < 0.6, f"{wait:.3f}s: an unparseable Retry-After means the 0.2 s backoff"
+
+
 def test_retry_after_can_be_ignored(srv: ProdServer, key: str) -> None:
     retry = httpr.Retry(total=1, backoff_factor=0, backoff_jitter=0, respect_retry_after_header=False)
     assert retry.respect_retry_after_header is False
@@ -470,6 +491,21 @@ def test_negative_retries_is_a_value_error() -> None:
     with pytest.raises(ValueError) as info:
         httpr.Client(retries=-1)
     assert "retries" in str(info.value), str(info.value)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: Retry(total=-1) raises OverflowError(\"can't convert negative int to unsigned\"), "
+        "not the documented ValueError (Retry's 'Raises: ValueError, TypeError'; "
+        "Client(retries=-1) does raise ValueError naming 'retries'): py/retry.rs takes total "
+        "as usize, so PyO3 rejects -1 before validation"
+    ),
+)
+def test_negative_retry_total_is_a_value_error() -> None:
+    with pytest.raises(ValueError) as info:
+        httpr.Retry(total=-1)
+    assert "total" in str(info.value), str(info.value)
 
 
 def test_client_retries_property() -> None:

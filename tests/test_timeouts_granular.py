@@ -42,11 +42,20 @@ def timed(mode: Mode, scenario: Any, **client_kwargs: Any) -> tuple[BaseExceptio
 # -- read ------------------------------------------------------------------------------------------
 
 
-def test_trickling_body_trips_a_short_read_timeout(mode: Mode, srv: ProdServer) -> None:
+@pytest.mark.parametrize("how", ["read", "stream"])
+def test_trickling_body_trips_a_short_read_timeout(mode: Mode, srv: ProdServer, how: str) -> None:
     """One byte every 0.3 s: each wait for a body chunk exceeds read=0.2."""
+    url = srv.url("/trickle?n=5&gap=0.3")
+    timeout = httpr.Timeout(5, read=0.2)
 
-    async def scenario(t: Twin) -> httpr.Response:
-        return await t.get(srv.url("/trickle?n=5&gap=0.3"), timeout=httpr.Timeout(5, read=0.2))
+    async def scenario(t: Twin) -> None:
+        if how == "read":
+            await t.get(url, timeout=timeout)
+            return
+        async with t.stream("GET", url, timeout=timeout) as response:
+            assert response.status_code == 200, "the headers come at once"
+            async for _ in response.iter_bytes():
+                pass
 
     exc, elapsed, _ = timed(mode, scenario)
     assert type(exc) is httpr.ReadTimeout, repr(exc)

@@ -1,5 +1,6 @@
-//! Every awaitable httpr hands to asyncio is made here: a future on the shared runtime,
-//! bridged by pyo3-async-runtimes, counted while it runs, returned as a coroutine. At interpreter exit a hook waits
+//! Every awaitable httpr hands to asyncio is made here: a future on the shared runtime whose
+//! result is queued for its event loop (`completions`), counted while it runs, returned as a
+//! coroutine. At interpreter exit a hook waits
 //! until none is running and gives their last GIL-holding steps a moment: a tokio thread
 //! still inside Python when finalization starts aborts the process.
 
@@ -8,10 +9,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use std::pin::Pin;
-
 use pyo3::prelude::*;
-use pyo3_async_runtimes::{generic, TaskLocals};
+use pyo3::IntoPyObjectExt;
+use pyo3_async_runtimes::TaskLocals;
+
+use super::completions;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyCFunction;
 
@@ -49,6 +51,8 @@ fn register_exit_hook(py: Python<'_>) -> PyResult<()> {
 }
 
 /// An asyncio awaitable resolving to the output of `fut`, which runs on the shared runtime.
+/// The result reaches the loop through its completion queue (see `completions`); cancelling
+/// the awaiting task aborts `fut`.
 pub fn awaitable<T>(py: Python<'_>, fut: impl Future<Output = PyResult<T>> + Send + 'static) -> PyResult<Py<PyAny>>
 where
     T: for<'py> IntoPyObject<'py> + Send + 'static,
@@ -57,50 +61,40 @@ where
     let mut hook = Ok(());
     INIT.call_once(|| hook = register_exit_hook(py));
     hook?;
+    let event_loop = completions::running_loop(py)?;
+    let queue = completions::for_loop(py, &event_loop)?;
+    let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
     let counted = Counted::new();
-    let fut = async move {
+    let target = future.clone().unbind();
+    let task = LOOP.scope(event_loop.unbind(), async move {
         let _counted = counted;
-        fut.await
-    };
-    let future = pyo3_async_runtimes::generic::future_into_py::<Bridge, _, _>(py, fut)?;
+        let out = fut.await;
+        let output: Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send> =
+            Box::new(move |py| out.and_then(|v| v.into_bound_py_any(py).map(Bound::unbind)));
+        queue.push(completions::Done { future: target, output });
+    });
+    let abort = crate::rt::shared().spawn(task).abort_handle();
+    let on_done = PyCFunction::new_closure(py, None, None, move |args, _kwargs| -> PyResult<()> {
+        if args.get_item(0)?.call_method0(pyo3::intern!(args.py(), "cancelled"))?.is_truthy()? {
+            abort.abort();
+        }
+        Ok(())
+    })?;
+    future.call_method1(pyo3::intern!(py, "add_done_callback"), (on_done,))?;
     // A coroutine, not a bare Future, so `asyncio.create_task(client.get(url))` works.
     Ok(as_coroutine(py)?.call1((future,))?.unbind())
 }
 
-/// How pyo3-async-runtimes reaches tokio: our shared runtime, looked up on every spawn so
-/// that a forked child uses its own (the bridge's built-in tokio glue keeps the first one).
-struct Bridge;
-
 tokio::task_local! {
-    static TASK_LOCALS: std::cell::OnceCell<TaskLocals>;
+    /// The event loop of the awaitable a tokio task is running for.
+    static LOOP: Py<PyAny>;
 }
 
-impl generic::Runtime for Bridge {
-    type JoinError = tokio::task::JoinError;
-    type JoinHandle = tokio::task::JoinHandle<()>;
-
-    fn spawn<F: Future<Output = ()> + Send + 'static>(fut: F) -> Self::JoinHandle {
-        crate::rt::shared().spawn(fut)
-    }
-
-    fn spawn_blocking<F: FnOnce() + Send + 'static>(f: F) -> Self::JoinHandle {
-        crate::rt::shared().spawn_blocking(f)
-    }
-}
-
-impl generic::ContextExt for Bridge {
-    fn scope<F, R>(locals: TaskLocals, fut: F) -> Pin<Box<dyn Future<Output = R> + Send>>
-    where
-        F: Future<Output = R> + Send + 'static,
-    {
-        let cell = std::cell::OnceCell::new();
-        let _ = cell.set(locals);
-        Box::pin(TASK_LOCALS.scope(cell, fut))
-    }
-
-    fn get_task_locals() -> Option<TaskLocals> {
-        TASK_LOCALS.try_with(|c| c.get().cloned()).unwrap_or_default()
-    }
+/// The asyncio event loop (and context) of the awaitable being driven right now, for Rust
+/// code that must await a Python coroutine on the caller's loop (MockTransport handlers).
+pub fn current_locals(py: Python<'_>) -> PyResult<TaskLocals> {
+    let event_loop = LOOP.try_with(|l| l.clone_ref(py)).map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("no event loop for this task"))?;
+    TaskLocals::new(event_loop.into_bound(py)).copy_context(py)
 }
 
 fn as_coroutine(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
@@ -111,10 +105,4 @@ fn as_coroutine(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
             PyModule::from_code(py, code, c"httpr/_await.py", c"httpr._await")?.getattr("_await").map(Bound::unbind)
         })?
         .bind(py))
-}
-
-/// The asyncio event loop (and context) of the awaitable being driven right now, for Rust
-/// code that must await a Python coroutine on the caller's loop (MockTransport handlers).
-pub fn current_locals(py: Python<'_>) -> PyResult<TaskLocals> {
-    generic::get_current_locals::<Bridge>(py)
 }

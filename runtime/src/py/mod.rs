@@ -7,6 +7,7 @@ pub mod args;
 pub mod astream;
 pub mod awaitable;
 pub mod client;
+pub mod completions;
 pub mod errors;
 pub mod functions;
 pub mod guard;
