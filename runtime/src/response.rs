@@ -71,6 +71,14 @@ impl Body {
         }
     }
 
+    /// The body's pieces in order (one piece once joined).
+    pub fn pieces(&self) -> Vec<&[u8]> {
+        match self.joined.get() {
+            Some(j) => vec![j.as_ref()],
+            None => self.chunks.iter().map(|c| c.as_ref()).collect(),
+        }
+    }
+
     /// Copy the body into `out` (exactly `len()` bytes) without joining it first.
     pub fn copy_to(&self, out: &mut [u8]) {
         if let Some(j) = self.joined.get() {

@@ -6,6 +6,7 @@
 pub mod args;
 pub mod astream;
 pub mod awaitable;
+pub mod bytes;
 pub mod client;
 pub mod completions;
 pub mod errors;

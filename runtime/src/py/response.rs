@@ -58,12 +58,7 @@ impl Response {
             .get_or_init(py, || {
                 let body = &self.data.body;
                 // One copy, straight from the received chunks into the bytes object.
-                PyBytes::new_with(py, body.len(), |buf| {
-                    body.copy_to(buf);
-                    Ok(())
-                })
-                .map(Bound::unbind)
-                .unwrap_or_else(|_| PyBytes::new(py, body.as_slice()).unbind())
+                super::bytes::from_pieces(py, &body.pieces()).map(Bound::unbind).unwrap_or_else(|_| PyBytes::new(py, body.as_slice()).unbind())
             })
             .clone_ref(py)
     }

@@ -147,7 +147,7 @@ impl BytesIterator {
         this.clone().unbind()
     }
     pub fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyBytes>>> {
-        Ok(next_chunk(py, &self.body)?.map(|c| PyBytes::new(py, &c).unbind()))
+        next_chunk(py, &self.body)?.map(|c| super::bytes::from_pieces(py, &[&c]).map(Bound::unbind)).transpose()
     }
 }
 
