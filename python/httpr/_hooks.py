@@ -20,8 +20,15 @@ async def run_async(
         if inspect.isawaitable(result):
             await result
     response = await send()
-    for hook in response_hooks:
-        result = hook(response)
-        if inspect.isawaitable(result):
-            await result
+    try:
+        for hook in response_hooks:
+            result = hook(response)
+            if inspect.isawaitable(result):
+                await result
+    except BaseException:
+        # A streamed response nobody will enter: release its connection now.
+        aclose = getattr(response, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        raise
     return response

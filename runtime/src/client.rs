@@ -19,6 +19,7 @@ use crate::proxy::redact;
 use crate::redirect;
 use crate::request::Prepared;
 use crate::response::{self, ResponseData};
+use crate::connect_phase::{self, ConnectPhase};
 use crate::timeout::{Deadline, Timeouts};
 
 /// What one request needs from the client, taken as a cheap snapshot (an `Arc` clone), so a
@@ -317,15 +318,15 @@ async fn send_redirects(state: &State, jar: &Jar, p: Prepared, driver: Driver, d
 /// reported as WriteTimeout / WriteError; smaller ones fit the socket buffers in one go.
 const TRACKED_BODY: usize = 64 * 1024;
 
-/// A request body handed to hyper slice by slice; `done` is set once all of it was taken.
-fn tracked_body(bytes: bytes::Bytes, done: Arc<AtomicBool>) -> reqwest::Body {
-    let stream = futures_util::stream::unfold((bytes, done), |(mut rest, done)| async move {
+/// A request body handed to hyper slice by slice; `phase` learns when all of it was taken.
+fn tracked_body(bytes: bytes::Bytes, phase: Arc<ConnectPhase>) -> reqwest::Body {
+    let stream = futures_util::stream::unfold((bytes, phase), |(mut rest, phase)| async move {
         if rest.is_empty() {
-            done.store(true, Ordering::Release);
+            phase.body_sent();
             return None;
         }
         let chunk = rest.split_to(rest.len().min(TRACKED_BODY));
-        Some((Ok::<_, std::io::Error>(chunk), (rest, done)))
+        Some((Ok::<_, std::io::Error>(chunk), (rest, phase)))
     });
     reqwest::Body::wrap_stream(stream)
 }
@@ -343,21 +344,22 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Re
     if let Some(mock) = state.settings.transport.clone().or_else(crate::mock::installed) {
         return mock.send(p, std::mem::take(req.headers_mut()), driver == Driver::Shared).await;
     }
-    // None: the body (if any) is small and sent at once; Some(flag): set when all was sent.
-    let mut body_sent: Option<Arc<AtomicBool>> = None;
+    let phase = Arc::new(ConnectPhase::default());
+    // A small body is sent at once; a large one is tracked, so the write timeout applies
+    // until it is all out, and a failure meanwhile is a write error.
+    let mut tracked = false;
     if let Some(body) = &p.body {
         if body.bytes.len() > TRACKED_BODY {
-            let done = Arc::new(AtomicBool::new(false));
             req.headers_mut().insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.bytes.len()));
-            *req.body_mut() = Some(tracked_body(body.bytes.clone(), done.clone()));
-            body_sent = Some(done);
+            *req.body_mut() = Some(tracked_body(body.bytes.clone(), phase.clone()));
+            tracked = true;
         } else {
             *req.body_mut() = Some(body.bytes.clone().into());
         }
     }
-    let unsent = || body_sent.as_ref().is_some_and(|d| !d.load(Ordering::Acquire));
-    let fut = state.transport_for(driver, p.timeout.connect)?.execute(req);
-    let result = await_headers(fut, &p.timeout, body_sent.as_deref(), p).await?;
+    let unsent = || tracked && phase.snapshot().body_sent_at.is_none();
+    let fut = connect_phase::scope(phase.clone(), state.transport_for(driver, p.timeout.connect)?.execute(req));
+    let result = await_headers(fut, &p.timeout, tracked, &phase, p).await?;
     let resp = result.map_err(|e| {
         let mut err = Error::from_reqwest(&e, p.method.as_str(), p.url.as_str());
         if unsent() && matches!(err.kind, ErrorKind::ReadError | ErrorKind::RemoteProtocolError) {
@@ -389,43 +391,60 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Re
     Ok(resp)
 }
 
-/// A little longer than the transport's connect timeout (inside the same wait), so a connect
-/// that stalls is reported as ConnectTimeout by the transport.
-const CONNECT_GRACE: Duration = Duration::from_millis(25);
-/// How often a wait with no write timeout checks whether the body is out (to start the read
-/// timeout).
-const WRITE_POLL: Duration = Duration::from_millis(100);
-
-/// Wait for the response headers: the write timeout while the (large) body is still going
-/// out, then the read timeout.
+/// Wait for the response headers. While the (large) body is going out the write timeout
+/// applies, from when the connection was ready; then the read timeout, from when the body
+/// was out (or the connection ready, or the request started, whichever is last). While a new
+/// connection is being made neither runs: that is the connect timeout's job.
 async fn await_headers(
     fut: impl std::future::Future<Output = reqwest::Result<reqwest::Response>>,
     t: &Timeouts,
-    body_done: Option<&AtomicBool>,
+    tracked: bool,
+    phase: &ConnectPhase,
     p: &Prepared,
 ) -> Result<reqwest::Result<reqwest::Response>> {
-    tokio::pin!(fut);
-    let mut writing = body_done.is_some();
+    use std::future::Future;
+    use std::task::Poll;
+    if t.read.is_none() && (!tracked || t.write.is_none()) {
+        return Ok(fut.await);
+    }
+    let started = Instant::now();
+    let mut fut = std::pin::pin!(fut);
     loop {
-        let wait = match t.headers_wait(writing) {
-            Some(w) => w + CONNECT_GRACE,
-            None if writing && t.read.is_some() => WRITE_POLL,
-            None => return Ok(fut.await),
+        let now = phase.snapshot();
+        let writing = tracked && now.body_sent_at.is_none();
+        let (limit, since) = if writing {
+            (t.write, now.connected_at.unwrap_or(started))
+        } else {
+            (t.read, [Some(started), now.connected_at, now.body_sent_at].into_iter().flatten().max().unwrap_or(started))
         };
-        match tokio::time::timeout(wait, &mut fut).await {
-            Ok(r) => return Ok(r),
-            Err(_) if writing => {
-                if body_done.is_some_and(|d| d.load(Ordering::Acquire)) {
-                    // The body went out: the read timeout starts now.
-                    writing = false;
-                } else if t.write.is_some() {
-                    return Err(Error::new(ErrorKind::WriteTimeout, format!("timed out after {:.3}s sending the request body of {} {}", wait.as_secs_f64(), p.method, p.url))
-                        .with_request(p.method.as_str(), p.url.as_str()));
-                }
+        let deadline = if now.connecting { None } else { limit.map(|l| tokio::time::Instant::from_std(since + l)) };
+        let mut changed = std::pin::pin!(phase.changed.notified());
+        let mut sleep = std::pin::pin!(tokio::time::sleep_until(deadline.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86400 * 365))));
+        enum Event<T> {
+            Done(T),
+            Changed,
+            Elapsed,
+        }
+        let event = std::future::poll_fn(|cx| {
+            if let Poll::Ready(r) = fut.as_mut().poll(cx) {
+                return Poll::Ready(Event::Done(r));
             }
-            Err(_) => {
-                return Err(Error::new(ErrorKind::ReadTimeout, format!("timed out after {:.3}s waiting for the response headers of {} {}", (wait - CONNECT_GRACE).as_secs_f64(), p.method, p.url))
-                    .with_request(p.method.as_str(), p.url.as_str()))
+            if changed.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Event::Changed);
+            }
+            if deadline.is_some() && sleep.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Event::Elapsed);
+            }
+            Poll::Pending
+        })
+        .await;
+        match event {
+            Event::Done(r) => return Ok(r),
+            Event::Changed => continue,
+            Event::Elapsed => {
+                let waited = limit.unwrap_or_default().as_secs_f64();
+                let (kind, what) = if writing { (ErrorKind::WriteTimeout, "sending the request body") } else { (ErrorKind::ReadTimeout, "waiting for the response headers") };
+                return Err(Error::new(kind, format!("timed out after {waited:.3}s {what} of {} {}", p.method, p.url)).with_request(p.method.as_str(), p.url.as_str()));
             }
         }
     }

@@ -38,6 +38,9 @@ pub struct ClientSettings {
     pub proxy_disabled: bool,
     /// Read proxies (HTTPR_PROXY, HTTP(S)_PROXY, ALL_PROXY, NO_PROXY) from the environment.
     pub trust_env: bool,
+    /// The proxy environment as read when the client was built (so rebuilding the transport
+    /// for a new timeout never picks up a different one).
+    pub env_proxies: Arc<proxy::EnvProxies>,
     pub timeout: Timeouts,
     /// Relative request URLs resolve against it (its path is kept as a prefix).
     pub base_url: Option<url::Url>,
@@ -66,6 +69,7 @@ impl Default for ClientSettings {
             proxy: None,
             proxy_disabled: false,
             trust_env: true,
+            env_proxies: Arc::default(),
             timeout: Timeouts::uniform(Some(Duration::from_secs_f64(DEFAULT_TIMEOUT))),
             base_url: None,
             limits: PoolLimits::default(),
@@ -107,7 +111,7 @@ impl ClientSettings {
         if self.proxy_disabled {
             None
         } else {
-            self.proxy.clone().or_else(|| if self.trust_env { proxy::EnvProxies::from_env().httpr } else { None })
+            self.proxy.clone().or_else(|| if self.trust_env { self.env_proxies.httpr.clone() } else { None })
         }
     }
 
@@ -122,7 +126,7 @@ impl ClientSettings {
         if !self.trust_env {
             return None;
         }
-        proxy::EnvProxies::from_env().for_url(url).map(str::to_owned)
+        self.env_proxies.for_url(url).map(str::to_owned)
     }
 }
 
@@ -143,6 +147,7 @@ pub fn build_transport(s: &ClientSettings) -> Result<reqwest::Client> {
         .redirect(reqwest::redirect::Policy::none())
         .referer(false)
         .tcp_nodelay(true)
+        .connector_layer(crate::connect_phase::Layer)
         .user_agent(USER_AGENT)
         .no_proxy();
     if s.tls.http2_only {
@@ -162,9 +167,8 @@ pub fn build_transport(s: &ClientSettings) -> Result<reqwest::Client> {
     } else if let Some(p) = &s.proxy {
         b = b.proxy(proxy::build(p, None)?);
     } else if s.trust_env {
-        let env = proxy::EnvProxies::from_env();
+        let env = s.env_proxies.clone();
         if !env.is_empty() {
-            let env = Arc::new(env);
             let mut seen: Vec<&str> = Vec::new();
             for url in env.urls() {
                 if !seen.contains(&url) {

@@ -12,6 +12,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub mod body;
 pub mod client;
 pub mod config;
+pub mod connect_phase;
 pub mod cookies;
 pub mod encoding;
 pub mod error;

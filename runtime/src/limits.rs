@@ -44,9 +44,32 @@ pub struct Limiter {
 /// A held connection slot; dropping it lets the next waiting request in.
 #[derive(Debug)]
 pub struct Slot {
-    _total: Option<OwnedSemaphorePermit>,
-    _host: Option<OwnedSemaphorePermit>,
+    permits: Option<(Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>)>,
 }
+
+impl Drop for Slot {
+    /// The response is done, but its connection goes back to the idle pool a moment later
+    /// (hyper's connection task and pool run as separate tasks). Handing the slot on at once
+    /// would let the next request find no idle connection and open one more. So the slot is
+    /// released from a task on the runtime those connection tasks run on (limited clients
+    /// always use the shared one), after letting them run first.
+    fn drop(&mut self) {
+        if let Some(permits) = self.permits.take() {
+            crate::rt::shared().spawn(async move {
+                for _ in 0..SETTLE_YIELDS {
+                    tokio::task::yield_now().await;
+                }
+                tokio::time::sleep(SETTLE).await;
+                drop(permits);
+            });
+        }
+    }
+}
+
+/// How long a released slot waits for its connection to be back in the pool. Yields let
+/// the connection tasks run; the short sleep covers them running on the other worker.
+const SETTLE_YIELDS: usize = 4;
+const SETTLE: Duration = Duration::from_millis(1);
 
 impl Limiter {
     pub fn new(limits: PoolLimits) -> Result<Self> {
@@ -82,7 +105,7 @@ impl Limiter {
                 Some(s) => Some(s.clone().acquire_owned().await),
                 None => None,
             };
-            Slot { _total: total.and_then(|p| p.ok()), _host: host.and_then(|p| p.ok()) }
+            Slot { permits: Some((total.and_then(|p| p.ok()), host.and_then(|p| p.ok()))) }
         };
         match deadline.bound(pool) {
             (None, _) => Ok(Some(wait.await)),

@@ -25,15 +25,20 @@ fn var(names: &[&str]) -> Option<String> {
     names.iter().find_map(|n| std::env::var(n).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
 }
 
+/// A proxy variable's URL; `host:port` without a scheme means http, as curl and requests read it.
+fn proxy_var(names: &[&str]) -> Option<String> {
+    var(names).map(|v| if v.contains("://") { v } else { format!("http://{v}") })
+}
+
 impl EnvProxies {
     pub fn from_env() -> Self {
         // Under CGI, HTTP_PROXY is a request header a client controls ("httpoxy"): ignore it.
         let cgi = std::env::var_os("REQUEST_METHOD").is_some();
         EnvProxies {
-            httpr: var(&["HTTPR_PROXY"]),
-            http: if cgi { var(&["http_proxy"]) } else { var(&["http_proxy", "HTTP_PROXY"]) },
-            https: var(&["https_proxy", "HTTPS_PROXY"]),
-            all: var(&["all_proxy", "ALL_PROXY"]),
+            httpr: proxy_var(&["HTTPR_PROXY"]),
+            http: if cgi { proxy_var(&["http_proxy"]) } else { proxy_var(&["http_proxy", "HTTP_PROXY"]) },
+            https: proxy_var(&["https_proxy", "HTTPS_PROXY"]),
+            all: proxy_var(&["all_proxy", "ALL_PROXY"]),
             no_proxy: NoProxy::parse(&var(&["no_proxy", "NO_PROXY"]).unwrap_or_default()),
         }
     }

@@ -29,16 +29,6 @@ impl Timeouts {
         (*self == Timeouts::uniform(self.read)).then_some(self.read)
     }
 
-    /// How long to wait for the response headers once sent. The transport's connect timeout
-    /// runs inside this wait (reqwest does not say when a connection was made), so it is at
-    /// least the connect timeout: a stalled connect is reported as ConnectTimeout.
-    pub fn headers_wait(&self, body_pending: bool) -> Option<Duration> {
-        let phase = if body_pending { self.write } else { self.read };
-        match (phase, self.connect) {
-            (Some(p), Some(c)) => Some(p.max(c)),
-            (p, _) => p,
-        }
-    }
 }
 
 /// Seconds from Python into a Duration; negative or NaN is a ValueError.
@@ -90,15 +80,6 @@ mod tests {
         assert_eq!(t.as_uniform(), Some(Some(Duration::from_secs(2))));
         let t = Timeouts { total: Some(Duration::from_secs(1)), ..t };
         assert_eq!(t.as_uniform(), None);
-    }
-
-    #[test]
-    fn headers_wait_covers_connect() {
-        let t = Timeouts { connect: Some(Duration::from_secs(5)), read: Some(Duration::from_secs(1)), ..Default::default() };
-        assert_eq!(t.headers_wait(false), Some(Duration::from_secs(5)));
-        let t = Timeouts { read: Some(Duration::from_secs(1)), ..Default::default() };
-        assert_eq!(t.headers_wait(false), Some(Duration::from_secs(1)));
-        assert_eq!(t.headers_wait(true), None);
     }
 
     #[test]

@@ -75,12 +75,20 @@ fn parse_uncached(raw: &str) -> Result<Url> {
     Ok(url)
 }
 
+/// `scheme://...`: a scheme (a letter, then letters, digits, `+`, `-`, `.`) before `://`, so
+/// `/login?next=http://h/` stays relative.
+fn has_scheme(raw: &str) -> bool {
+    raw.split_once("://").is_some_and(|(scheme, _)| {
+        scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    })
+}
+
 /// Resolve a request URL against `base_url` the way httpx does: an absolute URL is used as
 /// is; anything else is appended to the base's path (so `/users` under `http://h/api` is
 /// `http://h/api/users`, not `http://h/users` as RFC 3986 joining would give).
 pub fn resolve(base: Option<&Url>, raw: &str) -> Result<Url> {
     let Some(base) = base else { return parse_url(raw) };
-    if raw.contains("://") {
+    if has_scheme(raw) {
         return parse_url(raw);
     }
     let mut joined = base.clone();
@@ -122,6 +130,7 @@ mod tests {
         assert_eq!(r("users?x=2"), "http://h:8/api/v1/users?x=2");
         assert_eq!(r(""), "http://h:8/api/v1/?k=1");
         assert_eq!(r("https://other/x"), "https://other/x");
+        assert_eq!(r("/login?next=http://h/"), "http://h:8/api/v1/login?next=http://h/");
         assert_eq!(resolve(None, "/x").unwrap_err().kind, ErrorKind::InvalidURL);
     }
 

@@ -48,8 +48,8 @@ pub struct ClientArgs {
     pub http1_only: bool,
     pub base_url: Option<String>,
     pub retries: RetryArg,
-    pub max_connections: Option<usize>,
-    pub max_connections_per_host: Option<usize>,
+    pub max_connections: Option<i64>,
+    pub max_connections_per_host: Option<i64>,
     pub pool_idle_timeout: OptTimeout,
     pub trust_env: bool,
     pub event_hooks: Option<HookArg>,
@@ -90,13 +90,24 @@ fn split_cookie_header(headers: Vec<(String, String)>, cookies: &mut Vec<(String
     rest
 }
 
+/// `base_url=`: any problem with it is an InvalidURL naming the argument.
+fn parse_base_url(raw: &str) -> Result<url::Url, Error> {
+    crate::url_util::parse_url(raw).map_err(|e| Error::new(ErrorKind::InvalidURL, format!("invalid base_url: {}", e.message)))
+}
+
+/// A connection limit: None, or at least 1.
+fn limit(name: &str, value: Option<i64>) -> PyResult<Option<usize>> {
+    match value {
+        None => Ok(None),
+        Some(n) if n >= 1 => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
+        Some(n) => Err(Error::value(format!("{name} must be at least 1 (or None for no limit), got {n}")).into()),
+    }
+}
+
 impl ClientArgs {
     pub fn into_settings(mut self) -> PyResult<(ClientSettings, Hooks)> {
         let hooks = self.event_hooks.take().map(|h| h.0).unwrap_or_default();
-        let base_url = match &self.base_url {
-            None => None,
-            Some(b) => Some(crate::url_util::parse_url(b).map_err(|e| Error::new(ErrorKind::InvalidURL, format!("invalid base_url: {}", e.message)))?),
-        };
+        let base_url = self.base_url.as_deref().map(parse_base_url).transpose()?;
         let mut cookies = self.cookies.map(|c| c.0).unwrap_or_default();
         let headers = split_cookie_header(self.headers.map(|h| h.0).unwrap_or_default(), &mut cookies);
         let settings = ClientSettings {
@@ -110,9 +121,10 @@ impl ClientArgs {
             proxy: self.proxy,
             proxy_disabled: false,
             trust_env: self.trust_env,
+            env_proxies: std::sync::Arc::new(if self.trust_env { crate::proxy::EnvProxies::from_env() } else { Default::default() }),
             timeout: self.timeout.0.or(Timeouts::uniform(Some(std::time::Duration::from_secs_f64(DEFAULT_TIMEOUT)))),
             base_url,
-            limits: PoolLimits { max_connections: self.max_connections, max_connections_per_host: self.max_connections_per_host },
+            limits: PoolLimits { max_connections: limit("max_connections", self.max_connections)?, max_connections_per_host: limit("max_connections_per_host", self.max_connections_per_host)? },
             pool_idle_timeout: self.pool_idle_timeout.resolve()?.or(ClientSettings::default().pool_idle_timeout),
             retry: self.retries.0.or(None),
             follow_redirects: self.follow_redirects,
@@ -258,7 +270,11 @@ impl Client {
         let head = py.detach(|| rt.block_on(crate::client::Client::send(&state, &jar, prepared, driver)))?;
         let response = super::registry::wrap(py, StreamingResponse::from_head(head, rt))?;
         if let Some(h) = &hooks {
-            h.run_response(py, response.bind(py))?;
+            if let Err(e) = h.run_response(py, response.bind(py)) {
+                // The caller never gets the stream to close: release its connection now.
+                response.bind(py).call_method0("close")?;
+                return Err(e);
+            }
         }
         Ok(response)
     }
@@ -396,7 +412,7 @@ impl Client {
         self.core.settings().base_url.map(|u| u.to_string())
     }
     pub fn set_base_url(&self, value: Option<String>) -> PyResult<()> {
-        let url = value.map(|b| crate::url_util::parse_url(&b)).transpose()?;
+        let url = value.map(|b| parse_base_url(&b)).transpose()?;
         Ok(self.core.update(false, |s| {
             s.base_url = url;
             Ok(())
