@@ -5,8 +5,12 @@ the two addresses are two hosts), records every request before answering it, and
 server-side facts a client cannot fake:
 
 * connections: how many were accepted, how many are open now, and the most that were ever open
-  at the same time (counted from accept to the server closing the socket);
-* requests in flight: how many handlers were busy at once, and the most ever;
+  at the same time (counted from accept to the server closing the socket); and
+  :meth:`ProdServer.live_overlap`, the most that were *provably* open at once (from accept to
+  the last request each carried), which does not depend on when the server notices a close;
+* requests in flight: how many were being handled at once, and the most ever (a request stops
+  counting just before its response is written, since the client may send the next one as
+  soon as it has it);
 * attempts per key (``/flaky/<key>``) with the monotonic time each one arrived.
 
 Endpoints (any method):

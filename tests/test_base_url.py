@@ -171,19 +171,12 @@ def test_relative_url_without_base_url(mode: Mode, srv: ProdServer) -> None:
         httpr.get("/users")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: the base_url setter and the constructor disagree on a non-http(s) base URL: "
-        'Client(base_url="ftp://...") raises InvalidURL("invalid base_url: ...") but '
-        'client.base_url = "ftp://..." raises UnsupportedProtocol (py/client.rs set_base_url '
-        "passes parse_url's error through instead of mapping it like into_settings does)"
-    ),
-)
 @pytest.mark.parametrize("cls", [httpr.Client, httpr.AsyncClient])
 def test_setter_rejects_a_non_http_base_like_the_constructor(
     cls: type[httpr.Client] | type[httpr.AsyncClient],
 ) -> None:
+    """Regression: the setter raised UnsupportedProtocol where the constructor raised
+    InvalidURL("invalid base_url: ...")."""
     bad = "ftp://127.0.0.1/files"
     with pytest.raises(httpr.InvalidURL) as from_constructor:
         cls(base_url=bad)
@@ -194,16 +187,9 @@ def test_setter_rejects_a_non_http_base_like_the_constructor(
     assert "base_url" in str(from_setter.value), str(from_setter.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a relative URL whose query string contains '://' (e.g. "
-        "'/login?next=http://host/') is taken for an absolute URL and rejected with InvalidURL "
-        "'relative URL without a base': url_util.rs resolve() tests raw.contains(\"://\") "
-        "instead of parsing the scheme"
-    ),
-)
 def test_query_containing_a_url_stays_relative(mode: Mode, srv: ProdServer, uid: str) -> None:
+    """Regression: '/login?next=http://h/' was taken for an absolute URL (it contains '://')
+    and rejected with InvalidURL."""
     path, query, _ = got(mode, srv.url(f"/echo/{uid}"), "/login?next=http://127.0.0.2/home")
     assert path == f"/echo/{uid}/login"
     assert query == "next=http://127.0.0.2/home"

@@ -392,16 +392,10 @@ def test_proxy_setter_none_turns_env_proxies_off(
     assert arrived(one, token) == 2
 
 
-ENV_REREAD_BUG = (
-    "BUG: a client reads the proxy environment when it is built, but any setter that rebuilds "
-    "the transport (client.timeout = ..., client.proxy = ...) reads it again "
-    "(config.rs build_transport calls EnvProxies::from_env()): a timeout change silently "
-    "starts or stops routing through HTTP_PROXY if the environment changed since the client "
-    "was built"
-)
+#: Regression (found by these tests): a setter that rebuilds the transport read the proxy
+#: environment again, so a timeout change could start or stop routing through HTTP_PROXY.
 
 
-@pytest.mark.xfail(strict=True, reason=ENV_REREAD_BUG)
 def test_setting_the_timeout_does_not_pick_up_a_new_env_proxy(
     one: ProdServer, proxy: HttpProxy, monkeypatch: pytest.MonkeyPatch, token: str
 ) -> None:
@@ -414,7 +408,6 @@ def test_setting_the_timeout_does_not_pick_up_a_new_env_proxy(
     assert proxy.tunnels() == [], "the client was built without a proxy in the environment"
 
 
-@pytest.mark.xfail(strict=True, reason=ENV_REREAD_BUG)
 def test_setting_the_timeout_keeps_the_env_proxy_it_was_built_with(
     one: ProdServer, proxy: HttpProxy, monkeypatch: pytest.MonkeyPatch, token: str
 ) -> None:
@@ -427,19 +420,12 @@ def test_setting_the_timeout_keeps_the_env_proxy_it_was_built_with(
     assert proxy.tunnels() == [dest(one), dest(one)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a proxy variable without a scheme (HTTP_PROXY=127.0.0.1:3128, a common form that "
-        "curl, urllib, requests and httpx read as http://) makes every Client() constructor "
-        "raise ProxyError('invalid proxy URL \"127.0.0.1:PORT\": relative URL without a "
-        "base'): proxy.rs parse() does not default the scheme to http"
-    ),
-)
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
 def test_env_proxy_without_a_scheme_means_http(
     one: ProdServer, proxy: HttpProxy, monkeypatch: pytest.MonkeyPatch, host: str, token: str
 ) -> None:
+    """``HTTP_PROXY=host:port`` (no scheme), as curl, urllib, requests and httpx read it: http.
+    Regression: every Client() constructor raised ProxyError."""
     monkeypatch.setenv("HTTP_PROXY", f"{host}:{proxy.port}")
     assert fetch("sync", one.url("/echo/schemeless"), token).status_code == 200
     assert proxy.tunnels() == [dest(one)]

@@ -422,17 +422,11 @@ def test_hooks_may_send_requests_with_the_same_client(
     assert len([s for s in srv.seen(inner) if s.path == inner]) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: when a response hook raises inside client.stream() (sync __call__ or async "
-        "__aenter__), the stream is never closed: the `with` block was never entered, and the "
-        "exception (HTTPStatusError.response is the open stream) keeps the connection and its "
-        "pool slot for as long as it lives, so with max_connections=1 the next request raises "
-        "PoolTimeout. httpx closes the response when a hook raises."
-    ),
-)
 def test_a_hook_raising_on_a_stream_releases_the_connection(mode: Mode, srv: ProdServer) -> None:
+    """A response hook that raises inside client.stream(): the `with` block is never entered,
+    so httpr must close the stream itself, or the exception (whose .response is the stream)
+    keeps the connection and its pool slot for as long as it lives. (A regression test: the
+    sync client used to leave it open.)"""
     def check(response: Any) -> None:
         response.raise_for_status()
 

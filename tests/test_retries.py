@@ -493,16 +493,8 @@ def test_negative_retries_is_a_value_error() -> None:
     assert "retries" in str(info.value), str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: Retry(total=-1) raises OverflowError(\"can't convert negative int to unsigned\"), "
-        "not the documented ValueError (Retry's 'Raises: ValueError, TypeError'; "
-        "Client(retries=-1) does raise ValueError naming 'retries'): py/retry.rs takes total "
-        "as usize, so PyO3 rejects -1 before validation"
-    ),
-)
 def test_negative_retry_total_is_a_value_error() -> None:
+    """Like Client(retries=-1) (a regression: this was an OverflowError without the name)."""
     with pytest.raises(ValueError) as info:
         httpr.Retry(total=-1)
     assert "total" in str(info.value), str(info.value)

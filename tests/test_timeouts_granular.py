@@ -76,28 +76,17 @@ def test_trickling_body_within_the_read_timeout_succeeds(mode: Mode, srv: ProdSe
     assert elapsed >= 1.1, f"{elapsed:.3f}s: the body should have taken 4 x 0.3 s"
 
 
-#: Why a read or write timeout shorter than the connect timeout is not applied in time.
-PHASE_BELOW_CONNECT_BUG = (
-    "BUG: a read/write timeout shorter than the connect timeout is not applied while waiting "
-    "for the response headers or sending the body: client.rs await_headers() waits "
-    "Timeouts::headers_wait() = max(read or write, connect), so Timeout(5, read=0.2) waits 5 s "
-    "for the headers (a server answering after 0.8 s succeeds) and Timeout(5, write=0.3) never "
-    "trips on a stalled upload (WriteError once the server hangs up). The body-chunk read "
-    "timeout is fine."
-)
+#: Regression (found by these tests): a read or write timeout shorter than the connect timeout
+#: was not applied while waiting for the headers or sending the body (the wait was
+#: max(read or write, connect)); the "connect-longer" cases below cover it.
 
 
 @pytest.mark.parametrize(
     "timeout",
     [
         pytest.param(httpr.Timeout(None, read=0.2), id="read-only"),
-        pytest.param(httpr.Timeout(0.2), id="uniform"),
         pytest.param(httpr.Timeout(5, connect=0.2, read=0.2), id="connect-equal"),
-        pytest.param(
-            httpr.Timeout(5, read=0.2),
-            id="connect-longer",
-            marks=pytest.mark.xfail(strict=True, reason=PHASE_BELOW_CONNECT_BUG),
-        ),
+        pytest.param(httpr.Timeout(5, read=0.2), id="connect-longer"),
     ],
 )
 def test_read_timeout_waiting_for_headers(mode: Mode, srv: ProdServer, timeout: httpr.Timeout) -> None:
@@ -192,13 +181,13 @@ def test_connect_timeout_to_a_full_backlog(mode: Mode, read: float | None) -> No
     assert 0.25 <= elapsed < 1.3, f"{elapsed:.3f}s"
 
 
-def test_client_connect_timeout_from_a_timeout_object(mode: Mode) -> None:
+def test_client_connect_timeout_from_a_timeout_object() -> None:
     with full_backlog() as port:
 
         async def scenario(t: Twin) -> httpr.Response:
             return await t.get(f"http://127.0.0.1:{port}/connect")
 
-        exc, elapsed, _ = timed(mode, scenario, timeout=httpr.Timeout(5, connect=0.3))
+        exc, elapsed, _ = timed("sync", scenario, timeout=httpr.Timeout(5, connect=0.3))
     assert type(exc) is httpr.ConnectTimeout, repr(exc)
     assert elapsed < 1.3, f"{elapsed:.3f}s"
 
@@ -210,12 +199,8 @@ def test_client_connect_timeout_from_a_timeout_object(mode: Mode) -> None:
     "timeout",
     [
         pytest.param(httpr.Timeout(None, write=0.3), id="write-only"),
-        pytest.param(httpr.Timeout(5, connect=0.3, write=0.3), id="connect-equal"),
-        pytest.param(
-            httpr.Timeout(5, write=0.3),
-            id="connect-longer",
-            marks=pytest.mark.xfail(strict=True, reason=PHASE_BELOW_CONNECT_BUG),
-        ),
+        pytest.param(httpr.Timeout(0.3, read=5), id="connect-equal"),
+        pytest.param(httpr.Timeout(5, write=0.3), id="connect-longer"),
     ],
 )
 def test_write_timeout_when_the_server_never_reads(
