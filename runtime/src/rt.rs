@@ -75,18 +75,28 @@ pub fn local() -> Arc<tokio::runtime::Runtime> {
 /// Connections made here are pooled per thread (see `client::State::transport`), so they
 /// are only ever driven by this thread's runtime.
 pub fn block_on<F: Future>(fut: F) -> F::Output {
+    thread_local!(static LAST_DONE: Cell<Option<std::time::Instant>> = const { Cell::new(None) });
     let rt = local();
     // Boxed once here rather than moved (copied) whole through the layers of `block_on`.
     let fut = Box::pin(fut);
-    rt.block_on(async {
-            // Between two requests nothing drives this thread's idle connections, so a close
-            // by the server is not yet known. Yielding once lets the runtime poll its I/O
-            // driver and run those connection tasks first: a connection the server closed is
-            // dropped from the pool before the request picks one.
+    // Between two requests nothing drives this thread's idle connections, so a close by the
+    // server is not yet known. Yielding once lets the runtime poll its I/O driver and run
+    // those connection tasks first: a connection the server closed is dropped from the pool
+    // before the request picks one. It costs two system calls, so it is skipped when this
+    // thread's last request ended under a millisecond ago: a close that recent would not
+    // have arrived yet anyway.
+    let idle = LAST_DONE.with(|l| l.get().is_none_or(|t| t.elapsed() >= IDLE_CHECK_AFTER));
+    let out = rt.block_on(async {
+        if idle {
             tokio::task::yield_now().await;
-            fut.await
-    })
+        }
+        fut.await
+    });
+    LAST_DONE.with(|l| l.set(Some(std::time::Instant::now())));
+    out
 }
+
+const IDLE_CHECK_AFTER: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// The runtime a sync request (or a sync stream's body) is driven on.
 #[derive(Clone)]
