@@ -518,3 +518,9 @@ def test_retries_zero_means_no_retries(srv: ProdServer, key: str) -> None:
         assert client.retries is None or client.retries.total == 0
         assert client.get(srv.url(f"/flaky/{key}?fail=1")).status_code == 503
     assert len(srv.attempts(key)) == 1
+
+
+def test_bool_retry_total_is_a_type_error() -> None:
+    with pytest.raises(TypeError) as info:
+        httpr.Retry(total=True)
+    assert "total" in str(info.value) and "bool" in str(info.value), str(info.value)

@@ -269,6 +269,10 @@ impl<'a> Lowering<'a> {
             (Some(_), Some(unset)) => Some(unset.clone()),
             (Some(lit), None) => match literal_to_rust(lit) {
                 Some(r) if r == "None" && p.optional => Some(r),
+                Some(r) if t.from_literal.is_some() => {
+                    let wrapped = t.from_literal.as_deref().unwrap_or("{}").replace("{}", &r);
+                    Some(if p.optional { format!("Some({wrapped})") } else { wrapped })
+                }
                 Some(r) if p.optional => Some(format!("Some({r})")),
                 Some(r) if r != "None" => Some(r),
                 _ => {

@@ -37,6 +37,10 @@ pub struct TypeDef {
     pub ret_convert: Option<String>,
     #[serde(default)]
     pub unset: Option<String>,
+    /// How a literal default becomes the Rust argument type (`{}` is the literal), for
+    /// wrapper types such as `Count(3)`.
+    #[serde(default)]
+    pub from_literal: Option<String>,
     #[serde(default)]
     pub pass: Option<String>,
 }

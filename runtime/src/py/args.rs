@@ -281,3 +281,18 @@ where
 pub fn unexpected_kwarg(func: &str, name: &str) -> PyErr {
     PyTypeError::new_err(format!("{func}() got an unexpected keyword argument '{name}'"))
 }
+
+/// A whole number the runtime range-checks itself (so -1 is a ValueError naming the
+/// argument); a bool is refused, as it is for the other int arguments.
+#[derive(Debug, Clone, Copy)]
+pub struct Count(pub i64);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Count {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
+            return Err(PyTypeError::new_err(format!("expected an int, not {}", type_name(&obj))));
+        }
+        Ok(Count(obj.extract::<i64>().unwrap_or(i64::MAX)))
+    }
+}

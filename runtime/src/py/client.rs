@@ -48,8 +48,8 @@ pub struct ClientArgs {
     pub http1_only: bool,
     pub base_url: Option<String>,
     pub retries: RetryArg,
-    pub max_connections: Option<i64>,
-    pub max_connections_per_host: Option<i64>,
+    pub max_connections: Option<super::args::Count>,
+    pub max_connections_per_host: Option<super::args::Count>,
     pub pool_idle_timeout: OptTimeout,
     pub trust_env: bool,
     pub event_hooks: Option<HookArg>,
@@ -96,8 +96,8 @@ fn parse_base_url(raw: &str) -> Result<url::Url, Error> {
 }
 
 /// A connection limit: None, or at least 1.
-fn limit(name: &str, value: Option<i64>) -> PyResult<Option<usize>> {
-    match value {
+fn limit(name: &str, value: Option<super::args::Count>) -> PyResult<Option<usize>> {
+    match value.map(|c| c.0) {
         None => Ok(None),
         Some(n) if n >= 1 => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
         Some(n) => Err(Error::value(format!("{name} must be at least 1 (or None for no limit), got {n}")).into()),

@@ -14,7 +14,7 @@ pub struct Retry(pub Arc<RetryPolicy>);
 impl Retry {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        total: i64,
+        total: super::args::Count,
         backoff_factor: f64,
         backoff_max: f64,
         backoff_jitter: f64,
@@ -22,6 +22,7 @@ impl Retry {
         allowed_methods: Option<Vec<String>>,
         respect_retry_after_header: bool,
     ) -> PyResult<Self> {
+        let total = total.0;
         let total = u32::try_from(total).map_err(|_| Error::value(format!("Retry total must be between 0 and {}, got {total}", u32::MAX)))?;
         let mut p = RetryPolicy::new(total);
         p.backoff_factor = backoff_factor;
