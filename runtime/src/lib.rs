@@ -2,13 +2,7 @@
 //! text decoding, HTML conversion and the error taxonomy. Everything outside `py/` is plain
 //! Rust; `py/` is the thin conversion layer the generated PyO3 wrappers call into.
 
-/// Rust-side buffers (response chunks, connection buffers) come from mimalloc, which keeps
-/// freed memory for reuse. With the system allocator, a 200 KiB body made the heap grow and
-/// shrink on every request: fresh pages, a page fault per 4 KiB, more system time than the
-/// request itself.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
+pub mod alloc;
 pub mod body;
 pub mod client;
 pub mod config;
