@@ -18,11 +18,13 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from production_servers import ProdServer
 from servers import LocalServer
+from stream_server import MODES, Mode
 
 #: A test running longer than this fails with an exception raised from SIGALRM.
 HANG_FAIL_SECONDS = 30
@@ -84,3 +86,25 @@ def closed_port() -> int:
 @pytest.fixture
 def refused_url(closed_port: int) -> str:
     return f"http://127.0.0.1:{closed_port}/refused"
+
+
+# -- shared by the modules that run each scenario on Client and on AsyncClient ----------------
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> Mode:
+    """"sync" (Client) or "async" (AsyncClient); see ``stream_server.Twin``."""
+    return cast(Mode, request.param)
+
+
+@pytest.fixture
+def uid() -> str:
+    """A unique path segment, so a test only looks at the requests it made."""
+    return uuid.uuid4().hex[:16]
+
+
+@pytest.fixture(scope="module")
+def srv() -> Iterator[ProdServer]:
+    """The production-behaviour server (retries, trickles, counts) on 127.0.0.1."""
+    with ProdServer() as server:
+        yield server

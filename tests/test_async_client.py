@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
@@ -21,7 +21,6 @@ import httpr
 from servers import LocalServer
 from stream_server import (
     MIB,
-    MODES,
     Mode,
     StreamServer,
     Twin,
@@ -40,10 +39,6 @@ def server() -> Iterator[StreamServer]:
     with StreamServer() as s:
         yield s
 
-
-@pytest.fixture(params=MODES)
-def mode(request: pytest.FixtureRequest) -> Mode:
-    return cast(Mode, request.param)
 
 
 def basic(user: str, password: str) -> str:

@@ -3,21 +3,15 @@ on 127.0.0.1 sees them; absolute URLs (to 127.0.0.2 here) bypass it."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 import httpr
 from production_servers import ProdServer
-from stream_server import MODES, Mode, Twin, run_twin
+from stream_server import Mode, Twin, run_twin
 
-
-@pytest.fixture(scope="module")
-def srv() -> Iterator[ProdServer]:
-    with ProdServer("127.0.0.1") as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +20,6 @@ def other() -> Iterator[ProdServer]:
         yield server
 
 
-@pytest.fixture(params=MODES)
-def mode(request: pytest.FixtureRequest) -> Mode:
-    return cast(Mode, request.param)
-
-
-@pytest.fixture
-def uid() -> str:
-    return uuid.uuid4().hex[:12]
 
 
 def got(mode: Mode, base_url: str, url: str, **kwargs: Any) -> tuple[str, str, str]:

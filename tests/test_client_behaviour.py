@@ -17,7 +17,6 @@ import re
 import threading
 import time
 import urllib.parse
-import uuid
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -26,7 +25,7 @@ import pytest
 
 import httpr
 from behaviour_servers import BehaviourServer, Seen
-from stream_server import MODES, Mode, Twin, run_twin
+from stream_server import Mode, Twin, run_twin
 
 # -- fixtures and helpers --------------------------------------------------------------------------
 
@@ -52,15 +51,6 @@ def proxy_srv() -> Iterator[BehaviourServer]:
         yield server
 
 
-@pytest.fixture(params=MODES)
-def mode(request: pytest.FixtureRequest) -> Mode:
-    return cast(Mode, request.param)
-
-
-@pytest.fixture
-def uid() -> str:
-    """A unique path segment, so a test only looks at the requests it made."""
-    return uuid.uuid4().hex[:16]
 
 
 def basic(user: str, password: str | None) -> str:

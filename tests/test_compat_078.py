@@ -16,7 +16,6 @@ import math
 import os
 import time
 import urllib.parse
-import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing_extensions import Unpack
 
 import httpr
 from behaviour_servers import BehaviourServer, Seen
-from stream_server import MODES, Mode, StreamServer, Twin, await_until, hexq, run_twin
+from stream_server import Mode, StreamServer, Twin, await_until, hexq, run_twin
 from tls_servers import Certs, EchoServer, make_certs
 
 # -- fixtures and helpers --------------------------------------------------------------------------
@@ -80,18 +79,9 @@ def h2_preferring_tls_server(certs: Certs) -> Iterator[EchoServer]:
         yield server
 
 
-@pytest.fixture(params=MODES)
-def mode(request: pytest.FixtureRequest) -> Mode:
-    return cast(Mode, request.param)
-
 
 CLIENT_CLASSES = pytest.mark.parametrize("cls", [httpr.Client, httpr.AsyncClient], ids=["Client", "AsyncClient"])
 
-
-@pytest.fixture
-def uid() -> str:
-    """A unique path segment, so that a test only looks at the requests it made."""
-    return uuid.uuid4().hex[:16]
 
 
 def only(seen: list[Seen]) -> Seen:

@@ -15,13 +15,12 @@ import base64
 import time
 import uuid
 from collections.abc import Iterator
-from typing import cast
 
 import pytest
 
 import httpr
 from production_servers import ProdServer
-from stream_server import MODES, Mode, Twin, run_twin
+from stream_server import Mode, Twin, run_twin
 from tls_servers import Certs, EchoServer, HttpProxy, PProxy, make_certs
 
 #: Every variable that could route a request; cleared before each test.
@@ -62,10 +61,6 @@ def proxy() -> Iterator[HttpProxy]:
     with HttpProxy() as p:
         yield p
 
-
-@pytest.fixture(params=MODES)
-def mode(request: pytest.FixtureRequest) -> Mode:
-    return cast(Mode, request.param)
 
 
 @pytest.fixture

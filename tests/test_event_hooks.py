@@ -6,34 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import uuid
 import warnings
-from collections.abc import Callable, Iterator
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 import httpr
 from production_servers import ProdServer
-from stream_server import MODES, Mode, Twin, run_twin
+from stream_server import Mode, Twin, run_twin
 
 Hook = Callable[[Any], Any]
 
 
-@pytest.fixture(scope="module")
-def srv() -> Iterator[ProdServer]:
-    with ProdServer() as server:
-        yield server
 
-
-@pytest.fixture(params=MODES)
-def mode(request: pytest.FixtureRequest) -> Mode:
-    return cast(Mode, request.param)
-
-
-@pytest.fixture
-def uid() -> str:
-    return uuid.uuid4().hex
 
 
 def only(srv: ProdServer, path: str) -> Any:

@@ -17,8 +17,7 @@ import os
 import signal
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -32,15 +31,6 @@ CHILD_DEADLINE = 20.0
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
 
-@pytest.fixture(scope="module")
-def srv() -> Iterator[ProdServer]:
-    with ProdServer() as server:
-        yield server
-
-
-@pytest.fixture
-def uid() -> str:
-    return uuid.uuid4().hex[:12]
 
 
 def in_child(body: Callable[[], dict[str, Any]], deadline: float = CHILD_DEADLINE) -> dict[str, Any]:

@@ -12,13 +12,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 import httpr
 from production_servers import ProdServer, wait_for
-from stream_server import MODES, Mode
+from stream_server import Mode
 
 SLOW_MS = 250
 
@@ -36,10 +36,6 @@ def other() -> Iterator[ProdServer]:
     with ProdServer("127.0.0.2") as server:
         yield server
 
-
-@pytest.fixture(params=MODES)
-def mode(request: pytest.FixtureRequest) -> Mode:
-    return cast(Mode, request.param)
 
 
 def fire(mode: Mode, urls: list[str], **client_kwargs: Any) -> tuple[list[httpr.Response], list[float]]:

@@ -10,29 +10,19 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 import httpr
 from hostile_servers import full_backlog
 from production_servers import ProdServer
-from stream_server import MODES, Mode, Twin, run_twin
+from stream_server import Mode, Twin, run_twin
 
 #: No backoff, no jitter: retries follow each other at once.
 FAST = httpr.Retry(total=3, backoff_factor=0, backoff_jitter=0)
 
 
-@pytest.fixture(scope="module")
-def srv() -> Iterator[ProdServer]:
-    with ProdServer() as server:
-        yield server
-
-
-@pytest.fixture(params=MODES)
-def mode(request: pytest.FixtureRequest) -> Mode:
-    return cast(Mode, request.param)
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from stream_server import (
     BLOCK,
     KIB,
     MIB,
-    MODES,
     Mode,
     StreamServer,
     StreamView,
@@ -48,10 +47,6 @@ def server() -> Iterator[StreamServer]:
     with StreamServer() as s:
         yield s
 
-
-@pytest.fixture(params=MODES)
-def mode(request: pytest.FixtureRequest) -> Mode:
-    return cast(Mode, request.param)
 
 
 def pieces_url(server: StreamServer, *pieces: bytes, **params: str | int) -> str:

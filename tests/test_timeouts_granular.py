@@ -6,26 +6,16 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 import httpr
 from hostile_servers import full_backlog
 from production_servers import ProdServer, wait_for
-from stream_server import MODES, Mode, Twin, run_twin
+from stream_server import Mode, Twin, run_twin
 
 
-@pytest.fixture(scope="module")
-def srv() -> Iterator[ProdServer]:
-    with ProdServer() as server:
-        yield server
-
-
-@pytest.fixture(params=MODES)
-def mode(request: pytest.FixtureRequest) -> Mode:
-    return cast(Mode, request.param)
 
 
 def timed(mode: Mode, scenario: Any, **client_kwargs: Any) -> tuple[BaseException | None, float, Any]:
