@@ -36,7 +36,7 @@ from typing import Any
 
 import cbor2
 
-from servers import BaseHandler
+from servers import Addressed, BaseHandler
 
 
 @dataclass(frozen=True)
@@ -190,8 +190,10 @@ class _Handler(BaseHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
 
-class BehaviourServer:
+class BehaviourServer(Addressed):
     """Runs the server on ``host`` in a background thread; use as a context manager."""
+
+    _server: _Server
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         self._server = _Server(host)
@@ -201,21 +203,6 @@ class BehaviourServer:
             name=f"behaviour-server-{host}",
             daemon=True,
         )
-
-    @property
-    def host(self) -> str:
-        return str(self._server.server_address[0])
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
 
     @property
     def connections(self) -> int:

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Any
 
-from servers import BaseHandler, Closes
+from servers import Addressed, BaseHandler, Closes
 
 
 @dataclass(frozen=True)
@@ -228,9 +228,11 @@ class _Handler(BaseHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
 
-class ProdServer(Closes):
+class ProdServer(Closes, Addressed):
     """:class:`_Server` on ``host`` (and ``port``, by default one the OS picks) in a background
     thread; a context manager."""
+
+    _server: _Server
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._server = _Server(host, port)
@@ -241,21 +243,6 @@ class ProdServer(Closes):
             daemon=True,
         )
         self._thread.start()
-
-    @property
-    def host(self) -> str:
-        return str(self._server.server_address[0])
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
 
     def seen(self, prefix: str = "/") -> list[Seen]:
         """Every request received so far whose path starts with ``prefix``."""

@@ -92,6 +92,28 @@ class Closes:
         self.close()
 
 
+class Addressed:
+    """A test server's address and URLs, from the ``socketserver`` server it wraps."""
+
+    #: Set by the subclass: the ``socketserver`` server (its own subclass, so typed loosely here).
+    _server: Any
+
+    @property
+    def host(self) -> str:
+        return str(self._server.server_address[0])
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
 class BaseHandler(http.server.BaseHTTPRequestHandler):
     """HTTP/1.1 keep-alive plumbing shared by the test servers: quiet, no Nagle delay, request
     bodies read whether chunked or sized, responses always sized."""
