@@ -63,19 +63,27 @@ impl LoopQueue {
             unsafe { libc::read(fd.as_raw_fd(), (&mut count as *mut u64).cast(), 8) };
         }
         let items = std::mem::take(&mut *self.items.lock().unwrap_or_else(|p| p.into_inner()));
-        for Done { future, output } in items {
-            let future = future.bind(py);
-            // Cancelled while the request was finishing: nothing to deliver.
-            if future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
-                continue;
+        for done in items {
+            // One future's failure must not strand the others taken with it.
+            if let Err(e) = settle(py, done) {
+                e.write_unraisable(py, None);
             }
-            match output(py) {
-                Ok(value) => future.call_method1(pyo3::intern!(py, "set_result"), (value,))?,
-                Err(err) => future.call_method1(pyo3::intern!(py, "set_exception"), (err.into_value(py),))?,
-            };
         }
         Ok(())
     }
+}
+
+fn settle(py: Python<'_>, Done { future, output }: Done) -> PyResult<()> {
+    let future = future.bind(py);
+    // Cancelled while the request was finishing: nothing to deliver.
+    if future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+        return Ok(());
+    }
+    match output(py) {
+        Ok(value) => future.call_method1(pyo3::intern!(py, "set_result"), (value,))?,
+        Err(err) => future.call_method1(pyo3::intern!(py, "set_exception"), (err.into_value(py),))?,
+    };
+    Ok(())
 }
 
 struct Entry {
