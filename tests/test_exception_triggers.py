@@ -7,8 +7,8 @@ docs/api/exceptions.md, that the message names the URL and the cause, and the ``
 
 Not triggered here, because httpr never raises them (they are exported so code written for
 httpr 0.7.8 or httpx that catches them keeps working, and documented as such):
-``CloseError`` (closing a socket cannot fail in a way reqwest reports), ``ResponseNotRead`` /
-``RequestNotRead`` (no API reads a body lazily), ``CookieConflict`` (cookies are plain dicts).
+``CloseError`` (closing a socket cannot fail in a way reqwest reports), ``RequestNotRead`` (no
+request body is streamed), ``CookieConflict`` (cookies are plain dicts).
 ``test_never_raised_classes_say_so`` checks that their documentation says it.
 """
 
@@ -64,6 +64,7 @@ ANCESTORS: dict[type[BaseException], tuple[type[BaseException], ...]] = {
     httpr.PoolTimeout: _TIMEOUT,
     httpr.TimeoutException: _TIMEOUT[1:],
     httpr.ClientClosed: (RuntimeError, Exception),
+    httpr.ResponseNotRead: _STREAM,
 }
 
 #: A word the message must contain, or a tuple of alternatives one of which must appear.
@@ -581,7 +582,31 @@ def test_client_closed_while_waiting_for_a_slot(hostile: HostileServer) -> None:
     check(error, httpr.ClientClosed, words=["closed", "max_concurrency"], url=url)
 
 
-@pytest.mark.parametrize("name", ["CloseError", "ResponseNotRead", "RequestNotRead", "CookieConflict"])
+def test_response_not_read_before_read(hostile: HostileServer) -> None:
+    import asyncio
+
+    url = hostile.url("/ok")
+    with httpr.Client(timeout=QUICK).stream("GET", url) as response:
+        with pytest.raises(httpr.StreamError) as info:
+            response.content
+        body = response.read()
+        assert response.content == body == b"line one\nline two\nline three\n"
+    check(info.value, httpr.ResponseNotRead, words=["read()", "content"])
+
+    async def main() -> tuple[BaseException, bytes, bytes]:
+        async with httpr.AsyncClient(timeout=QUICK) as client:
+            async with client.stream("GET", url) as r:
+                with pytest.raises(httpr.StreamError) as ainfo:
+                    r.content
+                read = await r.aread()
+                return ainfo.value, read, r.content
+
+    error, read, content = asyncio.run(main())
+    assert read == content == body
+    check(error, httpr.ResponseNotRead, words=["aread()"])
+
+
+@pytest.mark.parametrize("name", ["CloseError", "RequestNotRead", "CookieConflict"])
 def test_never_raised_classes_say_so(name: str) -> None:
     cls = getattr(httpr, name)
     assert cls.__doc__ is not None and "Never raised by httpr" in cls.__doc__

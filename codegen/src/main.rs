@@ -7,8 +7,13 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let mut check = false;
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut root = root.canonicalize().unwrap_or(root);
+    // The checkout we run in, not the one this binary was compiled in: scripts share one
+    // cargo target dir between checkouts, so CARGO_MANIFEST_DIR may name another tree.
+    let compiled_in = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut root = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| cwd.ancestors().find(|d| d.join("api.yaml").is_file() && d.join("codegen").is_dir()).map(PathBuf::from))
+        .unwrap_or_else(|| compiled_in.canonicalize().unwrap_or(compiled_in));
     let mut api: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {

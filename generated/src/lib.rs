@@ -557,6 +557,12 @@ impl StreamingResponse {
         rt::py::guard(|| Ok({ let v = self.0.has_redirect_location(); v }))
     }
 
+    #[doc = "The body returned by `read()` (`await aread()` on AsyncClient); ResponseNotRead before that, as in httpx."]
+    #[getter]
+    fn content(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyBytes>> {
+        rt::py::guard(|| Ok({ let v = self.0.content(py)?; v }))
+    }
+
     #[doc = "Raise HTTPStatusError unless the status is 2xx (as httpx and httpr 0.7.8 do); otherwise return the response.
 
 Returns:
@@ -871,6 +877,12 @@ impl AsyncStreamingResponse {
     #[getter]
     fn has_redirect_location(&self, py: Python<'_>) -> PyResult<bool> {
         rt::py::guard(|| Ok({ let v = self.0.has_redirect_location(); v }))
+    }
+
+    #[doc = "The body returned by `read()` (`await aread()` on AsyncClient); ResponseNotRead before that, as in httpx."]
+    #[getter]
+    fn content(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyBytes>> {
+        rt::py::guard(|| Ok({ let v = self.0.content(py)?; v }))
     }
 
     #[doc = "Raise HTTPStatusError unless the status is 2xx (as httpx and httpr 0.7.8 do); otherwise return the response.

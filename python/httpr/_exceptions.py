@@ -136,7 +136,7 @@ class StreamClosed(StreamError):
 
 
 class ResponseNotRead(StreamError):
-    """The body of a streamed response was accessed before `read()` (httpx). Never raised by httpr: it is exported so that code written for httpr 0.7.8 or httpx that catches it keeps working."""
+    """`StreamingResponse.content` was used before `read()` (`aread()` on AsyncClient)."""
 
 
 class RequestNotRead(StreamError):

@@ -306,6 +306,10 @@ class StreamingResponse:
     def has_redirect_location(self) -> bool:
         """A redirect status with a Location header."""
 
+    @property
+    def content(self) -> bytes:
+        """The body returned by `read()` (`await aread()` on AsyncClient); ResponseNotRead before that, as in httpx."""
+
     def raise_for_status(self) -> Self:
         """Raise HTTPStatusError unless the status is 2xx (as httpx and httpr 0.7.8 do); otherwise return the response."""
 
@@ -443,6 +447,10 @@ class AsyncStreamingResponse:
     @property
     def has_redirect_location(self) -> bool:
         """A redirect status with a Location header."""
+
+    @property
+    def content(self) -> bytes:
+        """The body returned by `read()` (`await aread()` on AsyncClient); ResponseNotRead before that, as in httpx."""
 
     def raise_for_status(self) -> Self:
         """Raise HTTPStatusError unless the status is 2xx (as httpx and httpr 0.7.8 do); otherwise return the response."""

@@ -29,6 +29,7 @@ pub enum ErrorKind {
     /// The `total` timeout of `Timeout(...)` elapsed (the base class: no single phase stalled).
     Timeout,
     ClientClosed,
+    ResponseNotRead,
 }
 
 impl ErrorKind {
@@ -57,15 +58,16 @@ impl ErrorKind {
             ErrorKind::StreamConsumed => "StreamConsumed",
             ErrorKind::Timeout => "TimeoutException",
             ErrorKind::ClientClosed => "ClientClosed",
+            ErrorKind::ResponseNotRead => "ResponseNotRead",
         }
     }
 
     /// Whether the Python class is an HTTPError (and so takes `request=`).
     pub fn carries_request(self) -> bool {
-        !matches!(self, ErrorKind::InvalidURL | ErrorKind::StreamClosed | ErrorKind::StreamConsumed | ErrorKind::ClientClosed | ErrorKind::ValueError | ErrorKind::TypeError)
+        !matches!(self, ErrorKind::InvalidURL | ErrorKind::StreamClosed | ErrorKind::StreamConsumed | ErrorKind::ClientClosed | ErrorKind::ResponseNotRead | ErrorKind::ValueError | ErrorKind::TypeError)
     }
 
-    pub const ALL: [ErrorKind; 22] = [
+    pub const ALL: [ErrorKind; 23] = [
         ErrorKind::ConnectError,
         ErrorKind::ReadError,
         ErrorKind::WriteError,
@@ -88,6 +90,7 @@ impl ErrorKind {
         ErrorKind::StreamConsumed,
         ErrorKind::Timeout,
         ErrorKind::ClientClosed,
+        ErrorKind::ResponseNotRead,
     ];
 }
 

@@ -167,12 +167,15 @@ impl AsyncStreamingResponse {
     pub fn aread(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.body.check_fresh()?;
         let body = self.body.clone();
+        let keep = self.read_body.clone();
         awaitable(py, async move {
             let mut buf = Vec::new();
             while let Some(chunk) = body.next_chunk().await? {
                 buf.extend_from_slice(&chunk);
             }
-            Ok(BytesOut(Bytes::from(buf)))
+            let buf = Bytes::from(buf);
+            let _ = keep.set(buf.clone());
+            Ok(BytesOut(buf))
         })
     }
     pub fn aclose(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {

@@ -19,6 +19,8 @@ pub struct StreamHead {
     headers: HeaderMap,
     cookies: Vec<(String, String)>,
     pub(crate) encoding: &'static Encoding,
+    /// What `read()` / `aread()` returned, for `content` (as httpx's streamed responses).
+    pub(crate) read_body: std::sync::Arc<std::sync::OnceLock<bytes::Bytes>>,
 }
 
 impl StreamHead {
@@ -27,8 +29,20 @@ impl StreamHead {
         let Head { mut response, request, cookies, slot, deadline, .. } = head;
         let headers = std::mem::take(response.headers_mut());
         let encoding = crate::encoding::charset_from_headers(&headers).unwrap_or(encoding_rs::UTF_8);
-        let head = StreamHead { method: request.method.clone(), status: response.status(), version: response.version(), url: request.url.to_string(), headers, cookies, encoding };
+        let head = StreamHead { method: request.method.clone(), status: response.status(), version: response.version(), url: request.url.to_string(), headers, cookies, encoding, read_body: Default::default() };
         (head, BodyStream::new(response, request.timeout.read, deadline, request.method, request.url, slot))
+    }
+
+    /// The body `read()` returned; ResponseNotRead before that.
+    pub fn content(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyBytes>> {
+        match self.read_body.get() {
+            Some(b) => Ok(super::bytes::from_pieces(py, &[b])?.unbind()),
+            None => Err(crate::error::Error::new(
+                crate::error::ErrorKind::ResponseNotRead,
+                "the body of a streamed response is only kept once read: call read() (await aread() on AsyncClient) before using .content",
+            )
+            .into()),
+        }
     }
 
     pub fn status_code(&self) -> u16 {

@@ -120,7 +120,9 @@ impl StreamingResponse {
         while let Some(chunk) = next_chunk(py, &self.body)? {
             buf.extend_from_slice(&chunk);
         }
-        Ok(PyBytes::new(py, &buf).unbind())
+        let body = bytes::Bytes::from(buf);
+        let _ = self.read_body.set(body.clone());
+        Ok(super::bytes::from_pieces(py, &[&body])?.unbind())
     }
     pub fn close(&self) {
         let mut b = lock(&self.body);
