@@ -106,21 +106,27 @@ def test_env_proxy_routes_http_requests(
     assert seen.header("Connection") == "close", "the proxy forwards with Connection: close"
 
 
-def test_lowercase_wins_over_uppercase(
-    mode: Mode, one: ProdServer, proxy: HttpProxy, monkeypatch: pytest.MonkeyPatch, closed_port: int, token: str
+@pytest.mark.parametrize(
+    ("winner", "loser", "path"),
+    [
+        ("http_proxy", "HTTP_PROXY", "/echo/lower"),  # lowercase wins over uppercase
+        ("HTTP_PROXY", "ALL_PROXY", "/echo/specific"),  # scheme-specific wins over ALL_PROXY
+    ],
+)
+def test_proxy_variable_precedence(
+    mode: Mode,
+    one: ProdServer,
+    proxy: HttpProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    closed_port: int,
+    token: str,
+    winner: str,
+    loser: str,
+    path: str,
 ) -> None:
-    monkeypatch.setenv("http_proxy", proxy.url())
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port}")
-    assert fetch(mode, one.url("/echo/lower"), token).status_code == 200
-    assert proxy.tunnels() == [dest(one)]
-
-
-def test_scheme_specific_wins_over_all_proxy(
-    mode: Mode, one: ProdServer, proxy: HttpProxy, monkeypatch: pytest.MonkeyPatch, closed_port: int, token: str
-) -> None:
-    monkeypatch.setenv("HTTP_PROXY", proxy.url())
-    monkeypatch.setenv("ALL_PROXY", f"http://127.0.0.1:{closed_port}")
-    assert fetch(mode, one.url("/echo/specific"), token).status_code == 200
+    monkeypatch.setenv(winner, proxy.url())
+    monkeypatch.setenv(loser, f"http://127.0.0.1:{closed_port}")
+    assert fetch(mode, one.url(path), token).status_code == 200
     assert proxy.tunnels() == [dest(one)]
 
 

@@ -58,7 +58,8 @@ pub struct Head {
     pub started: Instant,
     /// The connection slot (pool limits), held until the body is read or dropped.
     pub slot: Option<Slot>,
-    /// The `total` timeout's deadline, which reading the body must also respect.
+    /// The `total` timeout's deadline, which a stream's body reads must also respect (the
+    /// send itself and whole-body reads run inside `within`).
     pub deadline: Deadline,
 }
 
@@ -208,12 +209,12 @@ impl Client {
         let deadline = Deadline::start(p.timeout.total);
         let (method, url) = (p.method.clone(), p.url.clone());
         within(deadline, &method, &url, async {
-            let head = Box::pin(send_retrying(&state, &jar, p, driver, deadline)).await?;
+            let head = Box::pin(send_retrying(&state, &jar, p, driver)).await?;
             let Head { mut response, request: p, cookies, started, slot, .. } = head;
             let status = response.status();
             let version = response.version();
             let headers = std::mem::take(response.headers_mut());
-            let body = response::read_body(response, &p.timeout, deadline, &p.method, &p.url).await?;
+            let body = response::read_body(response, p.timeout.read, &p.method, &p.url).await?;
             drop(slot);
             Ok(ResponseData { status, version, method: p.method, url: p.url, headers, cookies, body, elapsed: started.elapsed() })
         })
@@ -224,7 +225,10 @@ impl Client {
     pub async fn send(state: &State, jar: &Jar, p: Prepared, driver: Driver) -> Result<Head> {
         let deadline = Deadline::start(p.timeout.total);
         let (method, url) = (p.method.clone(), p.url.clone());
-        within(deadline, &method, &url, Box::pin(send_retrying(state, jar, p, driver, deadline))).await
+        let mut head = within(deadline, &method, &url, Box::pin(send_retrying(state, jar, p, driver))).await?;
+        // The body is read after this returns: the stream carries the deadline on.
+        head.deadline = deadline;
+        Ok(head)
     }
 }
 
@@ -242,7 +246,7 @@ fn within<'a, T: 'a>(deadline: Deadline, method: &http::Method, url: &url::Url, 
 }
 
 /// Retries per the request's policy: failed attempts and retryable statuses, with backoff.
-async fn send_retrying(state: &State, jar: &Jar, p: Prepared, driver: Driver, deadline: Deadline) -> Result<Head> {
+async fn send_retrying(state: &State, jar: &Jar, p: Prepared, driver: Driver) -> Result<Head> {
     let policy = p.retry.clone();
     let method = p.method.clone();
     let mut p = Some(p);
@@ -256,7 +260,7 @@ async fn send_retrying(state: &State, jar: &Jar, p: Prepared, driver: Driver, de
         };
         let this = this.ok_or_else(|| Error::new(ErrorKind::RequestError, "internal: request already sent"))?;
         // Boxed: the redirect loop's state is large, and this one is moved around whole.
-        let attempt = Box::pin(send_redirects(state, jar, this, driver, deadline)).await;
+        let attempt = Box::pin(send_redirects(state, jar, this, driver)).await;
         let wait = match (left, &attempt) {
             (Some(pol), Err(e)) if pol.retries_error(e, &method) => pol.wait(retries + 1, None),
             (Some(pol), Ok(h)) if pol.retries_status(h.response.status(), &method) => pol.wait(retries + 1, Some(h.response.headers())),
@@ -277,7 +281,7 @@ async fn send_retrying(state: &State, jar: &Jar, p: Prepared, driver: Driver, de
 }
 
 /// Send `p` and follow redirects until a final response's headers arrive.
-async fn send_redirects(state: &State, jar: &Jar, p: Prepared, driver: Driver, deadline: Deadline) -> Result<Head> {
+async fn send_redirects(state: &State, jar: &Jar, p: Prepared, driver: Driver) -> Result<Head> {
     let started = Instant::now();
     let s = &state.settings;
     let mut p = p;
@@ -286,7 +290,7 @@ async fn send_redirects(state: &State, jar: &Jar, p: Prepared, driver: Driver, d
     let requested = p.url.clone();
     loop {
         // Boxed: only limited clients wait here, and the others should not carry its state.
-        let slot = if state.limiter.limits().is_limited() { Box::pin(state.limiter.acquire(&p.url, &p.method, p.timeout.pool, deadline)).await? } else { None };
+        let slot = if state.limiter.limits().is_limited() { Box::pin(state.limiter.acquire(&p.url, &p.method, p.timeout.pool)).await? } else { None };
         let resp = send_once(state, jar, &p, driver).await?;
         if s.cookie_store {
             jar.store_response(resp.headers(), &p.url);
@@ -310,7 +314,7 @@ async fn send_redirects(state: &State, jar: &Jar, p: Prepared, driver: Driver, d
                 continue;
             }
         }
-        return Ok(Head { response: resp, request: p, cookies: set_cookies, started, slot, deadline });
+        return Ok(Head { response: resp, request: p, cookies: set_cookies, started, slot, deadline: Deadline::start(None) });
     }
 }
 

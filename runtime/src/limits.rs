@@ -11,7 +11,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::timeout::Deadline;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PoolLimits {
@@ -85,8 +84,8 @@ impl Limiter {
         self.limits
     }
 
-    /// Wait for a slot for `url`, at most `pool` (and never past the deadline).
-    pub async fn acquire(&self, url: &Url, method: &http::Method, pool: Option<Duration>, deadline: Deadline) -> Result<Option<Slot>> {
+    /// Wait for a slot for `url`, at most `pool` (a `total` timeout wraps the whole request).
+    pub async fn acquire(&self, url: &Url, method: &http::Method, pool: Option<Duration>) -> Result<Option<Slot>> {
         if !self.limits.is_limited() {
             return Ok(None);
         }
@@ -107,15 +106,11 @@ impl Limiter {
             };
             Slot { permits: Some((total.and_then(|p| p.ok()), host.and_then(|p| p.ok()))) }
         };
-        match deadline.bound(pool) {
-            (None, _) => Ok(Some(wait.await)),
-            (Some(t), total) => tokio::time::timeout(t, wait).await.map(Some).map_err(|_| {
-                if total {
-                    crate::response::total_elapsed(deadline, method, url)
-                } else {
-                    Error::new(ErrorKind::PoolTimeout, format!("timed out after {:.3}s waiting for a free connection for {method} {url} (the pool is at its limit: {})", t.as_secs_f64(), self.describe()))
-                        .with_request(method.as_str(), url.as_str())
-                }
+        match pool {
+            None => Ok(Some(wait.await)),
+            Some(t) => tokio::time::timeout(t, wait).await.map(Some).map_err(|_| {
+                Error::new(ErrorKind::PoolTimeout, format!("timed out after {:.3}s waiting for a free connection for {method} {url} (the pool is at its limit: {})", t.as_secs_f64(), self.describe()))
+                    .with_request(method.as_str(), url.as_str())
             }),
         }
     }
@@ -148,12 +143,12 @@ mod tests {
         let limiter = Limiter::new(PoolLimits { max_connections: Some(1), ..Default::default() }).unwrap();
         let url = Url::parse("http://127.0.0.1:1/").unwrap();
         rt.block_on(async {
-            let held = limiter.acquire(&url, &http::Method::GET, None, Deadline::start(None)).await.unwrap();
+            let held = limiter.acquire(&url, &http::Method::GET, None).await.unwrap();
             assert!(held.is_some());
-            let err = limiter.acquire(&url, &http::Method::GET, Some(Duration::from_millis(20)), Deadline::start(None)).await.unwrap_err();
+            let err = limiter.acquire(&url, &http::Method::GET, Some(Duration::from_millis(20))).await.unwrap_err();
             assert_eq!(err.kind, ErrorKind::PoolTimeout);
             drop(held);
-            assert!(limiter.acquire(&url, &http::Method::GET, Some(Duration::from_millis(20)), Deadline::start(None)).await.unwrap().is_some());
+            assert!(limiter.acquire(&url, &http::Method::GET, Some(Duration::from_millis(20))).await.unwrap().is_some());
         });
     }
 }

@@ -8,7 +8,7 @@ use http::{HeaderMap, Method, StatusCode, Version};
 use url::Url;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::timeout::{Deadline, Timeouts};
+use crate::timeout::Deadline;
 
 #[derive(Debug, Clone)]
 pub struct ResponseData {
@@ -78,26 +78,13 @@ impl Body {
             None => self.chunks.iter().map(|c| c.as_ref()).collect(),
         }
     }
-
-    /// Copy the body into `out` (exactly `len()` bytes) without joining it first.
-    pub fn copy_to(&self, out: &mut [u8]) {
-        if let Some(j) = self.joined.get() {
-            out.copy_from_slice(j);
-            return;
-        }
-        let mut off = 0;
-        for c in &self.chunks {
-            out[off..off + c.len()].copy_from_slice(c);
-            off += c.len();
-        }
-    }
 }
 
 /// Read the whole body. The read timeout bounds each wait for a chunk (a stall), not the
-/// whole transfer; the deadline (a `total` timeout) bounds everything.
-pub async fn read_body(mut resp: reqwest::Response, t: &Timeouts, deadline: Deadline, method: &Method, url: &Url) -> Result<Body> {
+/// whole transfer (a `total` timeout wraps the whole request: `client::within`).
+pub async fn read_body(mut resp: reqwest::Response, read: Option<Duration>, method: &Method, url: &Url) -> Result<Body> {
     let mut chunks = Vec::new();
-    while let Some(chunk) = next_chunk(&mut resp, t.read, deadline, method, url).await? {
+    while let Some(chunk) = next_chunk(&mut resp, read, Deadline::start(None), method, url).await? {
         chunks.push(chunk);
     }
     Ok(Body::from_chunks(chunks))
@@ -132,9 +119,7 @@ mod tests {
     #[test]
     fn chunks_join_and_copy_identically() {
         let b = Body::from_chunks(vec![Bytes::from_static(b"ab"), Bytes::from_static(b"cde")]);
-        let mut out = vec![0u8; b.len()];
-        b.copy_to(&mut out);
-        assert_eq!(out, b"abcde");
+        assert_eq!(b.pieces().concat(), b"abcde");
         assert_eq!(b.as_slice(), b"abcde");
         assert_eq!(Body::from_chunks(vec![]).as_slice(), b"");
     }
