@@ -7,7 +7,7 @@ docs/api/exceptions.md, that the message names the URL and the cause, and the ``
 
 Not triggered here, because httpr never raises them (they are exported so code written for
 httpr 0.7.8 or httpx that catches them keeps working, and documented as such):
-``CloseError`` (closing a socket cannot fail in a way reqwest reports), ``RequestNotRead`` (no
+``CloseError`` (closing a socket cannot fail in a way the transport reports), ``RequestNotRead`` (no
 request body is streamed), ``CookieConflict`` (cookies are plain dicts).
 ``test_never_raised_classes_say_so`` checks that their documentation says it.
 """

@@ -20,6 +20,7 @@ use crate::redirect;
 use crate::request::Prepared;
 use crate::response::{self, ResponseData};
 use crate::connect_phase::{self, ConnectPhase};
+use crate::transport::{self, ReqBody, Response, Transport};
 use crate::timeout::{Deadline, Timeouts};
 
 /// What one request needs from the client, taken as a cheap snapshot (an `Arc` clone), so a
@@ -28,13 +29,13 @@ pub struct State {
     pub settings: ClientSettings,
     /// One transport (connection pool) per thread that sends through this client: its
     /// connections live on that thread's runtime (see `rt::block_on`).
-    transports: Arc<ThreadLocal<reqwest::Client>>,
+    transports: Arc<ThreadLocal<Transport>>,
     /// The pool for requests driven by the shared runtime (async clients, streams, and every
     /// request of a client with connection limits).
-    shared: Arc<OnceLock<reqwest::Client>>,
+    shared: Arc<OnceLock<Transport>>,
     /// Pools for requests whose connect timeout differs from the client's (it is a transport
     /// setting). Few and small.
-    by_timeout: Arc<Mutex<Vec<(Driver, Option<Duration>, std::thread::ThreadId, reqwest::Client)>>>,
+    by_timeout: Arc<Mutex<Vec<(Driver, Option<Duration>, std::thread::ThreadId, Transport)>>>,
     /// Connection limits; kept across settings changes so held slots stay counted.
     pub limiter: Arc<Limiter>,
     /// The fork generation the pools were made in (see `fork`).
@@ -52,7 +53,7 @@ pub enum Driver {
 
 /// A response whose headers have arrived; the body is still on the wire.
 pub struct Head {
-    pub response: reqwest::Response,
+    pub response: Response,
     pub request: Prepared,
     pub cookies: Vec<(String, String)>,
     pub started: Instant,
@@ -90,15 +91,15 @@ impl State {
 
     /// The transport for a request with connect timeout `connect`: the client's own, or
     /// (when it differs) one made for that timeout.
-    pub fn transport_for(&self, driver: Driver, connect: Option<Duration>) -> Result<reqwest::Client> {
+    pub fn transport_for(&self, driver: Driver, connect: Option<Duration>) -> Result<std::borrow::Cow<'_, Transport>> {
         if connect == self.settings.timeout.connect {
-            return self.transport(driver).cloned();
+            return self.transport(driver).map(std::borrow::Cow::Borrowed);
         }
         // Local pools belong to one thread's runtime, so the key includes the thread.
         let thread = std::thread::current().id();
         let mut cache = self.by_timeout.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((.., t)) = cache.iter().find(|(d, t, th, _)| *d == driver && *t == connect && (driver == Driver::Shared || *th == thread)) {
-            return Ok(t.clone());
+            return Ok(std::borrow::Cow::Owned(t.clone()));
         }
         let mut settings = self.settings.clone();
         settings.timeout.connect = connect;
@@ -107,10 +108,10 @@ impl State {
             cache.remove(0);
         }
         cache.push((driver, connect, thread, t.clone()));
-        Ok(t)
+        Ok(std::borrow::Cow::Owned(t))
     }
 
-    pub fn transport(&self, driver: Driver) -> Result<&reqwest::Client> {
+    pub fn transport(&self, driver: Driver) -> Result<&Transport> {
         match driver {
             Driver::Local => self.transports.get_or_try(|| config::build_transport(&self.settings)),
             Driver::Shared => match self.shared.get() {
@@ -211,9 +212,8 @@ impl Client {
         within(deadline, &method, &url, async {
             let head = Box::pin(send_retrying(&state, &jar, p, driver)).await?;
             let Head { mut response, request: p, cookies, started, slot, .. } = head;
-            let status = response.status();
-            let version = response.version();
-            let headers = std::mem::take(response.headers_mut());
+            let (status, version) = (response.status, response.version);
+            let headers = std::mem::take(&mut response.headers);
             let body = response::read_body(response, p.timeout.read, &p.method, &p.url).await?;
             drop(slot);
             Ok(ResponseData { status, version, method: p.method, url: p.url, headers, cookies, body, elapsed: started.elapsed() })
@@ -263,7 +263,7 @@ async fn send_retrying(state: &State, jar: &Jar, p: Prepared, driver: Driver) ->
         let attempt = Box::pin(send_redirects(state, jar, this, driver)).await;
         let wait = match (left, &attempt) {
             (Some(pol), Err(e)) if pol.retries_error(e, &method) => pol.wait(retries + 1, None),
-            (Some(pol), Ok(h)) if pol.retries_status(h.response.status(), &method) => pol.wait(retries + 1, Some(h.response.headers())),
+            (Some(pol), Ok(h)) if pol.retries_status(h.response.status, &method) => pol.wait(retries + 1, Some(&h.response.headers)),
             _ => {
                 return attempt.map_err(|mut e| {
                     if retries > 0 {
@@ -293,15 +293,15 @@ async fn send_redirects(state: &State, jar: &Jar, p: Prepared, driver: Driver) -
         let slot = if state.limiter.limits().is_limited() { Box::pin(state.limiter.acquire(&p.url, &p.method, p.timeout.pool)).await? } else { None };
         let resp = send_once(state, jar, &p, driver).await?;
         if s.cookie_store {
-            jar.store_response(resp.headers(), &p.url);
+            jar.store_response(&resp.headers, &p.url);
         }
-        let hop_cookies = cookies::from_set_cookie(resp.headers());
+        let hop_cookies = cookies::from_set_cookie(&resp.headers);
         if !hop_cookies.is_empty() {
             set_cookies = cookies::merge(&[&set_cookies, &hop_cookies]);
         }
-        let status = resp.status();
+        let status = resp.status;
         if s.follow_redirects && status.is_redirection() {
-            if let Some(next) = redirect::next_hop(&p, status, resp.headers(), s.referer)? {
+            if let Some(next) = redirect::next_hop(&p, status, &resp.headers, s.referer)? {
                 hops += 1;
                 if hops > s.max_redirects {
                     return Err(Error::new(
@@ -318,72 +318,42 @@ async fn send_redirects(state: &State, jar: &Jar, p: Prepared, driver: Driver) -
     }
 }
 
-/// Bodies larger than this are streamed in slices so that a stall or reset while sending is
-/// reported as WriteTimeout / WriteError; smaller ones fit the socket buffers in one go.
-const TRACKED_BODY: usize = 64 * 1024;
-
-/// A request body handed to hyper slice by slice; `phase` learns when all of it was taken.
-fn tracked_body(bytes: bytes::Bytes, phase: Arc<ConnectPhase>) -> reqwest::Body {
-    let stream = futures_util::stream::unfold((bytes, phase), |(mut rest, phase)| async move {
-        if rest.is_empty() {
-            phase.body_sent();
-            return None;
-        }
-        let chunk = rest.split_to(rest.len().min(TRACKED_BODY));
-        Some((Ok::<_, std::io::Error>(chunk), (rest, phase)))
-    });
-    reqwest::Body::wrap_stream(stream)
-}
-
-async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Result<reqwest::Response> {
-    let mut req = reqwest::Request::new(p.method.clone(), p.url.clone());
-    *req.headers_mut() = p.headers.clone();
+async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Result<Response> {
+    let mut headers = p.headers.clone();
     let stored = if state.settings.cookie_store { jar.matching(&p.url) } else { Vec::new() };
     if !stored.is_empty() || !p.explicit_cookies.is_empty() {
         let merged = cookies::merge(&[&stored, &p.explicit_cookies]);
         if let Ok(v) = HeaderValue::from_str(&cookies::header_value(&merged)) {
-            req.headers_mut().insert(COOKIE, v);
+            headers.insert(COOKIE, v);
         }
     }
     if let Some(mock) = state.settings.transport.clone().or_else(crate::mock::installed) {
-        return mock.send(p, std::mem::take(req.headers_mut()), driver == Driver::Shared).await;
+        return mock.send(p, headers, driver == Driver::Shared).await;
     }
     let phase = Arc::new(ConnectPhase::default());
     // A small body is sent at once; a large one is tracked, so the write timeout applies
     // until it is all out, and a failure meanwhile is a write error.
-    let mut tracked = false;
-    if let Some(body) = &p.body {
-        if body.bytes.len() > TRACKED_BODY {
-            req.headers_mut().insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.bytes.len()));
-            *req.body_mut() = Some(tracked_body(body.bytes.clone(), phase.clone()));
-            tracked = true;
-        } else {
-            *req.body_mut() = Some(body.bytes.clone().into());
-        }
-    }
+    let body = match &p.body {
+        Some(body) => ReqBody::new(body.bytes.clone(), Some(phase.clone())),
+        None => ReqBody::Empty,
+    };
+    let tracked = body.is_tracked();
+    let uri = http::Uri::try_from(p.url.as_str()).map_err(|e| Error::new(ErrorKind::InvalidURL, format!("invalid URL {}: {e}", p.url)).with_request(p.method.as_str(), p.url.as_str()))?;
+    let mut req = http::Request::new(body);
+    *req.method_mut() = p.method.clone();
+    *req.uri_mut() = uri;
+    *req.headers_mut() = headers;
     let unsent = || tracked && phase.snapshot().body_sent_at.is_none();
-    let fut = connect_phase::scope(phase.clone(), state.transport_for(driver, p.timeout.connect)?.execute(req));
+    let fut = connect_phase::scope(phase.clone(), state.transport_for(driver, p.timeout.connect)?.send(req));
     let result = await_headers(fut, &p.timeout, tracked, &phase, p).await?;
     let resp = result.map_err(|e| {
-        let mut err = Error::from_reqwest(&e, p.method.as_str(), p.url.as_str());
+        let mut err = transport::send_error(&e, p.method.as_str(), p.url.as_str());
         if unsent() && matches!(err.kind, ErrorKind::ReadError | ErrorKind::RemoteProtocolError) {
             err.kind = ErrorKind::WriteError;
         }
-        match state.settings.proxy_for(&p.url) {
-            // With a proxy every TCP connection goes to the proxy, so a TCP connect failure is
-            // the proxy's (a bad certificate from the target stays a ConnectError).
-            Some(proxy) if err.kind == ErrorKind::ConnectError && err.message.contains("tcp connect") => {
-                Error::new(ErrorKind::ProxyError, format!("could not connect through proxy {}: {}", redact(&proxy), err.message)).with_request(p.method.as_str(), p.url.as_str())
-            }
-            Some(proxy) if err.kind == ErrorKind::ProxyError => {
-                let mut err = err;
-                err.message = format!("proxy {} failed: {}", redact(&proxy), err.message);
-                err
-            }
-            _ => err,
-        }
+        err
     })?;
-    if resp.status() == http::StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+    if resp.status == http::StatusCode::PROXY_AUTHENTICATION_REQUIRED {
         if let Some(proxy) = state.settings.proxy_for(&p.url) {
             return Err(Error::new(
                 ErrorKind::ProxyError,
@@ -400,12 +370,12 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Re
 /// was out (or the connection ready, or the request started, whichever is last). While a new
 /// connection is being made neither runs: that is the connect timeout's job.
 async fn await_headers(
-    fut: impl std::future::Future<Output = reqwest::Result<reqwest::Response>>,
+    fut: impl std::future::Future<Output = std::result::Result<Response, hyper_util::client::legacy::Error>>,
     t: &Timeouts,
     tracked: bool,
     phase: &ConnectPhase,
     p: &Prepared,
-) -> Result<reqwest::Result<reqwest::Response>> {
+) -> Result<std::result::Result<Response, hyper_util::client::legacy::Error>> {
     use std::future::Future;
     use std::task::Poll;
     if t.read.is_none() && (!tracked || t.write.is_none()) {

@@ -1,4 +1,4 @@
-//! Client settings (plain Rust values taken from the constructor) and the reqwest transport
+//! Client settings (plain Rust values taken from the constructor) and the transport
 //! they build. The transport is rebuilt only when a connection-level setting changes.
 
 use std::time::Duration;
@@ -12,7 +12,7 @@ use crate::limits::PoolLimits;
 use crate::proxy;
 use crate::retry::RetryPolicy;
 use crate::timeout::Timeouts;
-use crate::tls::{self, TlsOptions};
+use crate::tls::TlsOptions;
 
 pub const DEFAULT_TIMEOUT: f64 = 30.0;
 
@@ -135,50 +135,8 @@ pub fn effective_ca(explicit: &Option<String>) -> Option<String> {
     explicit.clone().or_else(|| std::env::var("HTTPR_CA_BUNDLE").ok().filter(|s| !s.is_empty()))
 }
 
-pub fn build_transport(s: &ClientSettings) -> Result<reqwest::Client> {
-    if s.tls.http1_only && s.tls.http2_only {
-        return Err(Error::value("http1_only and http2_only cannot both be True"));
-    }
-    let mut tls_opts = s.tls.clone();
-    tls_opts.ca_cert_file = effective_ca(&s.tls.ca_cert_file);
-    let tls = tls::client_config(&tls_opts)?;
-    let mut b = reqwest::Client::builder()
-        .tls_backend_preconfigured((*tls).clone())
-        .redirect(reqwest::redirect::Policy::none())
-        .referer(false)
-        .tcp_nodelay(true)
-        .connector_layer(crate::connect_phase::Layer)
-        .user_agent(USER_AGENT)
-        .no_proxy();
-    if s.tls.http2_only {
-        b = b.http2_prior_knowledge();
-    } else {
-        b = b.http1_only();
-    }
-    if let Some(t) = s.timeout.connect {
-        b = b.connect_timeout(t);
-    }
-    b = b.pool_idle_timeout(s.pool_idle_timeout);
-    if let Some(n) = s.limits.max_idle_per_host() {
-        b = b.pool_max_idle_per_host(n);
-    }
-    if s.proxy_disabled {
-        // No proxy at all.
-    } else if let Some(p) = &s.proxy {
-        b = b.proxy(proxy::build(p, None)?);
-    } else if s.trust_env {
-        let env = s.env_proxies.clone();
-        if !env.is_empty() {
-            let mut seen: Vec<&str> = Vec::new();
-            for url in env.urls() {
-                if !seen.contains(&url) {
-                    seen.push(url);
-                    b = b.proxy(proxy::build(url, Some(env.clone()))?);
-                }
-            }
-        }
-    }
-    b.build().map_err(|e| Error::new(ErrorKind::RequestError, format!("could not build the HTTP client: {}", crate::error::cause_chain(&e))))
+pub fn build_transport(s: &ClientSettings) -> Result<crate::transport::Transport> {
+    crate::transport::Transport::build(s)
 }
 
 #[cfg(test)]
@@ -195,7 +153,7 @@ mod tests {
     fn unknown_proxy_schemes_are_refused() {
         for url in ["ftp://127.0.0.1:1", "htp://127.0.0.1:1", "not a url"] {
             let s = ClientSettings { proxy: Some(url.into()), ..Default::default() };
-            assert_eq!(build_transport(&s).unwrap_err().kind, ErrorKind::ProxyError, "{url}");
+            assert_eq!(build_transport(&s).err().unwrap().kind, ErrorKind::ProxyError, "{url}");
         }
     }
 
@@ -204,7 +162,7 @@ mod tests {
         let mut s = ClientSettings::default();
         s.tls.http1_only = true;
         s.tls.http2_only = true;
-        let err = build_transport(&s).unwrap_err();
+        let err = build_transport(&s).err().unwrap();
         assert!(err.message.contains("http1_only") && err.message.contains("http2_only"));
     }
 }

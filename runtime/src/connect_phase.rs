@@ -1,12 +1,10 @@
-//! When did this request's connection come up? reqwest does not say, yet the read timeout
+//! When did this request's connection come up? The pool does not say, yet the read timeout
 //! for the response headers should start once connected (a slow connect is the connect
-//! timeout's business). A connector layer notes connect start and end in a task-local that
-//! the request set up; the request waits on it (see `client::await_headers`).
+//! timeout's business). The connector notes connect start and end in a task-local that the
+//! request set up; the request waits on it (see `client::await_headers`).
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 use tokio::sync::Notify;
@@ -51,48 +49,21 @@ pub fn scope<F: Future>(phase: Arc<ConnectPhase>, fut: F) -> impl Future<Output 
     PHASE.scope(phase, fut)
 }
 
-/// The connector layer.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Layer;
-
-impl<S> tower_layer::Layer<S> for Layer {
-    type Service = Probe<S>;
-    fn layer(&self, inner: S) -> Probe<S> {
-        Probe(inner)
-    }
+/// The phase of the request being connected for, if the connect runs inside one (hyper-util
+/// calls the connector from the request's own task).
+pub fn current() -> Option<Arc<ConnectPhase>> {
+    PHASE.try_with(Arc::clone).ok()
 }
 
-#[derive(Debug, Clone)]
-pub struct Probe<S>(S);
-
-impl<S, R> tower_service::Service<R> for Probe<S>
-where
-    S: tower_service::Service<R>,
-    S::Future: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
+impl ConnectPhase {
+    pub fn connecting(&self) {
+        self.update(|s| s.connecting = true);
     }
 
-    fn call(&mut self, req: R) -> Self::Future {
-        let phase = PHASE.try_with(Arc::clone).ok();
-        if let Some(p) = &phase {
-            p.update(|s| s.connecting = true);
-        }
-        let fut = self.0.call(req);
-        Box::pin(async move {
-            let out = fut.await;
-            if let Some(p) = phase {
-                p.update(|s| {
-                    s.connecting = false;
-                    s.connected_at = Some(Instant::now());
-                });
-            }
-            out
-        })
+    pub fn connected(&self) {
+        self.update(|s| {
+            s.connecting = false;
+            s.connected_at = Some(Instant::now());
+        });
     }
 }

@@ -167,21 +167,19 @@ impl Error {
         self
     }
 
-    /// Map a reqwest failure to the most specific kind; the message names the request and
-    /// the whole cause chain (reqwest's top-level text alone hides the useful part).
-    pub fn from_reqwest(err: &reqwest::Error, method: &str, url: &str) -> Self {
-        let kind = classify(err);
+    /// Map a transport failure to the most specific kind; the message names the request and
+    /// the whole cause chain (hyper's top-level text alone hides the useful part).
+    /// `connect`: the failure happened while making the connection.
+    pub fn from_transport(err: &(dyn StdError + 'static), connect: bool, method: &str, url: &str) -> Self {
+        let kind = classify(err, connect);
         let chain = cause_chain(err);
         let what = match kind {
             ErrorKind::ConnectError => "connection failed",
-            ErrorKind::ConnectTimeout => "timed out while connecting",
             ErrorKind::ReadTimeout => "timed out waiting for the response",
-            ErrorKind::ProxyError => "proxy error",
             ErrorKind::RemoteProtocolError => "the server broke the HTTP protocol",
             ErrorKind::LocalProtocolError => "invalid request",
             ErrorKind::ReadError => "error reading the response",
             ErrorKind::WriteError => "error sending the request",
-            ErrorKind::DecodingError => "error decoding the response body",
             _ => "request failed",
         };
         Error::new(kind, format!("{what} for {method} {url}: {chain}")).with_request(method, url)
@@ -225,61 +223,44 @@ fn chain_mentions(err: &(dyn StdError + 'static), needle: &str) -> bool {
     cause_chain(err).to_ascii_lowercase().contains(needle)
 }
 
-pub fn classify(err: &reqwest::Error) -> ErrorKind {
-    // The target's certificate failing through a tunnel is still the target's problem.
-    let is_proxy = (chain_mentions(err, "proxy") || chain_mentions(err, "socks") || chain_mentions(err, "tunnel")) && !chain_mentions(err, "certificate");
-    if err.is_timeout() {
-        return if err.is_connect() { ErrorKind::ConnectTimeout } else { ErrorKind::ReadTimeout };
+/// The kind of a failure reported by hyper (connection failures of our own connector carry
+/// their kind already: `transport::ConnectFailure`).
+pub fn classify(err: &(dyn StdError + 'static), connect: bool) -> ErrorKind {
+    // A TLS alert after the handshake (e.g. the server rejecting a client certificate under
+    // TLS 1.3) is still a failure to establish the connection.
+    if connect || chain_mentions(err, "alert") || chain_mentions(err, "certificate") {
+        return ErrorKind::ConnectError;
     }
-    if err.is_connect() {
-        return if is_proxy { ErrorKind::ProxyError } else { ErrorKind::ConnectError };
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            if h.is_timeout() {
+                return ErrorKind::ReadTimeout;
+            }
+            if h.is_parse() || h.is_parse_status() || h.is_incomplete_message() {
+                return ErrorKind::RemoteProtocolError;
+            }
+            if h.is_body_write_aborted() {
+                return ErrorKind::WriteError;
+            }
+            if h.is_user() {
+                return ErrorKind::LocalProtocolError;
+            }
+        }
+        cur = e.source();
     }
-    if err.is_builder() {
-        if chain_mentions(err, "not a valid uri") {
-            return ErrorKind::InvalidURL;
-        }
-        return if chain_mentions(err, "scheme") || chain_mentions(err, "url") {
-            ErrorKind::UnsupportedProtocol
-        } else {
-            ErrorKind::LocalProtocolError
-        };
+    match io_kind(err) {
+        Some(std::io::ErrorKind::TimedOut) => return ErrorKind::ReadTimeout,
+        Some(std::io::ErrorKind::BrokenPipe) => return ErrorKind::WriteError,
+        Some(std::io::ErrorKind::ConnectionRefused) => return ErrorKind::ConnectError,
+        Some(std::io::ErrorKind::UnexpectedEof) => return ErrorKind::RemoteProtocolError,
+        Some(_) => return ErrorKind::ReadError,
+        None => {}
     }
-    if err.is_redirect() {
-        return ErrorKind::TooManyRedirects;
+    if chain_mentions(err, "incomplete") || chain_mentions(err, "closed") || chain_mentions(err, "parse") || chain_mentions(err, "invalid") {
+        return ErrorKind::RemoteProtocolError;
     }
-    if err.is_decode() {
-        // The decompression layer reports a body cut short as a decode error; it is the
-        // server breaking the protocol, not undecodable content.
-        use std::io::ErrorKind as Io;
-        match io_kind(err) {
-            Some(Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::TimedOut | Io::NotConnected) => return ErrorKind::ReadError,
-            Some(Io::InvalidData | Io::InvalidInput | Io::Other) => return ErrorKind::DecodingError,
-            _ => {}
-        }
-        if chain_mentions(err, "reading a body") || chain_mentions(err, "eof") || chain_mentions(err, "end of file") {
-            return ErrorKind::RemoteProtocolError;
-        }
-        return ErrorKind::DecodingError;
-    }
-    if err.is_body() || err.is_request() {
-        // A TLS alert after the handshake (e.g. the server rejecting a client certificate
-        // under TLS 1.3) is still a failure to establish the connection.
-        if chain_mentions(err, "alert") || chain_mentions(err, "certificate") {
-            return ErrorKind::ConnectError;
-        }
-        match io_kind(err) {
-            Some(std::io::ErrorKind::TimedOut) => return ErrorKind::ReadTimeout,
-            Some(std::io::ErrorKind::BrokenPipe) => return ErrorKind::WriteError,
-            Some(std::io::ErrorKind::ConnectionRefused) => return ErrorKind::ConnectError,
-            Some(_) => return ErrorKind::ReadError,
-            None => {}
-        }
-        if chain_mentions(err, "incomplete") || chain_mentions(err, "closed") || chain_mentions(err, "parse") || chain_mentions(err, "invalid") {
-            return ErrorKind::RemoteProtocolError;
-        }
-        return if err.is_body() { ErrorKind::ReadError } else { ErrorKind::RemoteProtocolError };
-    }
-    ErrorKind::RequestError
+    ErrorKind::ReadError
 }
 
 #[cfg(test)]

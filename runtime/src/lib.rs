@@ -1,4 +1,4 @@
-//! httpr's hand-written core: transport (reqwest + tokio + rustls), request bodies, cookies,
+//! httpr's hand-written core: transport (hyper + tokio + rustls), request bodies, cookies,
 //! text decoding, HTML conversion and the error taxonomy. Everything outside `py/` is plain
 //! Rust; `py/` is the thin conversion layer the generated PyO3 wrappers call into.
 
@@ -23,6 +23,7 @@ pub mod rt;
 pub mod stream;
 pub mod timeout;
 pub mod tls;
+pub mod transport;
 pub mod url_util;
 
 pub mod py;

@@ -1,4 +1,4 @@
-//! Connection limits. reqwest's pool has no cap on connections, so a request first takes a
+//! Connection limits. hyper-util's pool has no cap on connections, so a request first takes a
 //! slot (one for the client, one for its host) and holds it until its response body has been
 //! read or dropped: with HTTP/1.1 a request in flight is one connection, so the slots bound
 //! the sockets. Waiting longer than the pool timeout raises PoolTimeout.

@@ -86,7 +86,7 @@ impl TransportHook {
 
     /// Hand `p` (with the headers `send_once` built: defaults, auth, cookies) to the
     /// handler and turn its answer into the response the rest of the pipeline reads.
-    pub async fn send(&self, p: &Prepared, mut headers: HeaderMap, asynchronous: bool) -> Result<reqwest::Response> {
+    pub async fn send(&self, p: &Prepared, mut headers: HeaderMap, asynchronous: bool) -> Result<crate::transport::Response> {
         // What the network transport would add on its own, so the handler sees it too.
         if let Some(host) = p.url.host_str() {
             let host = match p.url.port() {
@@ -123,7 +123,7 @@ impl TransportHook {
             // A HEAD response has no body on the wire, whatever the handler put in it.
             *reply.body_mut() = Bytes::new();
         }
-        Ok(reqwest::Response::from(reply))
+        Ok(crate::transport::Response::fixed(reply))
     }
 }
 
@@ -151,10 +151,11 @@ mod tests {
         let p = prepare(&ClientSettings::default(), "POST", "http://h/x", RequestOptions { content: Some(Bytes::from_static(b"hi")), ..Default::default() }).unwrap();
         let hook = TransportHook(Arc::new(Echo));
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let resp = rt.block_on(hook.send(&p, HeaderMap::new(), false)).unwrap();
-        assert_eq!(resp.status(), 201);
-        assert_eq!(resp.headers()["x-echo"], "1");
-        let text = rt.block_on(resp.text()).unwrap();
+        let mut resp = rt.block_on(hook.send(&p, HeaderMap::new(), false)).unwrap();
+        assert_eq!(resp.status, 201);
+        assert_eq!(resp.headers["x-echo"], "1");
+        let body = rt.block_on(resp.chunk()).unwrap().unwrap();
+        let text = String::from_utf8_lossy(&body);
         assert!(text.starts_with("POST http://h/x ua=Some(\"httpr/"), "{text}");
         assert!(text.ends_with("hi"), "{text}");
     }

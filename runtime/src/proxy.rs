@@ -3,6 +3,7 @@
 //! the URL's scheme, then ALL_PROXY — the environment ones skipped for hosts in NO_PROXY.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use url::Url;
 
@@ -49,10 +50,15 @@ impl EnvProxies {
 
     /// The proxy for `url`, or None to connect directly.
     pub fn for_url(&self, url: &Url) -> Option<&str> {
-        if self.no_proxy.matches(url) {
+        self.for_dest(url.scheme(), url.host_str().unwrap_or_default(), url.port_or_known_default())
+    }
+
+    /// The proxy for a destination (`host` may be a bracketed IPv6 address).
+    pub fn for_dest(&self, scheme: &str, host: &str, port: Option<u16>) -> Option<&str> {
+        if self.no_proxy.matches_host(host, port) {
             return None;
         }
-        let by_scheme = match url.scheme() {
+        let by_scheme = match scheme {
             "https" => self.https.as_deref(),
             _ => self.http.as_deref(),
         };
@@ -123,16 +129,17 @@ impl NoProxy {
     }
 
     pub fn matches(&self, url: &Url) -> bool {
+        self.matches_host(url.host_str().unwrap_or_default(), url.port_or_known_default())
+    }
+
+    pub fn matches_host(&self, host: &str, port: Option<u16>) -> bool {
         if self.all {
             return true;
         }
-        let port = url.port_or_known_default();
-        let host = match url.host() {
-            Some(url::Host::Domain(d)) => d.to_ascii_lowercase(),
-            Some(url::Host::Ipv4(ip)) => return self.matches_ip(IpAddr::V4(ip), port),
-            Some(url::Host::Ipv6(ip)) => return self.matches_ip(IpAddr::V6(ip), port),
-            None => return false,
-        };
+        if host.is_empty() {
+            return false;
+        }
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
         if let Ok(ip) = host.parse::<IpAddr>() {
             return self.matches_ip(ip, port);
         }
@@ -174,25 +181,111 @@ pub fn parse(url: &str) -> Result<Url> {
     Ok(parsed)
 }
 
-/// A reqwest proxy for every request through `url`, or only those `route` picks.
-pub fn build(url: &str, route: Option<std::sync::Arc<EnvProxies>>) -> Result<reqwest::Proxy> {
-    let parsed = parse(url)?;
-    let bad = |e: reqwest::Error| Error::new(ErrorKind::ProxyError, format!("invalid proxy URL {:?}: {e}", redact(url)));
-    let mut proxy = match route {
-        None => reqwest::Proxy::all(url).map_err(bad)?,
-        Some(env) => {
-            let target = parsed.clone();
-            let own = url.to_owned();
-            reqwest::Proxy::custom(move |u| (env.for_url(u) == Some(own.as_str())).then(|| target.clone()))
-        }
-    };
-    // `user:@host` (an empty password) parses as no password at all, which reqwest takes as
-    // "no credentials"; send them explicitly.
-    if !parsed.username().is_empty() && parsed.password().is_none() && parsed.scheme().starts_with("http") {
-        let user = percent_encoding::percent_decode_str(parsed.username()).decode_utf8_lossy().into_owned();
-        proxy = proxy.basic_auth(&user, "");
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyKind {
+    Http,
+    /// TLS to the proxy itself.
+    Https,
+    /// `socks5h`: the proxy resolves the destination's name.
+    Socks5 { remote_dns: bool },
+}
+
+/// A parsed proxy: where it is and how to talk to it.
+#[derive(Debug, Clone)]
+pub struct ProxyTarget {
+    /// As configured (with its password: redact before showing it).
+    pub url: String,
+    pub kind: ProxyKind,
+    /// `scheme://host:port` of the proxy.
+    pub uri: http::Uri,
+    /// Basic credentials for an HTTP(S) proxy.
+    pub auth: Option<http::HeaderValue>,
+    pub socks_auth: Option<(String, String)>,
+}
+
+impl ProxyTarget {
+    pub fn parse(url: &str) -> Result<Self> {
+        let parsed = parse(url)?;
+        let bad = |why: String| Error::new(ErrorKind::ProxyError, format!("invalid proxy URL {:?}: {why}", redact(url)));
+        let kind = match parsed.scheme() {
+            "http" => ProxyKind::Http,
+            "https" => ProxyKind::Https,
+            "socks5" => ProxyKind::Socks5 { remote_dns: false },
+            _ => ProxyKind::Socks5 { remote_dns: true },
+        };
+        let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or_else(|| bad("no host".into()))?;
+        let port = parsed.port().unwrap_or(match kind {
+            ProxyKind::Http => 80,
+            ProxyKind::Https => 443,
+            ProxyKind::Socks5 { .. } => 1080,
+        });
+        let scheme = if kind == ProxyKind::Https { "https" } else { "http" };
+        let uri = format!("{scheme}://{host}:{port}").parse::<http::Uri>().map_err(|e| bad(e.to_string()))?;
+        // `user:@host` (an empty password) still sends credentials.
+        let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+        let creds = (!parsed.username().is_empty()).then(|| (decode(parsed.username()), decode(parsed.password().unwrap_or(""))));
+        let (auth, socks_auth) = match (kind, creds) {
+            (_, None) => (None, None),
+            (ProxyKind::Socks5 { .. }, Some(c)) => (None, Some(c)),
+            (_, Some((user, pass))) => {
+                use base64::Engine;
+                let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+                let mut v = http::HeaderValue::from_str(&format!("Basic {token}")).map_err(|e| bad(e.to_string()))?;
+                v.set_sensitive(true);
+                (Some(v), None)
+            }
+        };
+        Ok(ProxyTarget { url: url.to_owned(), kind, uri, auth, socks_auth })
     }
-    Ok(proxy)
+}
+
+/// Every proxy a transport may use, and which destination goes through which.
+#[derive(Debug, Default)]
+pub struct Proxies {
+    /// `proxy=` or HTTPR_PROXY: every request.
+    every: Option<ProxyTarget>,
+    /// The environment's proxies by URL, chosen per destination; empty when not trusted.
+    env: Option<Arc<EnvProxies>>,
+    by_url: Vec<ProxyTarget>,
+}
+
+impl Proxies {
+    pub fn for_settings(s: &crate::config::ClientSettings) -> Result<Self> {
+        if s.proxy_disabled {
+            return Ok(Proxies::default());
+        }
+        if let Some(p) = &s.proxy {
+            return Ok(Proxies { every: Some(ProxyTarget::parse(p)?), ..Default::default() });
+        }
+        if !s.trust_env || s.env_proxies.is_empty() {
+            return Ok(Proxies::default());
+        }
+        let env = s.env_proxies.clone();
+        let mut by_url: Vec<ProxyTarget> = Vec::new();
+        for url in env.urls() {
+            if !by_url.iter().any(|t| t.url == url) {
+                by_url.push(ProxyTarget::parse(url)?);
+            }
+        }
+        Ok(Proxies { every: None, env: Some(env), by_url })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.every.is_none() && self.env.is_none()
+    }
+
+    /// The proxy for a destination, or None to connect directly.
+    pub fn for_uri(&self, dst: &http::Uri) -> Option<&ProxyTarget> {
+        if let Some(p) = &self.every {
+            return Some(p);
+        }
+        let env = self.env.as_ref()?;
+        let url = env.for_dest(dst.scheme_str().unwrap_or("http"), dst.host().unwrap_or_default(), dst.port_u16().or(match dst.scheme_str() {
+            Some("https") => Some(443),
+            _ => Some(80),
+        }))?;
+        self.by_url.iter().find(|t| t.url == url)
+    }
 }
 
 /// A proxy URL without its password, for messages.

@@ -1,4 +1,4 @@
-//! Redirect policy, applied hop by hop by the client (not inside reqwest) so that cookies,
+//! Redirect policy, applied hop by hop by the client (not inside the transport) so that cookies,
 //! credentials and Referer are decided per hop with httpr's rules.
 
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, LOCATION, REFERER};

@@ -9,6 +9,7 @@ use url::Url;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::timeout::Deadline;
+use crate::transport::Response;
 
 #[derive(Debug, Clone)]
 pub struct ResponseData {
@@ -82,7 +83,7 @@ impl Body {
 
 /// Read the whole body. The read timeout bounds each wait for a chunk (a stall), not the
 /// whole transfer (a `total` timeout wraps the whole request: `client::within`).
-pub async fn read_body(mut resp: reqwest::Response, read: Option<Duration>, method: &Method, url: &Url) -> Result<Body> {
+pub async fn read_body(mut resp: Response, read: Option<Duration>, method: &Method, url: &Url) -> Result<Body> {
     let mut chunks = Vec::new();
     while let Some(chunk) = next_chunk(&mut resp, read, Deadline::start(None), method, url).await? {
         chunks.push(chunk);
@@ -91,7 +92,7 @@ pub async fn read_body(mut resp: reqwest::Response, read: Option<Duration>, meth
 }
 
 /// The next body chunk, waiting at most `read` (and never past the deadline).
-pub async fn next_chunk(resp: &mut reqwest::Response, read: Option<Duration>, deadline: Deadline, method: &Method, url: &Url) -> Result<Option<Bytes>> {
+pub async fn next_chunk(resp: &mut Response, read: Option<Duration>, deadline: Deadline, method: &Method, url: &Url) -> Result<Option<Bytes>> {
     let next = match deadline.bound(read) {
         (Some(wait), total) => tokio::time::timeout(wait, resp.chunk()).await.map_err(|_| {
             if total {
@@ -103,7 +104,7 @@ pub async fn next_chunk(resp: &mut reqwest::Response, read: Option<Duration>, de
         })?,
         (None, _) => resp.chunk().await,
     };
-    next.map_err(|e| Error::from_reqwest(&e, method.as_str(), url.as_str()))
+    next.map_err(|e| crate::transport::body_error(&e, method.as_str(), url.as_str()))
 }
 
 /// The error for a request that ran past its `total` timeout.

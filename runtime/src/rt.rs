@@ -1,6 +1,6 @@
 //! Runtimes. Sync requests are driven on the calling thread by that thread's own
 //! current-thread runtime: the connection tasks then run on the same thread, so a request
-//! costs no cross-thread wake-ups (the hand-off `reqwest::blocking` pays). The process-wide
+//! costs no cross-thread wake-ups (the hand-off `reqwest::blocking` pays, see the bench README). The process-wide
 //! multi-thread runtime is for work that must run without a caller (async clients).
 //! Neither is ever created per request.
 

@@ -13,7 +13,7 @@ use crate::limits::Slot;
 use crate::timeout::Deadline;
 
 pub struct BodyStream {
-    response: Option<reqwest::Response>,
+    response: Option<crate::transport::Response>,
     read: Option<Duration>,
     deadline: Deadline,
     method: Method,
@@ -30,7 +30,7 @@ pub struct BodyStream {
 const MAX_CHUNK: usize = 64 * 1024;
 
 impl BodyStream {
-    pub fn new(response: reqwest::Response, read: Option<Duration>, deadline: Deadline, method: Method, url: Url, slot: Option<Slot>) -> Self {
+    pub fn new(response: crate::transport::Response, read: Option<Duration>, deadline: Deadline, method: Method, url: Url, slot: Option<Slot>) -> Self {
         BodyStream { response: Some(response), read, deadline, method, url, slot, rest: Bytes::new() }
     }
 

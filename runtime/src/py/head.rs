@@ -27,9 +27,9 @@ impl StreamHead {
     /// Split a response whose headers arrived into its head and its unread body.
     pub fn split(head: Head) -> (StreamHead, BodyStream) {
         let Head { mut response, request, cookies, slot, deadline, .. } = head;
-        let headers = std::mem::take(response.headers_mut());
+        let headers = std::mem::take(&mut response.headers);
         let encoding = crate::encoding::charset_from_headers(&headers).unwrap_or(encoding_rs::UTF_8);
-        let head = StreamHead { method: request.method.clone(), status: response.status(), version: response.version(), url: request.url.to_string(), headers, cookies, encoding, read_body: Default::default() };
+        let head = StreamHead { method: request.method.clone(), status: response.status, version: response.version, url: request.url.to_string(), headers, cookies, encoding, read_body: Default::default() };
         (head, BodyStream::new(response, request.timeout.read, deadline, request.method, request.url, slot))
     }
 

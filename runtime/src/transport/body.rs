@@ -1,0 +1,160 @@
+//! Request bodies handed to hyper, and responses whose body is read chunk by chunk (decoded
+//! on the way when the server compressed it).
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode, Version};
+use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt;
+
+use super::decode::Decoder;
+use crate::connect_phase::ConnectPhase;
+
+/// Bodies larger than this are handed over in slices, so the request's phase learns when all
+/// of it was taken (see `client::await_headers`: the write timeout runs until then).
+const SLICE: usize = 64 * 1024;
+
+pub enum ReqBody {
+    Empty,
+    Full(Option<Bytes>),
+    Tracked { rest: Bytes, phase: Arc<ConnectPhase> },
+}
+
+impl ReqBody {
+    pub fn new(bytes: Bytes, phase: Option<Arc<ConnectPhase>>) -> Self {
+        match phase {
+            Some(phase) if bytes.len() > SLICE => ReqBody::Tracked { rest: bytes, phase },
+            _ => ReqBody::Full(Some(bytes)),
+        }
+    }
+
+    /// Whether sending it is tracked (it is large).
+    pub fn is_tracked(&self) -> bool {
+        matches!(self, ReqBody::Tracked { .. })
+    }
+}
+
+impl http_body::Body for ReqBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        Poll::Ready(match this {
+            ReqBody::Empty => None,
+            ReqBody::Full(b) => b.take().filter(|b| !b.is_empty()).map(|b| Ok(Frame::data(b))),
+            ReqBody::Tracked { rest, phase } => {
+                if rest.is_empty() {
+                    phase.body_sent();
+                    None
+                } else {
+                    let n = rest.len().min(SLICE);
+                    Some(Ok(Frame::data(rest.split_to(n))))
+                }
+            }
+        })
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ReqBody::Empty => true,
+            ReqBody::Full(b) => b.as_ref().is_none_or(Bytes::is_empty),
+            // Not until `poll_frame` has said so (and told the phase).
+            ReqBody::Tracked { .. } => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let n = match self {
+            ReqBody::Empty => 0,
+            ReqBody::Full(b) => b.as_ref().map_or(0, Bytes::len),
+            ReqBody::Tracked { rest, .. } => rest.len(),
+        };
+        SizeHint::with_exact(n as u64)
+    }
+}
+
+/// Why reading a body failed.
+#[derive(Debug)]
+pub enum BodyError {
+    /// The connection: reset, cut short, a protocol violation.
+    Wire(hyper::Error),
+    /// The compressed data would not decode.
+    Decode(std::io::Error),
+}
+
+enum Source {
+    Wire(hyper::body::Incoming),
+    /// A body already in memory (a MockTransport answer).
+    Fixed(Option<Bytes>),
+}
+
+/// A response whose headers have arrived.
+pub struct Response {
+    pub status: StatusCode,
+    pub version: Version,
+    pub headers: HeaderMap,
+    source: Source,
+    /// Boxed: rarely there, and responses are moved around inside request futures.
+    decoder: Option<Box<Decoder>>,
+    done: bool,
+}
+
+impl Response {
+    /// From the network: decoded per Content-Encoding (the headers then describe the decoded
+    /// body).
+    pub fn from_wire(resp: http::Response<hyper::body::Incoming>) -> Self {
+        let (parts, body) = resp.into_parts();
+        let mut headers = parts.headers;
+        let decoder = Decoder::for_response(&mut headers).map(Box::new);
+        Response { status: parts.status, version: parts.version, headers, source: Source::Wire(body), decoder, done: false }
+    }
+
+    /// A body already in memory, used as is.
+    pub fn fixed(resp: http::Response<Bytes>) -> Self {
+        let (parts, body) = resp.into_parts();
+        Response { status: parts.status, version: parts.version, headers: parts.headers, source: Source::Fixed(Some(body)), decoder: None, done: false }
+    }
+
+    /// The next chunk of the (decoded) body, or None at its end.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, BodyError> {
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            let data = match &mut self.source {
+                Source::Fixed(b) => b.take().filter(|b| !b.is_empty()),
+                Source::Wire(body) => loop {
+                    match body.frame().await {
+                        Some(Ok(frame)) => match frame.into_data() {
+                            Ok(d) => break Some(d),
+                            Err(_trailers) => continue,
+                        },
+                        Some(Err(e)) => return Err(BodyError::Wire(e)),
+                        None => break None,
+                    }
+                },
+            };
+            let Some(data) = data else {
+                self.done = true;
+                return match self.decoder.as_mut() {
+                    Some(d) => d.finish().map(|b| Some(b).filter(|b| !b.is_empty())).map_err(BodyError::Decode),
+                    None => Ok(None),
+                };
+            };
+            match self.decoder.as_mut() {
+                None => return Ok(Some(data)),
+                Some(d) => {
+                    let out = d.feed(&data).map_err(BodyError::Decode)?;
+                    if !out.is_empty() {
+                        return Ok(Some(out));
+                    }
+                }
+            }
+        }
+    }
+}

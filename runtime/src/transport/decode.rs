@@ -1,0 +1,191 @@
+//! Content-Encoding: gzip, deflate, br and zstd bodies decoded chunk by chunk as they arrive,
+//! so a streamed response stays streamed. Each input chunk yields what it decodes to.
+
+use std::io::Write;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH};
+use http::HeaderMap;
+
+/// What the client offers unless the request sets Accept-Encoding itself.
+pub const ACCEPT_ENCODING: HeaderValue = HeaderValue::from_static("gzip, deflate, br, zstd");
+
+pub struct Decoder {
+    inner: Inner,
+    /// Whether any input arrived: an empty body with a Content-Encoding (a 204, a HEAD
+    /// answer) decodes to nothing rather than to an error.
+    fed: bool,
+}
+
+enum Inner {
+    Gzip(flate2::write::GzDecoder<Vec<u8>>),
+    /// Deflate before its first two bytes arrived: they tell zlib-wrapped (as the RFC says)
+    /// from a bare deflate stream (some servers send that, and browsers accept it).
+    Sniff(Vec<u8>),
+    Zlib(flate2::write::ZlibDecoder<Vec<u8>>),
+    Raw(flate2::write::DeflateDecoder<Vec<u8>>),
+    Brotli(Box<brotli_decompressor::DecompressorWriter<Vec<u8>>>),
+    Zstd(zstd::stream::write::Decoder<'static, Vec<u8>>),
+}
+
+impl Decoder {
+    /// A decoder for the response's Content-Encoding, if it is one we decode. The headers
+    /// then describe the decoded body: Content-Encoding and Content-Length are removed.
+    pub fn for_response(headers: &mut HeaderMap) -> Option<Decoder> {
+        let value = headers.get(CONTENT_ENCODING)?.to_str().ok()?.trim();
+        let inner = if value.eq_ignore_ascii_case("gzip") || value.eq_ignore_ascii_case("x-gzip") {
+            Inner::Gzip(flate2::write::GzDecoder::new(Vec::new()))
+        } else if value.eq_ignore_ascii_case("deflate") {
+            Inner::Sniff(Vec::new())
+        } else if value.eq_ignore_ascii_case("br") {
+            Inner::Brotli(Box::new(brotli_decompressor::DecompressorWriter::new(Vec::new(), 8 * 1024)))
+        } else if value.eq_ignore_ascii_case("zstd") {
+            Inner::Zstd(zstd::stream::write::Decoder::new(Vec::new()).ok()?)
+        } else {
+            return None;
+        };
+        headers.remove(CONTENT_ENCODING);
+        headers.remove(CONTENT_LENGTH);
+        Some(Decoder { inner, fed: false })
+    }
+
+    /// Decode one chunk of the body; the result may be empty (more input needed).
+    pub fn feed(&mut self, chunk: &[u8]) -> std::io::Result<Bytes> {
+        if chunk.is_empty() {
+            return Ok(Bytes::new());
+        }
+        self.fed = true;
+        if let Inner::Sniff(seen) = &mut self.inner {
+            seen.extend_from_slice(chunk);
+            if seen.len() < 2 {
+                return Ok(Bytes::new());
+            }
+            return self.sniffed();
+        }
+        match &mut self.inner {
+            Inner::Gzip(d) => decode(d, chunk, |d| d.get_mut()),
+            Inner::Sniff(_) => Ok(Bytes::new()),
+            Inner::Zlib(d) => decode(d, chunk, |d| d.get_mut()),
+            Inner::Raw(d) => decode(d, chunk, |d| d.get_mut()),
+            Inner::Brotli(d) => decode(d.as_mut(), chunk, |d| d.get_mut()),
+            Inner::Zstd(d) => decode(d, chunk, |d| d.get_mut()),
+        }
+    }
+
+    /// The end of the body: what is still buffered, or an error if the stream was cut short.
+    pub fn finish(&mut self) -> std::io::Result<Bytes> {
+        if !self.fed {
+            return Ok(Bytes::new());
+        }
+        let truncated = || std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the compressed body ended before its end marker");
+        let mut head = Bytes::new();
+        if let Inner::Sniff(_) = self.inner {
+            head = self.sniffed()?;
+        }
+        match &mut self.inner {
+            Inner::Gzip(d) => d.try_finish()?,
+            Inner::Zlib(d) => d.try_finish()?,
+            Inner::Raw(d) => d.try_finish()?,
+            Inner::Brotli(d) => d.close().map_err(|_| truncated())?,
+            Inner::Zstd(d) => d.flush()?,
+            Inner::Sniff(_) => {}
+        }
+        let rest = match &mut self.inner {
+            Inner::Gzip(d) => take(d.get_mut()),
+            Inner::Zlib(d) => take(d.get_mut()),
+            Inner::Raw(d) => take(d.get_mut()),
+            Inner::Brotli(d) => take(d.get_mut()),
+            Inner::Zstd(d) => take(d.get_mut()),
+            Inner::Sniff(_) => Bytes::new(),
+        };
+        Ok(if head.is_empty() { rest } else { [head, rest].concat().into() })
+    }
+
+    /// Pick the deflate flavour from the bytes seen so far and decode them.
+    fn sniffed(&mut self) -> std::io::Result<Bytes> {
+        let Inner::Sniff(seen) = &mut self.inner else { return Ok(Bytes::new()) };
+        let seen = std::mem::take(seen);
+        self.inner = if is_zlib_header(&seen) { Inner::Zlib(flate2::write::ZlibDecoder::new(Vec::new())) } else { Inner::Raw(flate2::write::DeflateDecoder::new(Vec::new())) };
+        self.fed = false;
+        self.feed(&seen)
+    }
+}
+
+fn decode<D: Write>(d: &mut D, chunk: &[u8], out: impl Fn(&mut D) -> &mut Vec<u8>) -> std::io::Result<Bytes> {
+    d.write_all(chunk)?;
+    d.flush()?;
+    Ok(take(out(d)))
+}
+
+fn take(v: &mut Vec<u8>) -> Bytes {
+    Bytes::from(std::mem::take(v))
+}
+
+/// RFC 1950: compression method 8, window ≤ 32K, header checksum a multiple of 31.
+fn is_zlib_header(b: &[u8]) -> bool {
+    match b {
+        [cmf, flg, ..] => cmf & 0x0f == 8 && (cmf >> 4) <= 7 && ((*cmf as u16) << 8 | *flg as u16) % 31 == 0,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(encoding: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(CONTENT_ENCODING, HeaderValue::from_str(encoding).unwrap());
+        h.insert(CONTENT_LENGTH, HeaderValue::from_static("10"));
+        h
+    }
+
+    fn roundtrip(encoding: &str, compressed: &[u8], split: usize) -> Vec<u8> {
+        let mut h = headers(encoding);
+        let mut d = Decoder::for_response(&mut h).unwrap();
+        assert!(h.is_empty(), "encoding headers removed");
+        let mut out = Vec::new();
+        for piece in compressed.chunks(split) {
+            out.extend_from_slice(&d.feed(piece).unwrap());
+        }
+        out.extend_from_slice(&d.finish().unwrap());
+        out
+    }
+
+    #[test]
+    fn every_encoding_decodes_in_any_split() {
+        let plain: Vec<u8> = (0..50_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let gz = {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(&plain).unwrap();
+            e.finish().unwrap()
+        };
+        let zlib = {
+            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(&plain).unwrap();
+            e.finish().unwrap()
+        };
+        let raw = {
+            let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(&plain).unwrap();
+            e.finish().unwrap()
+        };
+        for split in [1, 7, 4096, 1 << 20] {
+            assert_eq!(roundtrip("gzip", &gz, split), plain);
+            assert_eq!(roundtrip("deflate", &zlib, split), plain);
+            assert_eq!(roundtrip("deflate", &raw, split), plain);
+        }
+    }
+
+    #[test]
+    fn garbage_is_an_error_and_empty_is_nothing() {
+        let mut h = headers("gzip");
+        let mut d = Decoder::for_response(&mut h).unwrap();
+        assert!(d.feed(b"definitely not gzip").is_err());
+        let mut h = headers("br");
+        assert!(Decoder::for_response(&mut h).unwrap().finish().unwrap().is_empty());
+        let mut h = headers("identity");
+        assert!(Decoder::for_response(&mut h).is_none());
+        assert!(h.contains_key(CONTENT_ENCODING));
+    }
+}

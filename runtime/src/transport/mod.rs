@@ -1,0 +1,116 @@
+//! The network transport: hyper-util's connection pool over our connector (TCP, proxies,
+//! TLS), with the headers every request carries and response decompression. It does one
+//! request per call: redirects, retries, cookies and timeouts are the client's (`client`).
+
+mod body;
+mod connect;
+mod decode;
+mod stream;
+mod tunnel;
+
+use std::sync::Arc;
+
+use http::header::{ACCEPT, ACCEPT_ENCODING, PROXY_AUTHORIZATION, RANGE, USER_AGENT};
+use http::HeaderValue;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+pub use body::{BodyError, ReqBody, Response};
+pub use connect::ConnectFailure;
+
+use crate::config::ClientSettings;
+use crate::error::{Error, ErrorKind, Result};
+use crate::proxy::{ProxyKind, Proxies};
+use crate::tls;
+
+/// One connection pool and the settings it was built with. Cheap to clone (shared pool).
+#[derive(Clone)]
+pub struct Transport {
+    client: Client<connect::Connector, ReqBody>,
+    proxies: Arc<Proxies>,
+}
+
+const USER_AGENT_VALUE: HeaderValue = HeaderValue::from_static(crate::config::USER_AGENT);
+const ANY: HeaderValue = HeaderValue::from_static("*/*");
+
+impl Transport {
+    pub fn build(s: &ClientSettings) -> Result<Self> {
+        if s.tls.http1_only && s.tls.http2_only {
+            return Err(Error::value("http1_only and http2_only cannot both be True"));
+        }
+        let mut tls_opts = s.tls.clone();
+        tls_opts.ca_cert_file = crate::config::effective_ca(&s.tls.ca_cert_file);
+        let tls = tls::client_config(&tls_opts)?;
+        let proxies = Arc::new(Proxies::for_settings(s)?);
+        let connector = connect::Connector::new(tls, proxies.clone(), s.timeout.connect);
+        let mut b = Client::builder(TokioExecutor::new());
+        b.pool_timer(TokioTimer::new()).pool_idle_timeout(s.pool_idle_timeout).http2_only(s.tls.http2_only);
+        if let Some(n) = s.limits.max_idle_per_host() {
+            b.pool_max_idle_per_host(n);
+        }
+        Ok(Transport { client: b.build(connector), proxies })
+    }
+
+    /// Send one request; resolves when the response headers have arrived.
+    pub fn send(&self, mut req: http::Request<ReqBody>) -> impl std::future::Future<Output = std::result::Result<Response, hyper_util::client::legacy::Error>> + Send + 'static {
+        let h = req.headers_mut();
+        if !h.contains_key(USER_AGENT) {
+            h.insert(USER_AGENT, USER_AGENT_VALUE);
+        }
+        if !h.contains_key(ACCEPT) {
+            h.insert(ACCEPT, ANY);
+        }
+        // A range of the encoded body is not a range of the content: ask for identity then.
+        if !h.contains_key(ACCEPT_ENCODING) && !h.contains_key(RANGE) {
+            h.insert(ACCEPT_ENCODING, decode::ACCEPT_ENCODING);
+        }
+        if !self.proxies.is_empty() && req.uri().scheme_str() == Some("http") {
+            // Through a plain HTTP proxy the request itself carries the proxy credentials
+            // (a tunnel sends them with CONNECT).
+            if let Some(p) = self.proxies.for_uri(req.uri()) {
+                if matches!(p.kind, ProxyKind::Http | ProxyKind::Https) {
+                    if let Some(auth) = &p.auth {
+                        req.headers_mut().entry(PROXY_AUTHORIZATION).or_insert_with(|| auth.clone());
+                    }
+                }
+            }
+        }
+        let fut = self.client.request(req);
+        async move { fut.await.map(Response::from_wire) }
+    }
+}
+
+/// The error for a request the transport could not complete (before the headers arrived).
+pub fn send_error(err: &hyper_util::client::legacy::Error, method: &str, url: &str) -> Error {
+    if let Some(f) = find::<ConnectFailure>(err) {
+        let what = match f.kind {
+            ErrorKind::ConnectTimeout => "timed out while connecting",
+            ErrorKind::ProxyError => "proxy error",
+            _ => "connection failed",
+        };
+        return Error::new(f.kind, format!("{what} for {method} {url}: {}", f.message)).with_request(method, url);
+    }
+    Error::from_transport(err, err.is_connect(), method, url)
+}
+
+/// The error for a failed body read.
+pub fn body_error(err: &BodyError, method: &str, url: &str) -> Error {
+    match err {
+        BodyError::Wire(e) => Error::from_transport(e, false, method, url),
+        BodyError::Decode(e) => {
+            let kind = if e.kind() == std::io::ErrorKind::UnexpectedEof { ErrorKind::RemoteProtocolError } else { ErrorKind::DecodingError };
+            Error::new(kind, format!("error decoding the response body for {method} {url}: {e}")).with_request(method, url)
+        }
+    }
+}
+
+fn find<'a, T: std::error::Error + 'static>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a T> {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(t) = e.downcast_ref::<T>() {
+            return Some(t);
+        }
+        cur = e.source();
+    }
+    None
+}
