@@ -11,6 +11,9 @@ if ! command -v valgrind >/dev/null; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
 fi
 echo "== cargo test (runtime, codegen)"
+# insta finds snapshots from a compile-time path, which a test binary reused from another
+# checkout (shared target dir) gets wrong: name this checkout explicitly.
+export INSTA_WORKSPACE_ROOT="$ROOT"
 log="$(mktemp)"
 if ! cargo test --workspace --quiet >"$log" 2>&1; then cat "$log"; exit 1; fi
 grep -E "^test result" "$log" | grep -v " 0 passed; 0 failed" || true

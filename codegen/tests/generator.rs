@@ -7,8 +7,11 @@ use std::process::Command;
 
 const SMALL: &str = include_str!("fixtures/small.yaml");
 
+/// The checkout under test. Read at run time: with a target dir shared between checkouts,
+/// cargo may reuse a test binary compiled in another one (its fingerprints are relative).
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf());
+    manifest.join("..")
 }
 
 fn real_api() -> String {
