@@ -5,6 +5,8 @@ Endpoints (any method):
 * ``/echo[/anything]``  200, JSON describing what was received: method, path, query,
   headers (a list of ``[name, value]`` pairs, in order, repeats kept) and body (base64).
 * ``/zstd``             a JSON body compressed with zstd (``Content-Encoding: zstd``).
+* ``/deflate-raw``      the same JSON as a bare deflate stream (no zlib wrapper) labelled
+  ``Content-Encoding: deflate``, as some servers send it.
 * ``/multi``            two ``X-Multi`` headers and two ``Set-Cookie`` headers.
 * ``/not-json``         ``Content-Type: application/json`` with a body that is not JSON.
 * ``/charset/<name>``   ``text/plain; charset=<name>`` with :data:`CHARSET_TEXT` encoded in it.
@@ -23,6 +25,7 @@ import http.server
 import json
 import threading
 import urllib.parse
+import zlib
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -187,6 +190,11 @@ class _Handler(BaseHandler):
             compressed = zstandard.ZstdCompressor().compress(raw)
             headers = [("Content-Type", "application/json"), ("Content-Encoding", "zstd")]
             self._send(200, headers, compressed)
+        elif path == "/deflate-raw":
+            compressor = zlib.compressobj(wbits=-15)
+            body = compressor.compress(json.dumps(ZSTD_PAYLOAD).encode()) + compressor.flush()
+            headers = [("Content-Type", "application/json"), ("Content-Encoding", "deflate")]
+            self._send(200, headers, body)
         elif path == "/multi":
             headers = [
                 ("Content-Type", "text/plain"),

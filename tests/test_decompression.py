@@ -32,6 +32,14 @@ def test_zstd_body_is_decompressed(local_server: LocalServer) -> None:
     assert json.loads(response.content) == ZSTD_PAYLOAD
 
 
+def test_bare_deflate_stream_is_decompressed(local_server: LocalServer) -> None:
+    # "deflate" means zlib-wrapped (RFC 9110), yet some servers send a bare deflate stream.
+    response = httpr.get(local_server.url("/deflate-raw"))
+
+    assert response.json() == ZSTD_PAYLOAD
+    assert "content-encoding" not in response.headers
+
+
 @pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "zstd"])
 def test_accept_encoding_advertises(local_server: LocalServer, echo_path: str, encoding: str) -> None:
     httpr.get(local_server.url(echo_path))
