@@ -40,6 +40,23 @@ def test_bare_deflate_stream_is_decompressed(local_server: LocalServer) -> None:
     assert "content-encoding" not in response.headers
 
 
+def test_default_accept_headers(local_server: LocalServer, echo_path: str) -> None:
+    httpr.get(local_server.url(echo_path))
+
+    [seen] = local_server.received(echo_path)
+    assert seen.header("accept") == "*/*"
+    assert seen.header("accept-encoding") == "gzip, deflate, br, zstd"
+
+
+def test_a_range_request_asks_for_the_identity_encoding(local_server: LocalServer, echo_path: str) -> None:
+    # A byte range of a compressed body is not a range of the content.
+    httpr.get(local_server.url(echo_path), headers={"Range": "bytes=0-9"})
+
+    [seen] = local_server.received(echo_path)
+    assert seen.header("accept-encoding") is None
+    assert seen.header("range") == "bytes=0-9"
+
+
 @pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "zstd"])
 def test_accept_encoding_advertises(local_server: LocalServer, echo_path: str, encoding: str) -> None:
     httpr.get(local_server.url(echo_path))
