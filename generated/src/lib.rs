@@ -324,13 +324,13 @@ impl Response {
     #[doc = "The body decoded with `encoding`; undecodable bytes become U+FFFD."]
     #[getter]
     fn text(&self, py: Python<'_>) -> PyResult<String> {
-        rt::py::guard(|| Ok({ let v = self.0.text(); v }))
+        rt::py::guard(|| Ok({ let v = self.0.text(py); v }))
     }
 
     #[doc = "The encoding used by `text`. From the Content-Type charset, else a BOM, else an HTML/XML meta charset, else UTF-8. Settable; an unknown name raises LookupError."]
     #[getter]
     fn encoding(&self, py: Python<'_>) -> PyResult<String> {
-        rt::py::guard(|| Ok({ let v = self.0.encoding(); v }))
+        rt::py::guard(|| Ok({ let v = self.0.encoding(py); v }))
     }
 
     #[setter]
@@ -359,19 +359,19 @@ impl Response {
     #[doc = "The HTML body converted to Markdown."]
     #[getter]
     fn text_markdown(&self, py: Python<'_>) -> PyResult<String> {
-        rt::py::guard(|| Ok({ let v = self.0.text_markdown(); v }))
+        rt::py::guard(|| Ok({ let v = self.0.text_markdown(py); v }))
     }
 
     #[doc = "The HTML body converted to plain text."]
     #[getter]
     fn text_plain(&self, py: Python<'_>) -> PyResult<String> {
-        rt::py::guard(|| Ok({ let v = self.0.text_plain(); v }))
+        rt::py::guard(|| Ok({ let v = self.0.text_plain(py); v }))
     }
 
     #[doc = "The HTML body converted to rich text."]
     #[getter]
     fn text_rich(&self, py: Python<'_>) -> PyResult<String> {
-        rt::py::guard(|| Ok({ let v = self.0.text_rich(); v }))
+        rt::py::guard(|| Ok({ let v = self.0.text_rich(py); v }))
     }
 
     #[doc = "Status is 1xx."]

@@ -5,7 +5,6 @@ use std::sync::Mutex;
 
 use encoding_rs::Encoding;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::PyBytes;
 
 use super::args::{Content, JsonValue, StrPairs};
@@ -14,16 +13,44 @@ use crate::encoding;
 use crate::response::{version_str, ResponseData};
 
 pub struct Response {
+    /// Everything but the body (moved to `body`).
     data: ResponseData,
     encoding: Mutex<Option<&'static Encoding>>,
-    content: PyOnceLock<Py<PyBytes>>,
+    body: Mutex<Held>,
     /// Built by user code (`httpr.Response(...)`), not received: it has no URL.
     detached: bool,
 }
 
+/// The body as received, until `content` turns it into the `bytes` object; from then on that
+/// object is the only copy (the received chunks are freed, so the transport can reuse its read
+/// buffer for the next response instead of allocating another).
+enum Held {
+    Chunks(crate::response::Body),
+    Bytes(Py<PyBytes>),
+}
+
 impl Response {
-    pub fn from_data(data: ResponseData) -> Self {
-        Response { data, encoding: Mutex::new(None), content: PyOnceLock::new(), detached: false }
+    pub fn from_data(mut data: ResponseData) -> Self {
+        let body = std::mem::take(&mut data.body);
+        Response { data, encoding: Mutex::new(None), body: Mutex::new(Held::Chunks(body)), detached: false }
+    }
+
+    /// Run `f` on the body bytes, wherever they are now. The lock is not held while `f` runs:
+    /// `f` may create Python objects (JSON), and a garbage collection they set off may run
+    /// Python code that lets another thread take the GIL and ask for this body.
+    fn with_body<R>(&self, py: Python<'_>, f: impl FnOnce(&[u8]) -> R) -> R {
+        let snapshot = match &*self.body.lock().unwrap_or_else(|p| p.into_inner()) {
+            Held::Chunks(body) => {
+                // Joined (if in pieces) once, in the shared copy.
+                let _ = body.as_slice();
+                Held::Chunks(body.clone())
+            }
+            Held::Bytes(bytes) => Held::Bytes(bytes.clone_ref(py)),
+        };
+        match &snapshot {
+            Held::Chunks(body) => f(body.as_slice()),
+            Held::Bytes(bytes) => f(bytes.bind(py).as_bytes()),
+        }
     }
 
     /// `httpr.Response(status_code, headers=, content=, text=, json=)`, e.g. for a
@@ -33,9 +60,9 @@ impl Response {
         Ok(Response { detached: true, ..Self::from_data(data) })
     }
 
-    fn enc(&self) -> &'static Encoding {
+    fn enc(&self, py: Python<'_>) -> &'static Encoding {
         let mut e = self.encoding.lock().unwrap_or_else(|p| p.into_inner());
-        *e.get_or_insert_with(|| encoding::detect(&self.data.headers, self.data.body.as_slice()))
+        *e.get_or_insert_with(|| self.with_body(py, |b| encoding::detect(&self.data.headers, b)))
     }
 
     pub fn status_code(&self) -> u16 {
@@ -54,19 +81,21 @@ impl Response {
         self.data.url.to_string()
     }
     pub fn content(&self, py: Python<'_>) -> Py<PyBytes> {
-        self.content
-            .get_or_init(py, || {
-                let body = &self.data.body;
-                // One copy, straight from the received chunks into the bytes object.
-                super::bytes::from_pieces(py, &body.pieces()).map(Bound::unbind).unwrap_or_else(|_| PyBytes::new(py, body.as_slice()).unbind())
-            })
-            .clone_ref(py)
+        let mut held = self.body.lock().unwrap_or_else(|p| p.into_inner());
+        let bytes = match &*held {
+            Held::Bytes(bytes) => return bytes.clone_ref(py),
+            // One copy, straight from the received chunks into the bytes object.
+            Held::Chunks(body) => super::bytes::from_pieces(py, &body.pieces()).map(Bound::unbind).unwrap_or_else(|_| PyBytes::new(py, body.as_slice()).unbind()),
+        };
+        *held = Held::Bytes(bytes.clone_ref(py));
+        bytes
     }
-    pub fn text(&self) -> String {
-        encoding::decode(self.enc(), self.data.body.as_slice())
+    pub fn text(&self, py: Python<'_>) -> String {
+        let enc = self.enc(py);
+        self.with_body(py, |b| encoding::decode(enc, b))
     }
-    pub fn encoding(&self) -> String {
-        encoding::name(self.enc())
+    pub fn encoding(&self, py: Python<'_>) -> String {
+        encoding::name(self.enc(py))
     }
     pub fn set_encoding(&self, value: String) -> PyResult<()> {
         let e = encoding::lookup(&value).ok_or_else(|| pyo3::exceptions::PyLookupError::new_err(format!("unknown encoding: {value:?}")))?;
@@ -89,17 +118,17 @@ impl Response {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.starts_with("application/cbor"));
-        let obj = if is_cbor { super::json::from_cbor(py, self.data.body.as_slice()) } else { super::json::from_json(py, self.data.body.as_slice()) };
+        let obj = self.with_body(py, |b| if is_cbor { super::json::from_cbor(py, b) } else { super::json::from_json(py, b) });
         obj.map(Bound::unbind).map_err(|e| e.for_request(self.data.method.as_str(), self.data.url.as_str()).into())
     }
-    pub fn text_markdown(&self) -> String {
-        crate::html::markdown(self.text().as_bytes())
+    pub fn text_markdown(&self, py: Python<'_>) -> String {
+        crate::html::markdown(self.text(py).as_bytes())
     }
-    pub fn text_plain(&self) -> String {
-        crate::html::plain(self.text().as_bytes())
+    pub fn text_plain(&self, py: Python<'_>) -> String {
+        crate::html::plain(self.text(py).as_bytes())
     }
-    pub fn text_rich(&self) -> String {
-        crate::html::rich(self.text().as_bytes())
+    pub fn text_rich(&self, py: Python<'_>) -> String {
+        crate::html::rich(self.text(py).as_bytes())
     }
     pub fn is_informational(&self) -> bool {
         self.data.status.is_informational()
