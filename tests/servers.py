@@ -5,6 +5,7 @@ Endpoints (any method):
 * ``/echo[/anything]``  200, JSON describing what was received: method, path, query,
   headers (a list of ``[name, value]`` pairs, in order, repeats kept) and body (base64).
 * ``/zstd``             a JSON body compressed with zstd (``Content-Encoding: zstd``).
+* ``/zstd-cut``         ``/zstd``'s body with its last 8 bytes missing (Content-Length says so).
 * ``/deflate-raw``      the same JSON as a bare deflate stream (no zlib wrapper) labelled
   ``Content-Encoding: deflate``, as some servers send it.
 * ``/multi``            two ``X-Multi`` headers and two ``Set-Cookie`` headers.
@@ -188,6 +189,11 @@ class _Handler(BaseHandler):
         elif path == "/zstd":
             raw = json.dumps(ZSTD_PAYLOAD).encode()
             compressed = zstandard.ZstdCompressor().compress(raw)
+            headers = [("Content-Type", "application/json"), ("Content-Encoding", "zstd")]
+            self._send(200, headers, compressed)
+        elif path == "/zstd-cut":
+            raw = json.dumps(ZSTD_PAYLOAD).encode()
+            compressed = zstandard.ZstdCompressor().compress(raw)[:-8]
             headers = [("Content-Type", "application/json"), ("Content-Encoding", "zstd")]
             self._send(200, headers, compressed)
         elif path == "/deflate-raw":

@@ -32,6 +32,13 @@ def test_zstd_body_is_decompressed(local_server: LocalServer) -> None:
     assert json.loads(response.content) == ZSTD_PAYLOAD
 
 
+def test_a_compressed_body_cut_short_is_an_error(local_server: LocalServer) -> None:
+    # The server sent fewer bytes than the zstd frame needs: never a silently short body.
+    url = local_server.url("/zstd-cut")
+    with pytest.raises(httpr.RemoteProtocolError, match="compressed body ended"):
+        httpr.get(url)
+
+
 def test_bare_deflate_stream_is_decompressed(local_server: LocalServer) -> None:
     # "deflate" means zlib-wrapped (RFC 9110), yet some servers send a bare deflate stream.
     response = httpr.get(local_server.url("/deflate-raw"))

@@ -25,7 +25,9 @@ enum Inner {
     Zlib(flate2::write::ZlibDecoder<Vec<u8>>),
     Raw(flate2::write::DeflateDecoder<Vec<u8>>),
     Brotli(Box<brotli_decompressor::DecompressorWriter<Vec<u8>>>),
-    Zstd(zstd::stream::write::Decoder<'static, Vec<u8>>),
+    /// The raw decoder, for its end-of-frame signal: `ended` is whether the input so far
+    /// finishes a frame (the write adapter would hide a body cut short).
+    Zstd { dec: Box<zstd::stream::raw::Decoder<'static>>, ended: bool },
 }
 
 impl Decoder {
@@ -40,7 +42,7 @@ impl Decoder {
         } else if value.eq_ignore_ascii_case("br") {
             Inner::Brotli(Box::new(brotli_decompressor::DecompressorWriter::new(Vec::new(), 8 * 1024)))
         } else if value.eq_ignore_ascii_case("zstd") {
-            Inner::Zstd(zstd::stream::write::Decoder::new(Vec::new()).ok()?)
+            Inner::Zstd { dec: Box::new(zstd::stream::raw::Decoder::new().ok()?), ended: false }
         } else {
             return None;
         };
@@ -68,7 +70,7 @@ impl Decoder {
             Inner::Zlib(d) => decode(d, chunk, |d| d.get_mut()),
             Inner::Raw(d) => decode(d, chunk, |d| d.get_mut()),
             Inner::Brotli(d) => decode(d.as_mut(), chunk, |d| d.get_mut()),
-            Inner::Zstd(d) => decode(d, chunk, |d| d.get_mut()),
+            Inner::Zstd { dec, ended } => zstd_feed(dec, ended, chunk),
         }
     }
 
@@ -87,7 +89,11 @@ impl Decoder {
             Inner::Zlib(d) => d.try_finish()?,
             Inner::Raw(d) => d.try_finish()?,
             Inner::Brotli(d) => d.close().map_err(|_| truncated())?,
-            Inner::Zstd(d) => d.flush()?,
+            Inner::Zstd { ended, .. } => {
+                if !*ended {
+                    return Err(truncated());
+                }
+            }
             Inner::Sniff(_) => {}
         }
         let rest = match &mut self.inner {
@@ -95,7 +101,7 @@ impl Decoder {
             Inner::Zlib(d) => take(d.get_mut()),
             Inner::Raw(d) => take(d.get_mut()),
             Inner::Brotli(d) => take(d.get_mut()),
-            Inner::Zstd(d) => take(d.get_mut()),
+            Inner::Zstd { .. } => Bytes::new(),
             Inner::Sniff(_) => Bytes::new(),
         };
         Ok(if head.is_empty() { rest } else { [head, rest].concat().into() })
@@ -115,6 +121,26 @@ fn decode<D: Write>(d: &mut D, chunk: &[u8], out: impl Fn(&mut D) -> &mut Vec<u8
     d.write_all(chunk)?;
     d.flush()?;
     Ok(take(out(d)))
+}
+
+fn zstd_feed(dec: &mut zstd::stream::raw::Decoder<'static>, ended: &mut bool, chunk: &[u8]) -> std::io::Result<Bytes> {
+    use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
+    let mut input = InBuffer::around(chunk);
+    let mut out: Vec<u8> = Vec::with_capacity((chunk.len() * 4).max(16 * 1024));
+    loop {
+        if out.capacity() - out.len() < 1024 {
+            out.reserve(out.capacity());
+        }
+        let at = out.len();
+        let mut buf = OutBuffer::around_pos(&mut out, at);
+        // 0: the input so far ends a frame (and all of it has been output).
+        *ended = dec.run(&mut input, &mut buf)? == 0;
+        let full = buf.pos() == buf.capacity();
+        drop(buf);
+        if input.pos() == chunk.len() && !full {
+            return Ok(Bytes::from(out));
+        }
+    }
 }
 
 fn take(v: &mut Vec<u8>) -> Bytes {
@@ -170,10 +196,30 @@ mod tests {
             e.write_all(&plain).unwrap();
             e.finish().unwrap()
         };
+        let zstd = zstd::bulk::compress(&plain, 3).unwrap();
         for split in [1, 7, 4096, 1 << 20] {
             assert_eq!(roundtrip("gzip", &gz, split), plain);
             assert_eq!(roundtrip("deflate", &zlib, split), plain);
             assert_eq!(roundtrip("deflate", &raw, split), plain);
+            assert_eq!(roundtrip("zstd", &zstd, split), plain);
+        }
+    }
+
+    #[test]
+    fn a_body_cut_short_is_an_error() {
+        let plain = b"hello hello hello hello hello".repeat(100);
+        let gz = {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(&plain).unwrap();
+            e.finish().unwrap()
+        };
+        let zstd = zstd::bulk::compress(&plain, 3).unwrap();
+        for (encoding, data) in [("gzip", gz), ("zstd", zstd)] {
+            let mut h = headers(encoding);
+            let mut d = Decoder::for_response(&mut h).unwrap();
+            let fed = d.feed(&data[..data.len() / 2]);
+            let err = fed.and_then(|_| d.finish()).unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{encoding}: {err}");
         }
     }
 
