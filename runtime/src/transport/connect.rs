@@ -100,6 +100,11 @@ impl Connector {
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
+        // TCP keepalive probes after 15 s idle, every 15 s, 3 of them (as reqwest, which httpr
+        // used before): a pooled connection a NAT or firewall dropped is noticed.
+        tcp.set_keepalive(Some(Duration::from_secs(15)));
+        tcp.set_keepalive_interval(Some(Duration::from_secs(15)));
+        tcp.set_keepalive_retries(Some(3));
         Connector { tcp, tls, proxies, timeout }
     }
 }
