@@ -10,7 +10,7 @@ use thread_local::ThreadLocal;
 use http::header::COOKIE;
 use http::HeaderValue;
 
-use crate::config::{self, ClientSettings};
+use crate::config::ClientSettings;
 use crate::cookies::{self, Jar};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fork;
@@ -103,7 +103,7 @@ impl State {
         }
         let mut settings = self.settings.clone();
         settings.timeout.connect = connect;
-        let t = config::build_transport(&settings)?;
+        let t = Transport::build(&settings)?;
         if cache.len() >= 8 {
             cache.remove(0);
         }
@@ -113,11 +113,11 @@ impl State {
 
     pub fn transport(&self, driver: Driver) -> Result<&Transport> {
         match driver {
-            Driver::Local => self.transports.get_or_try(|| config::build_transport(&self.settings)),
+            Driver::Local => self.transports.get_or_try(|| Transport::build(&self.settings)),
             Driver::Shared => match self.shared.get() {
                 Some(t) => Ok(t),
                 None => {
-                    let t = config::build_transport(&self.settings)?;
+                    let t = Transport::build(&self.settings)?;
                     Ok(self.shared.get_or_init(|| t))
                 }
             },
@@ -334,7 +334,7 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Re
     // A small body is sent at once; a large one is tracked, so the write timeout applies
     // until it is all out, and a failure meanwhile is a write error.
     let body = match &p.body {
-        Some(body) => ReqBody::new(body.bytes.clone(), Some(phase.clone())),
+        Some(body) => ReqBody::new(body.bytes.clone(), &phase),
         None => ReqBody::Empty,
     };
     let tracked = body.is_tracked();
@@ -344,7 +344,8 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Re
     *req.uri_mut() = uri;
     *req.headers_mut() = headers;
     let unsent = || tracked && phase.snapshot().body_sent_at.is_none();
-    let fut = connect_phase::scope(phase.clone(), state.transport_for(driver, p.timeout.connect)?.send(req));
+    let transport = state.transport_for(driver, p.timeout.connect)?;
+    let fut = connect_phase::scope(phase.clone(), transport.send(req));
     let result = await_headers(fut, &p.timeout, tracked, &phase, p).await?;
     let resp = result.map_err(|e| {
         let mut err = transport::send_error(&e, p.method.as_str(), p.url.as_str());
@@ -354,10 +355,11 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Re
         err
     })?;
     if resp.status == http::StatusCode::PROXY_AUTHENTICATION_REQUIRED {
-        if let Some(proxy) = state.settings.proxy_for(&p.url) {
+        // Rare: the URI is parsed again rather than kept for every request.
+        if let Some(proxy) = http::Uri::try_from(p.url.as_str()).ok().as_ref().and_then(|u| transport.proxy_for(u)) {
             return Err(Error::new(
                 ErrorKind::ProxyError,
-                format!("proxy {} refused {} {}: 407 Proxy Authentication Required (check the credentials in the proxy URL)", redact(&proxy), p.method, p.url),
+                format!("proxy {} refused {} {}: 407 Proxy Authentication Required (check the credentials in the proxy URL)", redact(proxy), p.method, p.url),
             )
             .with_request(p.method.as_str(), p.url.as_str()));
         }

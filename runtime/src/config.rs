@@ -114,20 +114,6 @@ impl ClientSettings {
             self.proxy.clone().or_else(|| if self.trust_env { self.env_proxies.httpr.clone() } else { None })
         }
     }
-
-    /// The proxy a request to `url` goes through (for messages; the transport decides alike).
-    pub fn proxy_for(&self, url: &url::Url) -> Option<String> {
-        if self.proxy_disabled {
-            return None;
-        }
-        if let Some(p) = &self.proxy {
-            return Some(p.clone());
-        }
-        if !self.trust_env {
-            return None;
-        }
-        self.env_proxies.for_url(url).map(str::to_owned)
-    }
 }
 
 /// The CA bundle in effect: the explicit argument, else HTTPR_CA_BUNDLE.
@@ -135,13 +121,14 @@ pub fn effective_ca(explicit: &Option<String>) -> Option<String> {
     explicit.clone().or_else(|| std::env::var("HTTPR_CA_BUNDLE").ok().filter(|s| !s.is_empty()))
 }
 
-pub fn build_transport(s: &ClientSettings) -> Result<crate::transport::Transport> {
-    crate::transport::Transport::build(s)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::Transport;
+
+    fn build_transport(s: &ClientSettings) -> Result<Transport> {
+        Transport::build(s)
+    }
 
     #[test]
     fn crlf_in_header_value_is_rejected() {

@@ -208,15 +208,20 @@ pub fn cause_chain(err: &(dyn StdError + 'static)) -> String {
     parts.join(": ")
 }
 
-fn io_kind(err: &(dyn StdError + 'static)) -> Option<std::io::ErrorKind> {
-    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+/// The first error of type `T` in `err`'s source chain (`err` included).
+pub fn find_in_chain<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
+    let mut cur = Some(err);
     while let Some(e) = cur {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
+        if let Some(t) = e.downcast_ref::<T>() {
+            return Some(t);
         }
         cur = e.source();
     }
     None
+}
+
+fn io_kind(err: &(dyn StdError + 'static)) -> Option<std::io::ErrorKind> {
+    find_in_chain::<std::io::Error>(err).map(std::io::Error::kind)
 }
 
 fn chain_mentions(err: &(dyn StdError + 'static), needle: &str) -> bool {
@@ -231,23 +236,19 @@ pub fn classify(err: &(dyn StdError + 'static), connect: bool) -> ErrorKind {
     if connect || chain_mentions(err, "alert") || chain_mentions(err, "certificate") {
         return ErrorKind::ConnectError;
     }
-    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
-    while let Some(e) = cur {
-        if let Some(h) = e.downcast_ref::<hyper::Error>() {
-            if h.is_timeout() {
-                return ErrorKind::ReadTimeout;
-            }
-            if h.is_parse() || h.is_parse_status() || h.is_incomplete_message() {
-                return ErrorKind::RemoteProtocolError;
-            }
-            if h.is_body_write_aborted() {
-                return ErrorKind::WriteError;
-            }
-            if h.is_user() {
-                return ErrorKind::LocalProtocolError;
-            }
+    if let Some(h) = find_in_chain::<hyper::Error>(err) {
+        if h.is_timeout() {
+            return ErrorKind::ReadTimeout;
         }
-        cur = e.source();
+        if h.is_parse() || h.is_parse_status() || h.is_incomplete_message() {
+            return ErrorKind::RemoteProtocolError;
+        }
+        if h.is_body_write_aborted() {
+            return ErrorKind::WriteError;
+        }
+        if h.is_user() {
+            return ErrorKind::LocalProtocolError;
+        }
     }
     match io_kind(err) {
         Some(std::io::ErrorKind::TimedOut) => return ErrorKind::ReadTimeout,

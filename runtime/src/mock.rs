@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_LENGTH, HOST, USER_AGENT};
+use http::header::{CONTENT_LENGTH, HOST};
 use http::{HeaderMap, HeaderValue, Method};
 use url::Url;
 
@@ -97,12 +97,8 @@ impl TransportHook {
                 headers.entry(HOST).or_insert(v);
             }
         }
-        if !headers.contains_key(USER_AGENT) {
-            headers.insert(USER_AGENT, HeaderValue::from_static(crate::config::USER_AGENT));
-        }
-        if !headers.contains_key(ACCEPT) {
-            headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
-        }
+        // No Accept-Encoding: mocked bodies are not decompressed.
+        crate::transport::add_default_headers(&mut headers, false);
         let body = p.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default();
         if !body.is_empty() || p.method == Method::POST || p.method == Method::PUT || p.method == Method::PATCH {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
@@ -130,6 +126,7 @@ impl TransportHook {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::USER_AGENT;
     use crate::config::ClientSettings;
     use crate::request::{prepare, RequestOptions};
 

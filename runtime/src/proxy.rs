@@ -48,18 +48,13 @@ impl EnvProxies {
         self.httpr.is_none() && self.http.is_none() && self.https.is_none() && self.all.is_none()
     }
 
-    /// The proxy for `url`, or None to connect directly.
-    pub fn for_url(&self, url: &Url) -> Option<&str> {
-        self.for_dest(url.scheme(), url.host_str().unwrap_or_default(), url.port_or_known_default())
-    }
-
-    /// The proxy for a destination (`host` may be a bracketed IPv6 address).
-    pub fn for_dest(&self, scheme: &str, host: &str, port: Option<u16>) -> Option<&str> {
-        if self.no_proxy.matches_host(host, port) {
+    /// The proxy for a destination, or None to connect directly.
+    pub fn for_uri(&self, dst: &http::Uri) -> Option<&str> {
+        if self.no_proxy.matches(dst) {
             return None;
         }
-        let by_scheme = match scheme {
-            "https" => self.https.as_deref(),
+        let by_scheme = match dst.scheme_str() {
+            Some("https") => self.https.as_deref(),
             _ => self.http.as_deref(),
         };
         self.httpr.as_deref().or(by_scheme).or(self.all.as_deref())
@@ -128,11 +123,9 @@ impl NoProxy {
         np
     }
 
-    pub fn matches(&self, url: &Url) -> bool {
-        self.matches_host(url.host_str().unwrap_or_default(), url.port_or_known_default())
-    }
-
-    pub fn matches_host(&self, host: &str, port: Option<u16>) -> bool {
+    /// Whether `dst` bypasses the proxy.
+    pub fn matches(&self, dst: &http::Uri) -> bool {
+        let (host, port) = (dst.host().unwrap_or_default(), Some(port_of(dst)));
         if self.all {
             return true;
         }
@@ -279,13 +272,14 @@ impl Proxies {
         if let Some(p) = &self.every {
             return Some(p);
         }
-        let env = self.env.as_ref()?;
-        let url = env.for_dest(dst.scheme_str().unwrap_or("http"), dst.host().unwrap_or_default(), dst.port_u16().or(match dst.scheme_str() {
-            Some("https") => Some(443),
-            _ => Some(80),
-        }))?;
+        let url = self.env.as_ref()?.for_uri(dst)?;
         self.by_url.iter().find(|t| t.url == url)
     }
+}
+
+/// A destination's port, the scheme's default when the URI has none.
+pub fn port_of(dst: &http::Uri) -> u16 {
+    dst.port_u16().unwrap_or(if dst.scheme_str() == Some("https") { 443 } else { 80 })
 }
 
 /// A proxy URL without its password, for messages.
@@ -303,8 +297,8 @@ pub fn redact(proxy: &str) -> String {
 mod tests {
     use super::*;
 
-    fn url(s: &str) -> Url {
-        Url::parse(s).unwrap()
+    fn url(s: &str) -> http::Uri {
+        s.parse().unwrap()
     }
 
     #[test]
@@ -329,9 +323,9 @@ mod tests {
     #[test]
     fn scheme_specific_then_all() {
         let env = EnvProxies { http: Some("http://p1:1".into()), all: Some("socks5://p2:2".into()), no_proxy: NoProxy::parse("127.0.0.0/8"), ..Default::default() };
-        assert_eq!(env.for_url(&url("http://h/")), Some("http://p1:1"));
-        assert_eq!(env.for_url(&url("https://h/")), Some("socks5://p2:2"));
-        assert_eq!(env.for_url(&url("http://127.0.0.1/")), None);
+        assert_eq!(env.for_uri(&url("http://h/")), Some("http://p1:1"));
+        assert_eq!(env.for_uri(&url("https://h/")), Some("socks5://p2:2"));
+        assert_eq!(env.for_uri(&url("http://127.0.0.1/")), None);
     }
 
     #[test]

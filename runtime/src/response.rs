@@ -72,6 +72,18 @@ impl Body {
         }
     }
 
+    /// The body as one `Bytes` (a reference to the received chunk, or the joined copy).
+    pub fn bytes(&self) -> Bytes {
+        match self.chunks.as_slice() {
+            [one] => one.clone(),
+            [] => Bytes::new(),
+            _ => {
+                self.as_slice();
+                self.joined.get().cloned().unwrap_or_default()
+            }
+        }
+    }
+
     /// The body's pieces in order (one piece once joined).
     pub fn pieces(&self) -> Vec<&[u8]> {
         match self.joined.get() {

@@ -39,17 +39,17 @@ impl Response {
     /// `f` may create Python objects (JSON), and a garbage collection they set off may run
     /// Python code that lets another thread take the GIL and ask for this body.
     fn with_body<R>(&self, py: Python<'_>, f: impl FnOnce(&[u8]) -> R) -> R {
+        enum Snapshot {
+            Rust(bytes::Bytes),
+            Py(Py<PyBytes>),
+        }
         let snapshot = match &*self.body.lock().unwrap_or_else(|p| p.into_inner()) {
-            Held::Chunks(body) => {
-                // Joined (if in pieces) once, in the shared copy.
-                let _ = body.as_slice();
-                Held::Chunks(body.clone())
-            }
-            Held::Bytes(bytes) => Held::Bytes(bytes.clone_ref(py)),
+            Held::Chunks(body) => Snapshot::Rust(body.bytes()),
+            Held::Bytes(bytes) => Snapshot::Py(bytes.clone_ref(py)),
         };
         match &snapshot {
-            Held::Chunks(body) => f(body.as_slice()),
-            Held::Bytes(bytes) => f(bytes.bind(py).as_bytes()),
+            Snapshot::Rust(b) => f(b),
+            Snapshot::Py(b) => f(b.bind(py).as_bytes()),
         }
     }
 

@@ -25,10 +25,12 @@ pub enum ReqBody {
 }
 
 impl ReqBody {
-    pub fn new(bytes: Bytes, phase: Option<Arc<ConnectPhase>>) -> Self {
-        match phase {
-            Some(phase) if bytes.len() > SLICE => ReqBody::Tracked { rest: bytes, phase },
-            _ => ReqBody::Full(Some(bytes)),
+    /// A body for a request whose progress `phase` tracks (only large bodies report to it).
+    pub fn new(bytes: Bytes, phase: &Arc<ConnectPhase>) -> Self {
+        if bytes.len() > SLICE {
+            ReqBody::Tracked { rest: bytes, phase: phase.clone() }
+        } else {
+            ReqBody::Full(Some(bytes))
         }
     }
 

@@ -21,7 +21,7 @@ use super::stream::Stream;
 use super::tunnel;
 use crate::connect_phase;
 use crate::error::{cause_chain, ErrorKind};
-use crate::proxy::{redact, Proxies, ProxyKind};
+use crate::proxy::{port_of, redact, Proxies, ProxyKind};
 
 /// Why a connection could not be made, already classified: the transport's error chain
 /// carries it to `error::classify_transport`.
@@ -144,12 +144,9 @@ impl Service<Uri> for Connector {
 /// `host:port` of a destination, the port made explicit.
 fn authority(dst: &Uri) -> String {
     let host = dst.host().unwrap_or_default();
-    format!("{host}:{}", port(dst))
+    format!("{host}:{}", port_of(dst))
 }
 
-fn port(dst: &Uri) -> u16 {
-    dst.port_u16().unwrap_or(if dst.scheme_str() == Some("https") { 443 } else { 80 })
-}
 
 impl Connector {
     async fn connect(&self, dst: &Uri) -> Result<Conn, ConnectFailure> {

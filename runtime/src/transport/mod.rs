@@ -51,19 +51,14 @@ impl Transport {
         Ok(Transport { client: b.build(connector), proxies })
     }
 
+    /// The configured URL of the proxy a request to `dst` goes through.
+    pub fn proxy_for(&self, dst: &http::Uri) -> Option<&str> {
+        self.proxies.for_uri(dst).map(|p| p.url.as_str())
+    }
+
     /// Send one request; resolves when the response headers have arrived.
     pub fn send(&self, mut req: http::Request<ReqBody>) -> impl std::future::Future<Output = std::result::Result<Response, hyper_util::client::legacy::Error>> + Send + 'static {
-        let h = req.headers_mut();
-        if !h.contains_key(USER_AGENT) {
-            h.insert(USER_AGENT, USER_AGENT_VALUE);
-        }
-        if !h.contains_key(ACCEPT) {
-            h.insert(ACCEPT, ANY);
-        }
-        // A range of the encoded body is not a range of the content: ask for identity then.
-        if !h.contains_key(ACCEPT_ENCODING) && !h.contains_key(RANGE) {
-            h.insert(ACCEPT_ENCODING, decode::ACCEPT_ENCODING);
-        }
+        add_default_headers(req.headers_mut(), true);
         if !self.proxies.is_empty() && req.uri().scheme_str() == Some("http") {
             // Through a plain HTTP proxy the request itself carries the proxy credentials
             // (a tunnel sends them with CONNECT).
@@ -80,9 +75,24 @@ impl Transport {
     }
 }
 
+/// The headers a request carries unless it sets them itself: User-Agent, Accept and, where the
+/// response will be decompressed (`decompresses`), Accept-Encoding.
+pub fn add_default_headers(h: &mut http::HeaderMap, decompresses: bool) {
+    if !h.contains_key(USER_AGENT) {
+        h.insert(USER_AGENT, USER_AGENT_VALUE);
+    }
+    if !h.contains_key(ACCEPT) {
+        h.insert(ACCEPT, ANY);
+    }
+    // A range of the encoded body is not a range of the content: ask for identity then.
+    if decompresses && !h.contains_key(ACCEPT_ENCODING) && !h.contains_key(RANGE) {
+        h.insert(ACCEPT_ENCODING, decode::ACCEPT_ENCODING);
+    }
+}
+
 /// The error for a request the transport could not complete (before the headers arrived).
 pub fn send_error(err: &hyper_util::client::legacy::Error, method: &str, url: &str) -> Error {
-    if let Some(f) = find::<ConnectFailure>(err) {
+    if let Some(f) = crate::error::find_in_chain::<ConnectFailure>(err) {
         let what = match f.kind {
             ErrorKind::ConnectTimeout => "timed out while connecting",
             ErrorKind::ProxyError => "proxy error",
@@ -102,15 +112,4 @@ pub fn body_error(err: &BodyError, method: &str, url: &str) -> Error {
             Error::new(kind, format!("error decoding the response body for {method} {url}: {e}")).with_request(method, url)
         }
     }
-}
-
-fn find<'a, T: std::error::Error + 'static>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a T> {
-    let mut cur = Some(err);
-    while let Some(e) = cur {
-        if let Some(t) = e.downcast_ref::<T>() {
-            return Some(t);
-        }
-        cur = e.source();
-    }
-    None
 }
