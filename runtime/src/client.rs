@@ -205,8 +205,9 @@ impl Client {
         self.closed.store(false, Ordering::Release);
     }
 
-    /// Send `p` (retrying and following redirects per the settings) and read the whole body.
-    pub async fn execute(state: Arc<State>, jar: Arc<Jar>, p: Prepared, driver: Driver) -> Result<ResponseData> {
+    /// Send `p` (retrying and following redirects per the settings) and read the whole body
+    /// (a large one into a buffer from `buffer`, if given: `response::read_body`).
+    pub async fn execute(state: Arc<State>, jar: Arc<Jar>, p: Prepared, driver: Driver, buffer: Option<response::BufferFn>) -> Result<ResponseData> {
         let deadline = Deadline::start(p.timeout.total);
         let (method, url) = (p.method.clone(), p.url.clone());
         within(deadline, &method, &url, async {
@@ -214,7 +215,7 @@ impl Client {
             let Head { mut response, request: p, cookies, started, slot, .. } = head;
             let (status, version) = (response.status, response.version);
             let headers = std::mem::take(&mut response.headers);
-            let body = response::read_body(response, p.timeout.read, &p.method, &p.url).await?;
+            let body = response::read_body(response, p.timeout.read, &p.method, &p.url, buffer).await?;
             drop(slot);
             Ok(ResponseData { status, version, method: p.method, url: p.url, headers, cookies, body, elapsed: started.elapsed() })
         })
@@ -345,7 +346,7 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Re
     *req.headers_mut() = headers;
     let unsent = || tracked && phase.snapshot().body_sent_at.is_none();
     let transport = state.transport_for(driver, p.timeout.connect)?;
-    let fut = connect_phase::scope(phase.clone(), transport.send(req));
+    let fut = connect_phase::scope(phase.clone(), transport.send(req, driver == Driver::Local));
     let result = await_headers(fut, &p.timeout, tracked, &phase, p).await?;
     let resp = result.map_err(|e| {
         let mut err = transport::send_error(&e, p.method.as_str(), p.url.as_str());
@@ -372,12 +373,12 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Re
 /// was out (or the connection ready, or the request started, whichever is last). While a new
 /// connection is being made neither runs: that is the connect timeout's job.
 async fn await_headers(
-    fut: impl std::future::Future<Output = std::result::Result<Response, hyper_util::client::legacy::Error>>,
+    fut: impl std::future::Future<Output = std::result::Result<Response, transport::SendError>>,
     t: &Timeouts,
     tracked: bool,
     phase: &ConnectPhase,
     p: &Prepared,
-) -> Result<std::result::Result<Response, hyper_util::client::legacy::Error>> {
+) -> Result<std::result::Result<Response, transport::SendError>> {
     use std::future::Future;
     use std::task::Poll;
     if t.read.is_none() && (!tracked || t.write.is_none()) {
@@ -438,7 +439,7 @@ mod tests {
         let st = c.state();
         let jar = c.jar().clone();
         let p = crate::request::prepare(&st.settings, "GET", "http://127.0.0.1:1/", Default::default()).unwrap();
-        let execute = std::mem::size_of_val(&Client::execute(st.clone(), jar.clone(), p.clone(), Driver::Shared));
+        let execute = std::mem::size_of_val(&Client::execute(st.clone(), jar.clone(), p.clone(), Driver::Shared, None));
         let send = std::mem::size_of_val(&Client::send(&st, &jar, p, Driver::Shared));
         assert!(execute <= 4096, "execute's future is {execute} bytes");
         assert!(send <= 2048, "send's future is {send} bytes");

@@ -236,6 +236,9 @@ pub fn classify(err: &(dyn StdError + 'static), connect: bool) -> ErrorKind {
     if connect || chain_mentions(err, "alert") || chain_mentions(err, "certificate") {
         return ErrorKind::ConnectError;
     }
+    if let Some(h) = find_in_chain::<crate::transport::H1Error>(err) {
+        return h.kind();
+    }
     if let Some(h) = find_in_chain::<hyper::Error>(err) {
         if h.is_timeout() {
             return ErrorKind::ReadTimeout;

@@ -1,6 +1,6 @@
 //! A fully received response: status, headers, final URL and the (decompressed) body.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -35,18 +35,94 @@ pub fn version_str(v: Version) -> &'static str {
 }
 
 /// A received body as the chunks it arrived in: nothing is copied while reading, and the one
-/// copy into a Python `bytes` (or a contiguous buffer for decoding) happens on demand.
+/// copy into a Python `bytes` (or a contiguous buffer for decoding) happens on demand. Or,
+/// for a large body of known length, the buffer it was read into directly (`Direct`).
 #[derive(Debug, Clone, Default)]
 pub struct Body {
     chunks: Vec<Bytes>,
     len: usize,
     joined: OnceLock<Bytes>,
+    direct: Option<Arc<Direct>>,
+}
+
+/// Makes a buffer of the given length for a body to be read into (the Python layer's: a
+/// `bytes` object under construction), or None to read it as chunks.
+pub type BufferFn = fn(usize) -> Option<Direct>;
+
+/// Bodies at least this long (and of known length, not compressed) are read straight into a
+/// buffer from a `BufferFn`: that saves copying them once more, which for large bodies costs
+/// more than the extra step to make the buffer.
+pub const DIRECT_MIN: u64 = 64 * 1024;
+
+/// A buffer owned by another layer, written once by the body read and then only read.
+pub struct Direct {
+    ptr: std::ptr::NonNull<u8>,
+    len: usize,
+    owner: Box<dyn std::any::Any + Send + Sync>,
+}
+
+// The memory is `owner`'s, which is Send + Sync; it is written only while the Direct is
+// uniquely held (`as_mut_slice` takes `&mut self`), before it is shared.
+unsafe impl Send for Direct {}
+unsafe impl Sync for Direct {}
+
+impl Direct {
+    /// # Safety
+    /// `ptr` must point at `len` writable bytes that stay valid, and are not used by anyone
+    /// else, for as long as `owner` lives.
+    pub unsafe fn new(ptr: *mut u8, len: usize, owner: Box<dyn std::any::Any + Send + Sync>) -> Option<Self> {
+        Some(Direct { ptr: std::ptr::NonNull::new(ptr)?, len, owner })
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: see `new`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: see `new`; `&mut self` makes this the only reference.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The owner, if it is a `T` (else the buffer back).
+    pub fn into_owner<T: 'static>(self) -> std::result::Result<Box<T>, Self> {
+        let Direct { ptr, len, owner } = self;
+        owner.downcast::<T>().map_err(|owner| Direct { ptr, len, owner })
+    }
+}
+
+impl std::fmt::Debug for Direct {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Direct({} bytes)", self.len)
+    }
 }
 
 impl Body {
     pub fn from_chunks(chunks: Vec<Bytes>) -> Self {
         let len = chunks.iter().map(Bytes::len).sum();
-        Body { chunks, len, joined: OnceLock::new() }
+        Body { chunks, len, joined: OnceLock::new(), direct: None }
+    }
+
+    fn from_direct(direct: Direct) -> Self {
+        Body { chunks: Vec::new(), len: direct.len, joined: OnceLock::new(), direct: Some(Arc::new(direct)) }
+    }
+
+    /// The owner of the buffer the body was read into, if it was, is a `T`, and nothing else
+    /// refers to it. The body is empty then.
+    pub fn take_direct<T: 'static>(&mut self) -> Option<Box<T>> {
+        let direct = self.direct.take()?;
+        let back = match Arc::try_unwrap(direct) {
+            Ok(d) => match d.into_owner::<T>() {
+                Ok(owner) => {
+                    self.len = 0;
+                    return Some(owner);
+                }
+                Err(d) => Arc::new(d),
+            },
+            Err(shared) => shared,
+        };
+        self.direct = Some(back);
+        None
     }
 
     pub fn len(&self) -> usize {
@@ -59,6 +135,9 @@ impl Body {
 
     /// The body as one slice (joined once if it came in several chunks).
     pub fn as_slice(&self) -> &[u8] {
+        if let Some(d) = &self.direct {
+            return d.as_slice();
+        }
         match self.chunks.as_slice() {
             [] => &[],
             [one] => one,
@@ -74,6 +153,9 @@ impl Body {
 
     /// The body as one `Bytes` (a reference to the received chunk, or the joined copy).
     pub fn bytes(&self) -> Bytes {
+        if let Some(d) = &self.direct {
+            return Bytes::copy_from_slice(d.as_slice());
+        }
         match self.chunks.as_slice() {
             [one] => one.clone(),
             [] => Bytes::new(),
@@ -86,6 +168,9 @@ impl Body {
 
     /// The body's pieces in order (one piece once joined).
     pub fn pieces(&self) -> Vec<&[u8]> {
+        if let Some(d) = &self.direct {
+            return vec![d.as_slice()];
+        }
         match self.joined.get() {
             Some(j) => vec![j.as_ref()],
             None => self.chunks.iter().map(|c| c.as_ref()).collect(),
@@ -95,7 +180,16 @@ impl Body {
 
 /// Read the whole body. The read timeout bounds each wait for a chunk (a stall), not the
 /// whole transfer (a `total` timeout wraps the whole request: `client::within`).
-pub async fn read_body(mut resp: Response, read: Option<Duration>, method: &Method, url: &Url) -> Result<Body> {
+/// `buffer`: where a large body of known length goes (see `DIRECT_MIN`).
+pub async fn read_body(mut resp: Response, read: Option<Duration>, method: &Method, url: &Url, buffer: Option<BufferFn>) -> Result<Body> {
+    if let (Some(make), Some(n)) = (buffer, resp.exact_remaining()) {
+        if n >= DIRECT_MIN {
+            if let Some(mut direct) = usize::try_from(n).ok().and_then(make) {
+                resp.read_exact(direct.as_mut_slice(), read).await.map_err(|e| crate::transport::body_error(&e, method.as_str(), url.as_str()))?;
+                return Ok(Body::from_direct(direct));
+            }
+        }
+    }
     let mut chunks = Vec::new();
     while let Some(chunk) = next_chunk(&mut resp, read, Deadline::start(None), method, url).await? {
         chunks.push(chunk);

@@ -190,8 +190,8 @@ pub fn perform(py: Python<'_>, core: &crate::client::Client, jar: Arc<Jar>, meth
 
 fn execute_sync(py: Python<'_>, state: Arc<crate::client::State>, jar: Arc<Jar>, prepared: request::Prepared) -> PyResult<crate::response::ResponseData> {
     let data = match state.sync_driver() {
-        Driver::Local => py.detach(|| crate::rt::block_on(crate::client::Client::execute(state, jar, prepared, Driver::Local)))?,
-        Driver::Shared => py.detach(|| crate::rt::shared().block_on(crate::client::Client::execute(state, jar, prepared, Driver::Shared)))?,
+        Driver::Local => py.detach(|| crate::rt::block_on(crate::client::Client::execute(state, jar, prepared, Driver::Local, Some(super::bytes::body_buffer))))?,
+        Driver::Shared => py.detach(|| crate::rt::shared().block_on(crate::client::Client::execute(state, jar, prepared, Driver::Shared, None)))?,
     };
     Ok(data)
 }
@@ -304,7 +304,7 @@ impl Client {
                     })?),
                     None => None,
                 };
-                let data = crate::client::Client::execute(state, jar, prepared, Driver::Shared).await?;
+                let data = crate::client::Client::execute(state, jar, prepared, Driver::Shared, None).await?;
                 Ok(Wrapped(Response::from_data(data)))
             })
         };

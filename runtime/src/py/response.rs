@@ -31,8 +31,13 @@ enum Held {
 
 impl Response {
     pub fn from_data(mut data: ResponseData) -> Self {
-        let body = std::mem::take(&mut data.body);
-        Response { data, encoding: Mutex::new(None), body: Mutex::new(Held::Chunks(body)), detached: false }
+        let mut body = std::mem::take(&mut data.body);
+        // A large body read straight into a bytes object is that object already.
+        let held = match body.take_direct::<Py<PyBytes>>() {
+            Some(bytes) => Held::Bytes(*bytes),
+            None => Held::Chunks(body),
+        };
+        Response { data, encoding: Mutex::new(None), body: Mutex::new(held), detached: false }
     }
 
     /// Run `f` on the body bytes, wherever they are now. The lock is not held while `f` runs:

@@ -87,10 +87,14 @@ pub enum BodyError {
     Wire(hyper::Error),
     /// The compressed data would not decode.
     Decode(std::io::Error),
+    /// The lean HTTP/1.1 path's connection.
+    H1(super::H1Error),
 }
 
 enum Source {
     Wire(hyper::body::Incoming),
+    /// Read by the lean HTTP/1.1 path.
+    H1(Box<super::h1::Body>),
     /// A body already in memory (a MockTransport answer).
     Fixed(Option<Bytes>),
 }
@@ -116,10 +120,39 @@ impl Response {
         Response { status: parts.status, version: parts.version, headers, source: Source::Wire(body), decoder, done: false }
     }
 
+    /// From the lean HTTP/1.1 path; decoded like `from_wire`.
+    pub fn from_h1(head: super::h1::Head) -> Self {
+        let mut headers = head.headers;
+        let decoder = Decoder::for_response(&mut headers).map(Box::new);
+        Response { status: head.status, version: head.version, headers, source: Source::H1(Box::new(head.body)), decoder, done: false }
+    }
+
     /// A body already in memory, used as is.
     pub fn fixed(resp: http::Response<Bytes>) -> Self {
         let (parts, body) = resp.into_parts();
         Response { status: parts.status, version: parts.version, headers: parts.headers, source: Source::Fixed(Some(body)), decoder: None, done: false }
+    }
+
+    /// How many bytes of body are left, if the server said and they arrive as they are (not
+    /// decoded) on the lean HTTP/1.1 path: then `read_exact` can take them.
+    pub fn exact_remaining(&self) -> Option<u64> {
+        match (&self.source, &self.decoder, self.done) {
+            (Source::H1(b), None, false) => b.remaining(),
+            _ => None,
+        }
+    }
+
+    /// Read the rest of the body into `dst` (exactly `exact_remaining()` long); each wait for
+    /// the socket is bounded by `wait`.
+    pub async fn read_exact(&mut self, dst: &mut [u8], wait: Option<std::time::Duration>) -> Result<(), BodyError> {
+        match &mut self.source {
+            Source::H1(b) if self.decoder.is_none() && b.remaining() == Some(dst.len() as u64) => {
+                b.read_exact(dst, wait).await.map_err(BodyError::H1)?;
+                self.done = true;
+                Ok(())
+            }
+            _ => Err(BodyError::H1(super::H1Error::Invalid("internal: the body cannot be read into a buffer".into()))),
+        }
     }
 
     /// The next chunk of the (decoded) body, or None at its end.
@@ -130,6 +163,7 @@ impl Response {
             }
             let data = match &mut self.source {
                 Source::Fixed(b) => b.take().filter(|b| !b.is_empty()),
+                Source::H1(body) => body.chunk().await.map_err(BodyError::H1)?,
                 Source::Wire(body) => loop {
                     match body.frame().await {
                         Some(Ok(frame)) => match frame.into_data() {

@@ -141,6 +141,18 @@ impl Service<Uri> for Connector {
     }
 }
 
+impl Connector {
+    /// A plain TCP connection to `dst` for the lean HTTP/1.1 path (no proxy applies to it),
+    /// made like the pool's: the connect timeout and the request's phase included.
+    pub async fn connect_tcp(mut self, dst: Uri) -> Result<tokio::net::TcpStream, ConnectFailure> {
+        let conn = self.call(dst.clone()).await?;
+        match TokioIo::into_inner(conn.io) {
+            Stream::Tcp(tcp) => Ok(tcp),
+            Stream::Tls(_) => Err(fail(ErrorKind::ConnectError, format!("internal: expected a plain connection to {}", authority(&dst)))),
+        }
+    }
+}
+
 /// `host:port` of a destination, the port made explicit.
 fn authority(dst: &Uri) -> String {
     let host = dst.host().unwrap_or_default();

@@ -5,6 +5,7 @@
 mod body;
 mod connect;
 mod decode;
+mod h1;
 mod stream;
 mod tunnel;
 
@@ -17,6 +18,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 pub use body::{BodyError, ReqBody, Response};
 pub use connect::ConnectFailure;
+pub use h1::H1Error;
 
 use crate::config::ClientSettings;
 use crate::error::{Error, ErrorKind, Result};
@@ -27,7 +29,41 @@ use crate::tls;
 #[derive(Clone)]
 pub struct Transport {
     client: Client<connect::Connector, ReqBody>,
+    connector: connect::Connector,
+    /// The pool of the lean HTTP/1.1 path (`h1`); None when HTTP/1 is off (http2_only).
+    h1: Option<Arc<h1::Pool>>,
     proxies: Arc<Proxies>,
+}
+
+/// Why a request could not be sent (or its response head not read).
+#[derive(Debug)]
+pub enum SendError {
+    /// Through hyper's pool.
+    Pool(hyper_util::client::legacy::Error),
+    /// Making a connection for the lean HTTP/1.1 path.
+    Connect(ConnectFailure),
+    /// The lean HTTP/1.1 exchange.
+    H1(H1Error),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Pool(e) => e.fmt(f),
+            SendError::Connect(e) => e.fmt(f),
+            SendError::H1(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SendError::Pool(e) => e.source(),
+            SendError::Connect(e) => e.source(),
+            SendError::H1(e) => e.source(),
+        }
+    }
 }
 
 const USER_AGENT_VALUE: HeaderValue = HeaderValue::from_static(crate::config::USER_AGENT);
@@ -48,7 +84,8 @@ impl Transport {
         if let Some(n) = s.limits.max_idle_per_host() {
             b.pool_max_idle_per_host(n);
         }
-        Ok(Transport { client: b.build(connector), proxies })
+        let h1 = (!s.tls.http2_only).then(|| Arc::new(h1::Pool::new(s.limits.max_idle_per_host(), s.pool_idle_timeout)));
+        Ok(Transport { client: b.build(connector.clone()), connector, h1, proxies })
     }
 
     /// The configured URL of the proxy a request to `dst` goes through.
@@ -56,22 +93,31 @@ impl Transport {
         self.proxies.for_uri(dst).map(|p| p.url.as_str())
     }
 
-    /// Send one request; resolves when the response headers have arrived.
-    pub fn send(&self, mut req: http::Request<ReqBody>) -> impl std::future::Future<Output = std::result::Result<Response, hyper_util::client::legacy::Error>> + Send + 'static {
+    /// Send one request; resolves when the response headers have arrived. `local`: the
+    /// request is driven on the calling thread (a sync client), so a plain-HTTP/1.1 request
+    /// can take the lean path (`h1`), whose connections belong to this thread's runtime.
+    pub fn send(&self, mut req: http::Request<ReqBody>, local: bool) -> impl std::future::Future<Output = std::result::Result<Response, SendError>> + Send + 'static {
+        use futures_util::future::{Either, FutureExt};
         add_default_headers(req.headers_mut(), true);
-        if !self.proxies.is_empty() && req.uri().scheme_str() == Some("http") {
+        let proxy = if self.proxies.is_empty() { None } else { self.proxies.for_uri(req.uri()) };
+        if let (true, None, Some(pool)) = (local, proxy, &self.h1) {
+            if h1::eligible(&req) {
+                let (pool, connector) = (pool.clone(), self.connector.clone());
+                let connect = move |uri| connector.clone().connect_tcp(uri);
+                // Boxed: hyper's future below is, and a request's future should stay small.
+                return Either::Left(Box::pin(async move { h1::send(&pool, req, connect).await.map(Response::from_h1) }));
+            }
+        }
+        if let (Some(p), Some("http")) = (proxy, req.uri().scheme_str()) {
             // Through a plain HTTP proxy the request itself carries the proxy credentials
             // (a tunnel sends them with CONNECT).
-            if let Some(p) = self.proxies.for_uri(req.uri()) {
-                if matches!(p.kind, ProxyKind::Http | ProxyKind::Https) {
-                    if let Some(auth) = &p.auth {
-                        req.headers_mut().entry(PROXY_AUTHORIZATION).or_insert_with(|| auth.clone());
-                    }
+            if matches!(p.kind, ProxyKind::Http | ProxyKind::Https) {
+                if let Some(auth) = &p.auth {
+                    req.headers_mut().entry(PROXY_AUTHORIZATION).or_insert_with(|| auth.clone());
                 }
             }
         }
-        let fut = self.client.request(req);
-        async move { fut.await.map(Response::from_wire) }
+        Either::Right(self.client.request(req).map(|r| r.map(Response::from_wire).map_err(SendError::Pool)))
     }
 }
 
@@ -91,8 +137,13 @@ pub fn add_default_headers(h: &mut http::HeaderMap, decompresses: bool) {
 }
 
 /// The error for a request the transport could not complete (before the headers arrived).
-pub fn send_error(err: &hyper_util::client::legacy::Error, method: &str, url: &str) -> Error {
-    if let Some(f) = crate::error::find_in_chain::<ConnectFailure>(err) {
+pub fn send_error(err: &SendError, method: &str, url: &str) -> Error {
+    let failure = match err {
+        SendError::Connect(f) => Some(f),
+        SendError::Pool(e) => crate::error::find_in_chain::<ConnectFailure>(e),
+        SendError::H1(e) => return Error::from_transport(e, false, method, url),
+    };
+    if let Some(f) = failure {
         let what = match f.kind {
             ErrorKind::ConnectTimeout => "timed out while connecting",
             ErrorKind::ProxyError => "proxy error",
@@ -100,13 +151,17 @@ pub fn send_error(err: &hyper_util::client::legacy::Error, method: &str, url: &s
         };
         return Error::new(f.kind, format!("{what} for {method} {url}: {}", f.message)).with_request(method, url);
     }
-    Error::from_transport(err, err.is_connect(), method, url)
+    match err {
+        SendError::Pool(e) => Error::from_transport(e, e.is_connect(), method, url),
+        _ => Error::from_transport(err, false, method, url),
+    }
 }
 
 /// The error for a failed body read.
 pub fn body_error(err: &BodyError, method: &str, url: &str) -> Error {
     match err {
         BodyError::Wire(e) => Error::from_transport(e, false, method, url),
+        BodyError::H1(e) => Error::from_transport(e, false, method, url),
         BodyError::Decode(e) => {
             let kind = if e.kind() == std::io::ErrorKind::UnexpectedEof { ErrorKind::RemoteProtocolError } else { ErrorKind::DecodingError };
             Error::new(kind, format!("error decoding the response body for {method} {url}: {e}")).with_request(method, url)

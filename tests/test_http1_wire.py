@@ -1,0 +1,243 @@
+"""HTTP/1.1 framing as sync clients read it (the lean path of runtime/src/transport/h1.rs):
+chunked bodies with extensions and trailers, bodies that end with the connection, interim 1xx
+answers, HTTP/1.0, bodies read straight into the ``bytes`` object (64 KiB and more), and when
+a connection is (not) reused. Against a raw-socket server on 127.0.0.1 that records which
+connection each request came on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+import httpr
+
+def blob(n: int) -> bytes:
+    """A deterministic body of ``n`` bytes."""
+    out = b""
+    seed = b"httpr"
+    while len(out) < n:
+        seed = hashlib.sha256(seed).digest()
+        out += seed
+    return out[:n]
+
+
+BIG = 200 * 1024
+
+
+def head(status: str, headers: list[tuple[str, str]]) -> bytes:
+    lines = [status] + [f"{k}: {v}" for k, v in headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+#: What the server sends for a path (None: close without answering).
+Answer = Callable[[str], bytes]
+
+ANSWERS: dict[str, Answer] = {
+    "/chunked": lambda m: head("HTTP/1.1 200 OK", [("Transfer-Encoding", "chunked")])
+    + b"5;name=value\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n",
+    "/until-close": lambda m: head("HTTP/1.1 200 OK", [("Content-Type", "text/plain")]) + b"all of it",
+    "/interim": lambda m: head("HTTP/1.1 103 Early Hints", [("Link", "</a.css>; rel=preload")])
+    + head("HTTP/1.1 200 OK", [("Content-Length", "5")])
+    + b"final",
+    "/big": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", str(BIG)), ("Content-Type", "application/octet-stream")])
+    + (b"" if m == "HEAD" else blob(BIG)),
+    "/big-json": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", str(len(big_json()))), ("Content-Type", "application/json")])
+    + big_json(),
+    "/big-cut": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", str(BIG))]) + blob(BIG // 2),
+    "/extra": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", "2")]) + b"okjunk",
+    "/close-header": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", "2"), ("Connection", "close")]) + b"ok",
+    "/http10": lambda m: head("HTTP/1.0 200 OK", [("Content-Length", "2")]) + b"ok",
+    "/two-lengths": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", "2"), ("Content-Length", "3")]) + b"ok",
+    "/bad-chunk": lambda m: head("HTTP/1.1 200 OK", [("Transfer-Encoding", "chunked")]) + b"zz\r\nhello\r\n0\r\n\r\n",
+    "/ok": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", "2")]) + b"ok",
+}
+
+#: Paths after whose answer the server closes the connection.
+CLOSES = {"/until-close", "/big-cut", "/close-header", "/http10"}
+
+
+def big_json() -> bytes:
+    return b'{"items": [' + b",".join(b'{"n": %d, "s": "%s"}' % (i, b"x" * 40) for i in range(2000)) + b"]}"
+
+
+class WireServer:
+    """Answers each request per :data:`ANSWERS` and records (path, connection number)."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port: int = self.listener.getsockname()[1]
+        self.log: list[tuple[str, int]] = []
+        self.stall = threading.Event()
+        self.conns = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def accept(self) -> None:
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.conns += 1
+                n = self.conns
+            threading.Thread(target=self.serve, args=(sock, n), daemon=True).start()
+
+    def serve(self, sock: socket.socket, n: int) -> None:
+        buf = b""
+        with sock:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    try:
+                        data = sock.recv(65536)
+                    except OSError:
+                        return
+                    if not data:
+                        return
+                    buf += data
+                line, _, buf = buf.partition(b"\r\n\r\n")
+                method, target = line.decode("latin-1").split(" ")[:2]
+                with self.lock:
+                    self.log.append((target, n))
+                if target == "/big-stall":
+                    sock.sendall(head("HTTP/1.1 200 OK", [("Content-Length", str(BIG))]) + blob(BIG // 2))
+                    self.stall.wait(10)
+                    return
+                sock.sendall(ANSWERS[target](method))
+                if target in CLOSES:
+                    sock.shutdown(socket.SHUT_WR)
+                    return
+
+    def connection_of(self, path: str) -> list[int]:
+        with self.lock:
+            return [n for p, n in self.log if p == path]
+
+    def close(self) -> None:
+        self.stall.set()
+        self.listener.close()
+
+
+@pytest.fixture
+def wire() -> Iterator[WireServer]:
+    server = WireServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def client() -> Iterator[httpr.Client]:
+    with httpr.Client(timeout=5) as c:
+        yield c
+
+
+def test_chunked_body_with_extensions_and_trailers(wire: WireServer, client: httpr.Client) -> None:
+    r = client.get(wire.url("/chunked"))
+    assert (r.status_code, r.content) == (200, b"hello, world")
+    # The connection is reused after a complete chunked body.
+    client.get(wire.url("/ok"))
+    assert wire.connection_of("/chunked") == wire.connection_of("/ok") == [1]
+
+
+def test_body_that_ends_with_the_connection(wire: WireServer, client: httpr.Client) -> None:
+    assert client.get(wire.url("/until-close")).text == "all of it"
+    assert client.get(wire.url("/ok")).text == "ok"
+    assert wire.connection_of("/until-close") == [1]
+    assert wire.connection_of("/ok") == [2]
+
+
+def test_interim_1xx_answer_is_skipped(wire: WireServer, client: httpr.Client) -> None:
+    r = client.get(wire.url("/interim"))
+    assert (r.status_code, r.text) == (200, "final")
+    assert "link" not in r.headers
+
+
+def test_large_body_of_known_length(wire: WireServer, client: httpr.Client) -> None:
+    # 64 KiB and more: read straight into the bytes object.
+    for _ in range(3):
+        r = client.get(wire.url("/big"))
+        assert r.content == blob(BIG)
+        assert r.content is r.content  # built once
+    assert wire.connection_of("/big") == [1, 1, 1]
+    r = client.get(wire.url("/big-json"))
+    assert r.text == big_json().decode()
+    data = r.json()
+    assert len(data["items"]) == 2000 and data["items"][-1] == {"n": 1999, "s": "x" * 40}
+
+
+def test_head_of_a_large_body_reads_nothing(wire: WireServer, client: httpr.Client) -> None:
+    r = client.head(wire.url("/big"))
+    assert (r.status_code, r.content, r.headers["content-length"]) == (200, b"", str(BIG))
+    assert client.get(wire.url("/ok")).text == "ok"
+    assert wire.connection_of("/big") == wire.connection_of("/ok") == [1]
+
+
+@pytest.mark.parametrize("mode", ["read", "stream"])
+def test_large_body_cut_short_is_a_protocol_error(wire: WireServer, client: httpr.Client, mode: str) -> None:
+    url = wire.url("/big-cut")
+    with pytest.raises(httpr.RemoteProtocolError, match="closed before the end of the body") as info:
+        if mode == "read":
+            client.get(url)
+        else:
+            with client.stream("GET", url) as r:
+                r.read()
+    assert url in str(info.value)
+
+
+def test_large_body_stalling_is_a_read_timeout(wire: WireServer) -> None:
+    with httpr.Client(timeout=0.3) as client, pytest.raises(httpr.ReadTimeout) as info:
+        client.get(wire.url("/big-stall"))
+    assert wire.url("/big-stall") in str(info.value)
+
+
+def test_bytes_past_the_end_retire_the_connection(wire: WireServer, client: httpr.Client) -> None:
+    assert client.get(wire.url("/extra")).content == b"ok"
+    assert client.get(wire.url("/ok")).content == b"ok"
+    assert wire.connection_of("/extra") == [1]
+    assert wire.connection_of("/ok") == [2]
+
+
+@pytest.mark.parametrize("path", ["/close-header", "/http10"])
+def test_no_reuse_after_connection_close_or_http10(wire: WireServer, client: httpr.Client, path: str) -> None:
+    r = client.get(wire.url(path))
+    assert r.content == b"ok"
+    assert r.http_version == ("HTTP/1.0" if path == "/http10" else "HTTP/1.1")
+    assert client.get(wire.url("/ok")).content == b"ok"
+    assert wire.connection_of("/ok") == [2]
+
+
+@pytest.mark.parametrize(("path", "words"), [("/two-lengths", "Content-Length"), ("/bad-chunk", "chunk size")])
+def test_invalid_framing_is_a_protocol_error(wire: WireServer, client: httpr.Client, path: str, words: str) -> None:
+    with pytest.raises(httpr.RemoteProtocolError, match=words):
+        client.get(wire.url(path))
+
+
+def test_threads_each_reuse_their_connection(wire: WireServer) -> None:
+    client = httpr.Client(timeout=5)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(5):
+                assert client.get(wire.url("/big")).content == blob(BIG)
+        except BaseException as e:  # collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    # One connection per thread, reused for its five requests.
+    assert len(set(wire.connection_of("/big"))) == 4
+    client.close()
