@@ -55,10 +55,11 @@ ANSWERS: dict[str, Answer] = {
     "/two-lengths": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", "2"), ("Content-Length", "3")]) + b"ok",
     "/bad-chunk": lambda m: head("HTTP/1.1 200 OK", [("Transfer-Encoding", "chunked")]) + b"zz\r\nhello\r\n0\r\n\r\n",
     "/ok": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", "2")]) + b"ok",
+    "/ok-then-close": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", "2")]) + b"ok",
 }
 
 #: Paths after whose answer the server closes the connection.
-CLOSES = {"/until-close", "/big-cut", "/close-header", "/http10"}
+CLOSES = {"/until-close", "/big-cut", "/close-header", "/http10", "/ok-then-close"}
 
 
 def big_json() -> bytes:
@@ -219,6 +220,14 @@ def test_no_reuse_after_connection_close_or_http10(wire: WireServer, client: htt
 def test_invalid_framing_is_a_protocol_error(wire: WireServer, client: httpr.Client, path: str, words: str) -> None:
     with pytest.raises(httpr.RemoteProtocolError, match=words):
         client.get(wire.url(path))
+
+
+def test_server_closing_right_after_answering(wire: WireServer, client: httpr.Client) -> None:
+    # Answers as if the connection stayed open, then closes it: the next request finds it
+    # closed (by a check before reuse, or by getting no answer and sending a GET again).
+    for _ in range(5):
+        assert client.get(wire.url("/ok-then-close")).content == b"ok"
+    assert len(set(wire.connection_of("/ok-then-close"))) == 5
 
 
 def test_threads_each_reuse_their_connection(wire: WireServer) -> None:

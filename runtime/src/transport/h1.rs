@@ -10,7 +10,6 @@
 //! headers, and requests of async clients.
 
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
@@ -156,12 +155,23 @@ impl Pool {
 }
 
 /// An idle connection is usable if reading it would block: no close (EOF) and no stray bytes
-/// from the server are waiting.
+/// from the server are waiting. Asks the socket itself: tokio's readiness flags are only
+/// refreshed while the runtime runs, and between two sync requests it does not.
+#[cfg(unix)]
+fn still_open(tcp: &TcpStream) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut byte = 0u8;
+    // SAFETY: a one-byte peek into a local, on a socket `tcp` keeps open.
+    let n = unsafe { libc::recv(tcp.as_raw_fd(), (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
+    n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock
+}
+
+#[cfg(not(unix))]
 fn still_open(tcp: &TcpStream) -> bool {
     let mut byte = [0u8; 1];
     let mut buf = tokio::io::ReadBuf::new(&mut byte);
-    let mut cx = Context::from_waker(std::task::Waker::noop());
-    matches!(tcp.poll_peek(&mut cx, &mut buf), Poll::Pending)
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    tcp.poll_peek(&mut cx, &mut buf).is_pending()
 }
 
 /// A response whose head has arrived.
