@@ -1,6 +1,6 @@
 """HTTP/1.1 framing as sync clients read it (the lean path of runtime/src/transport/h1.rs):
 chunked bodies with extensions and trailers, bodies that end with the connection, interim 1xx
-answers, HTTP/1.0, bodies read straight into the ``bytes`` object (64 KiB and more), and when
+answers, HTTP/1.0, bodies read straight into the ``bytes`` object (32 KiB and more), and when
 a connection is (not) reused. Against a raw-socket server on 127.0.0.1 that records which
 connection each request came on.
 """
@@ -27,6 +27,8 @@ def blob(n: int) -> bytes:
 
 
 BIG = 200 * 1024
+#: Just over the size from which a body is read straight into the bytes object.
+MID = 33 * 1024
 
 
 def head(status: str, headers: list[tuple[str, str]]) -> bytes:
@@ -46,6 +48,7 @@ ANSWERS: dict[str, Answer] = {
     + b"final",
     "/big": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", str(BIG)), ("Content-Type", "application/octet-stream")])
     + (b"" if m == "HEAD" else blob(BIG)),
+    "/mid": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", str(MID))]) + blob(MID),
     "/big-json": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", str(len(big_json()))), ("Content-Type", "application/json")])
     + big_json(),
     "/big-cut": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", str(BIG))]) + blob(BIG // 2),
@@ -163,12 +166,14 @@ def test_interim_1xx_answer_is_skipped(wire: WireServer, client: httpr.Client) -
 
 
 def test_large_body_of_known_length(wire: WireServer, client: httpr.Client) -> None:
-    # 64 KiB and more: read straight into the bytes object.
+    # 32 KiB and more: read straight into the bytes object.
     for _ in range(3):
         r = client.get(wire.url("/big"))
         assert r.content == blob(BIG)
         assert r.content is r.content  # built once
+    assert client.get(wire.url("/mid")).content == blob(MID)
     assert wire.connection_of("/big") == [1, 1, 1]
+    assert wire.connection_of("/mid") == [1]
     r = client.get(wire.url("/big-json"))
     assert r.text == big_json().decode()
     data = r.json()
