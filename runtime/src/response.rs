@@ -186,7 +186,10 @@ pub async fn read_body(mut resp: Response, read: Option<Duration>, method: &Meth
     if let (Some(make), Some(n)) = (buffer, resp.exact_remaining()) {
         if n >= DIRECT_MIN {
             if let Some(mut direct) = usize::try_from(n).ok().and_then(make) {
-                resp.read_exact(direct.as_mut_slice(), read).await.map_err(|e| crate::transport::body_error(&e, method.as_str(), url.as_str()))?;
+                resp.read_exact(direct.as_mut_slice(), read).await.map_err(|e| match (e.is_timeout(), read) {
+                    (true, Some(wait)) => body_stalled(wait, method, url),
+                    _ => crate::transport::body_error(&e, method.as_str(), url.as_str()),
+                })?;
                 return Ok(Body::from_direct(direct));
             }
         }
@@ -205,13 +208,17 @@ pub async fn next_chunk(resp: &mut Response, read: Option<Duration>, deadline: D
             if total {
                 total_elapsed(deadline, method, url)
             } else {
-                Error::new(ErrorKind::ReadTimeout, format!("timed out after {:.3}s waiting for the response body of {method} {url}", wait.as_secs_f64()))
-                    .with_request(method.as_str(), url.as_str())
+                body_stalled(wait, method, url)
             }
         })?,
         (None, _) => resp.chunk().await,
     };
     next.map_err(|e| crate::transport::body_error(&e, method.as_str(), url.as_str()))
+}
+
+/// The error for a body whose next bytes did not come within the read timeout (`wait`).
+fn body_stalled(wait: Duration, method: &Method, url: &Url) -> Error {
+    Error::new(ErrorKind::ReadTimeout, format!("timed out after {:.3}s waiting for the response body of {method} {url}", wait.as_secs_f64())).with_request(method.as_str(), url.as_str())
 }
 
 /// The error for a request that ran past its `total` timeout.

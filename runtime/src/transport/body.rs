@@ -91,6 +91,13 @@ pub enum BodyError {
     H1(super::H1Error),
 }
 
+impl BodyError {
+    /// A wait for the socket ran out (the read timeout of `Response::read_exact`).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, BodyError::H1(super::H1Error::Read(e)) if e.kind() == std::io::ErrorKind::TimedOut)
+    }
+}
+
 enum Source {
     Wire(hyper::body::Incoming),
     /// Read by the lean HTTP/1.1 path.

@@ -397,14 +397,7 @@ impl Body {
             let Some(conn) = self.conn.as_mut() else { return Ok(None) };
             let step = match &mut self.framing {
                 Framing::Length(0) => None,
-                Framing::Length(n) => {
-                    if conn.buf.is_empty() && fill(conn, usize::try_from(*n).unwrap_or(usize::MAX)).await.map_err(H1Error::Read)? == 0 {
-                        return Err(H1Error::Closed("the end of the body"));
-                    }
-                    let take = conn.buf.len().min(usize::try_from(*n).unwrap_or(usize::MAX));
-                    *n -= take as u64;
-                    Some(conn.buf.split_to(take).freeze())
-                }
+                Framing::Length(n) => Some(take_counted(conn, n).await?),
                 Framing::Close => {
                     if conn.buf.is_empty() && fill(conn, READ_MAX).await.map_err(H1Error::Read)? == 0 {
                         // The end of the body; the connection is done with.
@@ -467,6 +460,26 @@ impl Body {
     }
 }
 
+/// Read more of a body that has not ended yet: the connection closing now cuts it short.
+async fn more_body(conn: &mut Conn, want: usize) -> Result<(), H1Error> {
+    match fill(conn, want).await.map_err(H1Error::Read)? {
+        0 => Err(H1Error::Closed("the end of the body")),
+        _ => Ok(()),
+    }
+}
+
+/// Up to `left` (> 0) bytes of body: what is buffered, else one read's worth; `left` is
+/// counted down.
+async fn take_counted(conn: &mut Conn, left: &mut u64) -> Result<Bytes, H1Error> {
+    let want = usize::try_from(*left).unwrap_or(usize::MAX);
+    if conn.buf.is_empty() {
+        more_body(conn, want).await?;
+    }
+    let take = conn.buf.len().min(want);
+    *left -= take as u64;
+    Ok(conn.buf.split_to(take).freeze())
+}
+
 enum Step {
     Data(Bytes),
     /// Progress was made without data (a size line, a CRLF, a trailer): go on.
@@ -478,12 +491,7 @@ enum Step {
 async fn chunked_step(conn: &mut Conn, state: &mut Chunk) -> Result<Step, H1Error> {
     match state {
         Chunk::Data(n) => {
-            if conn.buf.is_empty() && fill(conn, usize::try_from(*n).unwrap_or(usize::MAX)).await.map_err(H1Error::Read)? == 0 {
-                return Err(H1Error::Closed("the end of the body"));
-            }
-            let take = conn.buf.len().min(usize::try_from(*n).unwrap_or(usize::MAX));
-            *n -= take as u64;
-            let data = conn.buf.split_to(take).freeze();
+            let data = take_counted(conn, n).await?;
             if *n == 0 {
                 *state = Chunk::DataEnd;
             }
@@ -491,9 +499,7 @@ async fn chunked_step(conn: &mut Conn, state: &mut Chunk) -> Result<Step, H1Erro
         }
         Chunk::DataEnd => {
             while conn.buf.len() < 2 {
-                if fill(conn, READ_MIN).await.map_err(H1Error::Read)? == 0 {
-                    return Err(H1Error::Closed("the end of the body"));
-                }
+                more_body(conn, READ_MIN).await?;
             }
             if &conn.buf[..2] != b"\r\n" {
                 return Err(H1Error::Invalid("a chunk is not followed by CRLF".into()));
@@ -511,9 +517,7 @@ async fn chunked_step(conn: &mut Conn, state: &mut Chunk) -> Result<Step, H1Erro
                 if conn.buf.len() > 8 * 1024 {
                     return Err(H1Error::Invalid("a chunk size or trailer line is too long".into()));
                 }
-                if fill(conn, READ_MIN).await.map_err(H1Error::Read)? == 0 {
-                    return Err(H1Error::Closed("the end of the body"));
-                }
+                more_body(conn, READ_MIN).await?;
             };
             let line = &line[..line.len() - 2];
             if matches!(state, Chunk::Trailers) {
