@@ -107,6 +107,23 @@ def test_scalars_and_empty_containers(doc: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "doc",
+    [
+        # Beyond u64 / below i64 (serde_json would give floats), and far beyond f64's range.
+        '{"id": 18446744073709551616, "n": -9223372036854775809}',
+        "[123456789012345678901234567890, 1.5, 2]",
+        "[" + "9" * 400 + "]",
+        # Whole floats that large stay floats, as json.loads has them.
+        "[1e20, 12345678901234567890.0, -1E19]",
+        # The limits themselves are still plain 64-bit integers.
+        "[18446744073709551615, -9223372036854775808]",
+    ],
+)
+def test_integers_beyond_64_bits_stay_exact(doc: str) -> None:
+    same(doc)
+
+
+@pytest.mark.parametrize(
     ("doc", "message", "pos"),
     [
         (b'{"a": 1,}', "trailing comma", 8),

@@ -181,6 +181,9 @@ pub fn to_cbor(obj: &Bound<'_, PyAny>) -> Result<Bytes> {
 struct KeyCache<'de, 'py> {
     slots: [u8; KEY_SLOTS],
     entries: Vec<(&'de str, Bound<'py, PyString>)>,
+    /// A float came out that may have been an integer too large for 64 bits (serde_json
+    /// parses those as floats): see `from_json`.
+    maybe_big_int: bool,
 }
 
 const KEY_SLOTS: usize = 256;
@@ -188,7 +191,7 @@ const PROBES: usize = 4;
 
 impl<'de, 'py> KeyCache<'de, 'py> {
     fn new() -> Self {
-        KeyCache { slots: [0; KEY_SLOTS], entries: Vec::new() }
+        KeyCache { slots: [0; KEY_SLOTS], entries: Vec::new(), maybe_big_int: false }
     }
 
     #[inline(always)]
@@ -318,6 +321,10 @@ impl<'de, 'py> Visitor<'de> for PyBuild<'_, 'de, 'py> {
         v.into_pyobject(self.py).map(|o| o.into_any()).map_err(E::custom)
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Self::Value, E> {
+        // Integers beyond i64/u64 arrive here as whole floats of at least 2^63.
+        if v.abs() >= 9.2e18 && v.fract() == 0.0 {
+            self.keys.borrow_mut().maybe_big_int = true;
+        }
         Ok(PyFloat::new(self.py, v).into_any())
     }
     fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
@@ -359,12 +366,14 @@ impl<'de, 'py> Visitor<'de> for PyBuild<'_, 'de, 'py> {
     }
 }
 
-fn decode<'de, 'py, R: serde_json::de::Read<'de>>(py: Python<'py>, read: R) -> serde_json::Result<Bound<'py, PyAny>> {
+/// The decoded document, and whether it may hold an integer serde_json could not keep exact.
+fn decode<'de, 'py, R: serde_json::de::Read<'de>>(py: Python<'py>, read: R) -> serde_json::Result<(Bound<'py, PyAny>, bool)> {
     let keys = RefCell::new(KeyCache::new());
     let mut d = serde_json::Deserializer::new(read);
     let v = PyBuild { py, keys: &keys }.deserialize(&mut d)?;
     d.end()?;
-    Ok(v)
+    let big = keys.borrow().maybe_big_int;
+    Ok((v, big))
 }
 
 pub fn from_json<'py>(py: Python<'py>, data: &[u8]) -> Result<Bound<'py, PyAny>> {
@@ -374,7 +383,18 @@ pub fn from_json<'py>(py: Python<'py>, data: &[u8]) -> Result<Bound<'py, PyAny>>
         Ok(text) => decode(py, serde_json::de::StrRead::new(text)),
         Err(_) => decode(py, serde_json::de::SliceRead::new(data)),
     };
-    v.map_err(|e| {
+    // An integer beyond 64 bits (a float to serde_json, or out of its range): Python's int has
+    // no limit, and json.loads keeps it exact. Rare, so that document is parsed again by it.
+    let big = match &v {
+        Ok((_, big)) => *big,
+        Err(e) => e.to_string().starts_with("number out of range"),
+    };
+    if big {
+        if let Ok(exact) = py.import("json").and_then(|json| json.call_method1("loads", (PyBytes::new(py, data),))) {
+            return Ok(exact);
+        }
+    }
+    v.map(|(obj, _)| obj).map_err(|e| {
         let pos = line_col_offset(data, e.line(), e.column());
         let mut err = Error::new(ErrorKind::JSONDecodeError, {
             // Python's JSONDecodeError appends the line, column and offset itself.
