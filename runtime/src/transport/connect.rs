@@ -173,7 +173,16 @@ impl Connector {
         let stream = match proxy.kind {
             ProxyKind::Socks5 { remote_dns } => {
                 // hyper-util's SOCKS client defaults a missing port to 443: always pass one.
-                let target: Uri = format!("http://{}", authority(dst)).parse().map_err(|e| refused(format!("{e}")))?;
+                let mut target = authority(dst);
+                if !remote_dns {
+                    // Resolved here, on tokio's blocking pool: hyper-util's SOCKS client would
+                    // call getaddrinfo on the runtime thread. It then gets an address.
+                    let host = dst.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+                    let mut addrs = tokio::net::lookup_host((host, port_of(dst))).await.map_err(|e| refused(format!("could not resolve {host}: {e}")))?;
+                    let addr = addrs.next().ok_or_else(|| refused(format!("could not resolve {host}: no addresses")))?;
+                    target = addr.to_string();
+                }
+                let target: Uri = format!("http://{target}").parse().map_err(|e| refused(format!("{e}")))?;
                 let mut socks = SocksV5::new(proxy.uri.clone(), self.tcp.clone()).local_dns(!remote_dns);
                 if let Some((user, pass)) = &proxy.socks_auth {
                     socks = socks.with_auth(user.clone(), pass.clone());
