@@ -2,19 +2,22 @@
 chunked bodies with extensions and trailers, bodies that end with the connection, interim 1xx
 answers, HTTP/1.0, bodies read straight into the ``bytes`` object (32 KiB and more), and when
 a connection is (not) reused. Against a raw-socket server on 127.0.0.1 that records which
-connection each request came on.
+connection each request came on; the reuse and large-body cases also over TLS.
 """
 
 from __future__ import annotations
 
 import hashlib
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 import httpr
+from tls_servers import Certs, make_certs
 
 def blob(n: int) -> bytes:
     """A deterministic body of ``n`` bytes."""
@@ -72,7 +75,8 @@ def big_json() -> bytes:
 class WireServer:
     """Answers each request per :data:`ANSWERS` and records (path, connection number)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(16)
@@ -84,7 +88,7 @@ class WireServer:
         threading.Thread(target=self.accept, daemon=True).start()
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
 
     def accept(self) -> None:
         while True:
@@ -99,6 +103,11 @@ class WireServer:
 
     def serve(self, sock: socket.socket, n: int) -> None:
         buf = b""
+        if self.tls is not None:
+            try:
+                sock = self.tls.wrap_socket(sock, server_side=True)
+            except (OSError, ssl.SSLError):
+                return
         with sock:
             while True:
                 while b"\r\n\r\n" not in buf:
@@ -138,13 +147,29 @@ def wire() -> Iterator[WireServer]:
     server.close()
 
 
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    return make_certs(Path(tmp_path_factory.mktemp("wire-certs")))
+
+
 @pytest.fixture
 def client() -> Iterator[httpr.Client]:
     with httpr.Client(timeout=5) as c:
         yield c
 
 
-def test_chunked_body_with_extensions_and_trailers(wire: WireServer, client: httpr.Client) -> None:
+@pytest.fixture(params=["http", "https"])
+def any_wire(request: pytest.FixtureRequest, certs: Certs) -> Iterator[tuple[WireServer, httpr.Client]]:
+    """The server over plain TCP or TLS, and a client that trusts it."""
+    tls = request.param == "https"
+    server = WireServer(certs.server_context() if tls else None)
+    with httpr.Client(timeout=5, ca_cert_file=certs.ca_pem if tls else None) as c:
+        yield server, c
+    server.close()
+
+
+def test_chunked_body_with_extensions_and_trailers(any_wire: tuple[WireServer, httpr.Client]) -> None:
+    wire, client = any_wire
     r = client.get(wire.url("/chunked"))
     assert (r.status_code, r.content) == (200, b"hello, world")
     # The connection is reused after a complete chunked body.
@@ -165,7 +190,8 @@ def test_interim_1xx_answer_is_skipped(wire: WireServer, client: httpr.Client) -
     assert "link" not in r.headers
 
 
-def test_large_body_of_known_length(wire: WireServer, client: httpr.Client) -> None:
+def test_large_body_of_known_length(any_wire: tuple[WireServer, httpr.Client]) -> None:
+    wire, client = any_wire
     # 32 KiB and more: read straight into the bytes object.
     for _ in range(3):
         r = client.get(wire.url("/big"))
@@ -228,7 +254,8 @@ def test_invalid_framing_is_a_protocol_error(wire: WireServer, client: httpr.Cli
         client.get(wire.url(path))
 
 
-def test_server_closing_right_after_answering(wire: WireServer, client: httpr.Client) -> None:
+def test_server_closing_right_after_answering(any_wire: tuple[WireServer, httpr.Client]) -> None:
+    wire, client = any_wire
     # Answers as if the connection stayed open, then closes it: the next request finds it
     # closed (by a check before reuse, or by getting no answer and sending a GET again).
     for _ in range(5):

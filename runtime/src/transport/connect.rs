@@ -142,14 +142,15 @@ impl Service<Uri> for Connector {
 }
 
 impl Connector {
-    /// A plain TCP connection to `dst` for the lean HTTP/1.1 path (no proxy applies to it),
-    /// made like the pool's: the connect timeout and the request's phase included.
-    pub async fn connect_tcp(mut self, dst: Uri) -> Result<tokio::net::TcpStream, ConnectFailure> {
+    /// A connection to `dst` for the lean HTTP/1.1 path (no proxy applies to it), made like
+    /// the pool's: TLS for https, the connect timeout and the request's phase included.
+    pub async fn connect_h1(mut self, dst: Uri) -> Result<Stream, ConnectFailure> {
         let conn = self.call(dst.clone()).await?;
-        match TokioIo::into_inner(conn.io) {
-            Stream::Tcp(tcp) => Ok(tcp),
-            Stream::Tls(_) => Err(fail(ErrorKind::ConnectError, format!("internal: expected a plain connection to {}", authority(&dst)))),
+        if conn.h2 {
+            // Not offered (ALPN lists only HTTP/1.1 unless http2_only, which skips this path).
+            return Err(fail(ErrorKind::RemoteProtocolError, format!("{} chose HTTP/2, which was not offered", authority(&dst))));
         }
+        Ok(TokioIo::into_inner(conn.io))
     }
 }
 

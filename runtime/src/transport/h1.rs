@@ -1,13 +1,13 @@
-//! A lean HTTP/1.1 exchange for plain-HTTP requests driven on the calling thread (sync
-//! clients): the request goes out in one write, the response head is parsed with httparse,
-//! and the body is read from the socket only as the caller asks for it (straight into the
-//! caller's buffer when its length is known: `Body::read_exact`). No connection task and no
-//! channel between it and the caller, which is what a request through hyper's pool costs.
-//! Connections are pooled per transport, i.e. per thread (`client::State`).
+//! A lean HTTP/1.1 exchange for requests driven on the calling thread (sync clients): the
+//! request goes out in one write, the response head is parsed with httparse, and the body is
+//! read from the socket only as the caller asks for it (straight into the caller's buffer when
+//! its length is known: `Body::read_exact`). No connection task and no channel between it and
+//! the caller, which is what a request through hyper's pool costs. Connections (TCP, or TLS
+//! over it: without `http2_only` ALPN offers only HTTP/1.1) are pooled per transport, i.e. per
+//! thread (`client::State`).
 //!
-//! hyper does everything this does not (`Transport::send` decides): HTTPS (ALPN may pick
-//! HTTP/2), proxies, HTTP/2 prior knowledge, large (tracked) uploads, user-set framing
-//! headers, and requests of async clients.
+//! hyper does everything this does not (`Transport::send` decides): proxies, HTTP/2, large
+//! (tracked) uploads, user-set framing headers, and requests of async clients.
 
 use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
@@ -20,6 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::body::ReqBody;
+use super::stream::Stream;
 use crate::error::ErrorKind;
 
 /// Headers a response may have before it is refused (as hyper's default).
@@ -80,7 +81,7 @@ impl std::error::Error for H1Error {
 /// Whether `req` to `uri` can take this path (the caller has already excluded proxies).
 pub fn eligible(req: &Request<ReqBody>) -> bool {
     let h = req.headers();
-    req.uri().scheme_str() == Some("http")
+    matches!(req.uri().scheme_str(), Some("http" | "https"))
         && !req.body().is_tracked()
         && req.method() != Method::CONNECT
         && !h.contains_key(TRANSFER_ENCODING)
@@ -90,8 +91,9 @@ pub fn eligible(req: &Request<ReqBody>) -> bool {
 
 /// A connection and its read buffer (bytes received but not yet consumed).
 struct Conn {
-    tcp: TcpStream,
+    io: Stream,
     buf: BytesMut,
+    tls: bool,
     host: Box<str>,
     port: u16,
     /// The thread whose runtime the socket is registered with: only that thread may use it
@@ -116,20 +118,20 @@ impl Pool {
         Pool { idle: Mutex::new(Vec::new()), max_per_host: max_per_host.unwrap_or(usize::MAX), idle_timeout }
     }
 
-    fn checkout(&self, host: &str, port: u16) -> Option<Conn> {
+    fn checkout(&self, tls: bool, host: &str, port: u16) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         let me = std::thread::current().id();
         // A transport is per thread, but the slot of a thread that has exited is handed to
         // the next new thread (`thread_local`): the old thread's connections (its runtime is
         // gone) are dropped here.
         idle.retain(|c| c.conn.owner == me);
-        while let Some(i) = idle.iter().rposition(|c| c.conn.port == port && &*c.conn.host == host) {
+        while let Some(i) = idle.iter().rposition(|c| c.conn.same_origin(tls, host, port)) {
             let c = idle.remove(i);
             let quiet = c.since.elapsed();
             if self.idle_timeout.is_some_and(|t| quiet >= t) {
                 continue;
             }
-            if quiet >= CHECK_AFTER && !still_open(&c.conn.tcp) {
+            if quiet >= CHECK_AFTER && !still_open(tcp_of(&c.conn.io)) {
                 continue;
             }
             return Some(c.conn);
@@ -144,9 +146,9 @@ impl Pool {
         // Nothing of the last response is referenced any more: the buffer is reused whole.
         conn.buf.clear();
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let same = idle.iter().filter(|c| c.conn.port == conn.port && c.conn.host == conn.host).count();
-        if same >= self.max_per_host {
-            if let Some(oldest) = idle.iter().position(|c| c.conn.port == conn.port && c.conn.host == conn.host) {
+        let same = |c: &&Idle| c.conn.same_origin(conn.tls, &conn.host, conn.port);
+        if idle.iter().filter(same).count() >= self.max_per_host {
+            if let Some(oldest) = idle.iter().position(|c| same(&c)) {
                 idle.remove(oldest);
             }
         }
@@ -154,8 +156,22 @@ impl Pool {
     }
 }
 
-/// An idle connection is usable if reading it would block: no close (EOF) and no stray bytes
-/// from the server are waiting. Asks the socket itself: tokio's readiness flags are only
+impl Conn {
+    fn same_origin(&self, tls: bool, host: &str, port: u16) -> bool {
+        self.port == port && self.tls == tls && &*self.host == host
+    }
+}
+
+/// The TCP stream under a connection (under however many TLS layers).
+fn tcp_of(io: &Stream) -> &TcpStream {
+    match io {
+        Stream::Tcp(t) => t,
+        Stream::Tls(s) => tcp_of(s.get_ref().0),
+    }
+}
+
+/// An idle connection is usable if reading it would block: no close (EOF), no stray bytes and
+/// no TLS record (a close_notify) from the server are waiting. Asks the socket itself: tokio's readiness flags are only
 /// refreshed while the runtime runs, and between two sync requests it does not.
 #[cfg(unix)]
 fn still_open(tcp: &TcpStream) -> bool {
@@ -187,20 +203,21 @@ pub struct Head {
 pub async fn send<F, Fut>(pool: &Arc<Pool>, req: Request<ReqBody>, connect: F) -> Result<Head, super::SendError>
 where
     F: Fn(Uri) -> Fut,
-    Fut: std::future::Future<Output = Result<TcpStream, super::ConnectFailure>>,
+    Fut: std::future::Future<Output = Result<Stream, super::ConnectFailure>>,
 {
     let (parts, body) = req.into_parts();
     let host = parts.uri.host().unwrap_or_default();
     let port = crate::proxy::port_of(&parts.uri);
+    let tls = parts.uri.scheme_str() == Some("https");
     let wire = encode(&parts, body);
     let close = asks_close(&parts.headers);
     let idempotent = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE);
     loop {
-        let (mut conn, reused) = match pool.checkout(host, port) {
+        let (mut conn, reused) = match pool.checkout(tls, host, port) {
             Some(c) => (c, true),
             None => {
-                let tcp = connect(parts.uri.clone()).await.map_err(super::SendError::Connect)?;
-                (Conn { tcp, buf: BytesMut::new(), host: host.into(), port, owner: std::thread::current().id() }, false)
+                let io = connect(parts.uri.clone()).await.map_err(super::SendError::Connect)?;
+                (Conn { io, buf: BytesMut::new(), tls, host: host.into(), port, owner: std::thread::current().id() }, false)
             }
         };
         match exchange(&mut conn, &wire, &parts.method).await {
@@ -233,7 +250,12 @@ impl From<H1Error> for super::SendError {
 /// Write the request and read the response head (skipping 1xx interim responses).
 async fn exchange(conn: &mut Conn, wire: &[u8], method: &Method) -> Result<(StatusCode, Version, HeaderMap), Failure> {
     let unanswered = |error| Failure { error, answered: false };
-    conn.tcp.write_all(wire).await.map_err(|e| unanswered(H1Error::Write(e)))?;
+    // (A flush is needed for TLS, whose writes may stay buffered; for TCP it does nothing.)
+    let sent = async {
+        conn.io.write_all(wire).await?;
+        conn.io.flush().await
+    };
+    sent.await.map_err(|e| unanswered(H1Error::Write(e)))?;
     let mut answered = false;
     loop {
         if !conn.buf.is_empty() {
@@ -259,7 +281,7 @@ async fn exchange(conn: &mut Conn, wire: &[u8], method: &Method) -> Result<(Stat
 /// Read once from the socket into the connection's buffer, asking for about `want` bytes.
 async fn fill(conn: &mut Conn, want: usize) -> std::io::Result<usize> {
     conn.buf.reserve(want.clamp(READ_MIN, READ_MAX));
-    conn.tcp.read_buf(&mut conn.buf).await
+    conn.io.read_buf(&mut conn.buf).await
 }
 
 /// The request line and headers in wire form, the (small) body after them.
@@ -277,7 +299,8 @@ fn encode(parts: &http::request::Parts, body: ReqBody) -> Vec<u8> {
     if !parts.headers.contains_key(HOST) {
         out.extend_from_slice(b"host: ");
         out.extend_from_slice(parts.uri.host().unwrap_or_default().as_bytes());
-        if let Some(port) = parts.uri.port_u16().filter(|p| *p != 80) {
+        let default = if parts.uri.scheme_str() == Some("https") { 443 } else { 80 };
+        if let Some(port) = parts.uri.port_u16().filter(|p| *p != default) {
             out.push(b':');
             out.extend_from_slice(itoa::Buffer::new().format(port).as_bytes());
         }
@@ -432,7 +455,7 @@ impl Body {
             conn.buf.advance(have);
             let mut at = have;
             while at < dst.len() {
-                let read = conn.tcp.read(&mut dst[at..]);
+                let read = conn.io.read(&mut dst[at..]);
                 let n = match wait {
                     Some(w) => tokio::time::timeout(w, read).await.map_err(|_| H1Error::Read(std::io::ErrorKind::TimedOut.into()))?,
                     None => read.await,

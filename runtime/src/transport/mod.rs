@@ -94,8 +94,8 @@ impl Transport {
     }
 
     /// Send one request; resolves when the response headers have arrived. `local`: the
-    /// request is driven on the calling thread (a sync client), so a plain-HTTP/1.1 request
-    /// can take the lean path (`h1`), whose connections belong to this thread's runtime.
+    /// request is driven on the calling thread (a sync client), so an HTTP/1.1 request without
+    /// a proxy can take the lean path (`h1`), whose connections belong to this thread's runtime.
     pub fn send(&self, mut req: http::Request<ReqBody>, local: bool) -> impl std::future::Future<Output = std::result::Result<Response, SendError>> + Send + 'static {
         use futures_util::future::{Either, FutureExt};
         add_default_headers(req.headers_mut(), true);
@@ -103,7 +103,7 @@ impl Transport {
         if let (true, None, Some(pool)) = (local, proxy, &self.h1) {
             if h1::eligible(&req) {
                 let (pool, connector) = (pool.clone(), self.connector.clone());
-                let connect = move |uri| connector.clone().connect_tcp(uri);
+                let connect = move |uri| connector.clone().connect_h1(uri);
                 // Boxed: hyper's future below is, and a request's future should stay small.
                 return Either::Left(Box::pin(async move { h1::send(&pool, req, connect).await.map(Response::from_h1) }));
             }
