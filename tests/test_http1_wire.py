@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import httpr
+from threads import errors_in_threads
 from tls_servers import Certs, make_certs
 
 def blob(n: int) -> bytes:
@@ -265,21 +266,12 @@ def test_server_closing_right_after_answering(any_wire: tuple[WireServer, httpr.
 
 def test_threads_each_reuse_their_connection(wire: WireServer) -> None:
     client = httpr.Client(timeout=5)
-    errors: list[BaseException] = []
 
     def work() -> None:
-        try:
-            for _ in range(5):
-                assert client.get(wire.url("/big")).content == blob(BIG)
-        except BaseException as e:  # collected and asserted below
-            errors.append(e)
+        for _ in range(5):
+            assert client.get(wire.url("/big")).content == blob(BIG)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert errors_in_threads(work, 4) == []
     # One connection per thread, reused for its five requests.
     assert len(set(wire.connection_of("/big"))) == 4
     client.close()

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 import httpr
+from threads import errors_in_threads
 
 
 def _serve(sock: socket.socket, idle_timeout: float) -> None:
@@ -59,19 +60,10 @@ def test_requests_after_the_server_closed_idle_connections(short_keepalive_url: 
 
 def test_threads_sharing_a_client_after_idle_close(short_keepalive_url: str) -> None:
     client = httpr.Client()
-    errors: list[BaseException] = []
 
     def work() -> None:
-        try:
-            for _ in range(3):
-                assert client.get(short_keepalive_url).text == "ok"
-                time.sleep(0.15)
-        except BaseException as e:  # collected and asserted below
-            errors.append(e)
+        for _ in range(3):
+            assert client.get(short_keepalive_url).text == "ok"
+            time.sleep(0.15)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert errors_in_threads(work, 4) == []
