@@ -8,6 +8,9 @@ Endpoints (any method):
 * ``/zstd-cut``         ``/zstd``'s body with its last 8 bytes missing (Content-Length says so).
 * ``/deflate-raw``      the same JSON as a bare deflate stream (no zlib wrapper) labelled
   ``Content-Encoding: deflate``, as some servers send it.
+* ``/deflate-gzip``     the same JSON deflated (zlib), then gzipped: ``Content-Encoding:
+  deflate, gzip``. ``/gzip-compress`` labels a gzipped body ``gzip, compress`` (a coding
+  nobody decodes).
 * ``/multi``            two ``X-Multi`` headers and two ``Set-Cookie`` headers.
 * ``/not-json``         ``Content-Type: application/json`` with a body that is not JSON.
 * ``/charset/<name>``   ``text/plain; charset=<name>`` with :data:`CHARSET_TEXT` encoded in it.
@@ -22,6 +25,7 @@ from __future__ import annotations
 import base64
 import email.parser
 import email.policy
+import gzip
 import http.server
 import json
 import threading
@@ -201,6 +205,13 @@ class _Handler(BaseHandler):
             body = compressor.compress(json.dumps(ZSTD_PAYLOAD).encode()) + compressor.flush()
             headers = [("Content-Type", "application/json"), ("Content-Encoding", "deflate")]
             self._send(200, headers, body)
+        elif path in ("/deflate-gzip", "/gzip-compress"):
+            body = json.dumps(ZSTD_PAYLOAD).encode()
+            coding = "gzip, compress"
+            if path == "/deflate-gzip":
+                body, coding = zlib.compress(body), "deflate, gzip"
+            body = gzip.compress(body)
+            self._send(200, [("Content-Type", "application/json"), ("Content-Encoding", coding)], body)
         elif path == "/multi":
             headers = [
                 ("Content-Type", "text/plain"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from typing import Any
 
@@ -45,6 +46,20 @@ def test_bare_deflate_stream_is_decompressed(local_server: LocalServer) -> None:
 
     assert response.json() == ZSTD_PAYLOAD
     assert "content-encoding" not in response.headers
+
+
+def test_several_codings_are_undone_in_reverse_order(local_server: LocalServer) -> None:
+    response = httpr.get(local_server.url("/deflate-gzip"))
+
+    assert response.json() == ZSTD_PAYLOAD
+    assert "content-encoding" not in response.headers
+
+
+def test_a_coding_httpr_does_not_know_leaves_the_body_as_it_came(local_server: LocalServer) -> None:
+    response = httpr.get(local_server.url("/gzip-compress"))
+
+    assert response.headers["content-encoding"] == "gzip, compress"
+    assert json.loads(gzip.decompress(response.content)) == ZSTD_PAYLOAD
 
 
 def test_default_accept_headers(local_server: LocalServer, echo_path: str) -> None:

@@ -10,7 +10,14 @@ use http::HeaderMap;
 /// What the client offers unless the request sets Accept-Encoding itself.
 pub const ACCEPT_ENCODING: HeaderValue = HeaderValue::from_static("gzip, deflate, br, zstd");
 
+/// Undoes every coding a response lists, last applied first (`Content-Encoding: deflate, gzip`
+/// was deflated, then gzipped).
 pub struct Decoder {
+    stages: Vec<Stage>,
+}
+
+/// One coding's decoder.
+struct Stage {
     inner: Inner,
     /// Whether any input arrived: an empty body with a Content-Encoding (a 204, a HEAD
     /// answer) decodes to nothing rather than to an error.
@@ -31,28 +38,61 @@ enum Inner {
 }
 
 impl Decoder {
-    /// A decoder for the response's Content-Encoding, if it is one we decode. The headers
-    /// then describe the decoded body: Content-Encoding and Content-Length are removed.
+    /// A decoder for the response's Content-Encoding, if it lists only codings we decode. The
+    /// headers then describe the decoded body: Content-Encoding and Content-Length are removed.
+    /// Otherwise the body is passed on as it came, with its headers.
     pub fn for_response(headers: &mut HeaderMap) -> Option<Decoder> {
-        let value = headers.get(CONTENT_ENCODING)?.to_str().ok()?.trim();
-        let inner = if value.eq_ignore_ascii_case("gzip") || value.eq_ignore_ascii_case("x-gzip") {
-            Inner::Gzip(flate2::write::GzDecoder::new(Vec::new()))
-        } else if value.eq_ignore_ascii_case("deflate") {
-            Inner::Sniff(Vec::new())
-        } else if value.eq_ignore_ascii_case("br") {
-            Inner::Brotli(Box::new(brotli_decompressor::DecompressorWriter::new(Vec::new(), 8 * 1024)))
-        } else if value.eq_ignore_ascii_case("zstd") {
-            Inner::Zstd { dec: Box::new(zstd::stream::raw::Decoder::new().ok()?), ended: false }
-        } else {
+        let value = headers.get(CONTENT_ENCODING)?.to_str().ok()?;
+        let mut stages = value.split(',').map(str::trim).filter(|c| !c.eq_ignore_ascii_case("identity")).rev().map(Stage::new).collect::<Option<Vec<_>>>()?;
+        stages.shrink_to_fit();
+        if stages.is_empty() {
             return None;
-        };
+        }
         headers.remove(CONTENT_ENCODING);
         headers.remove(CONTENT_LENGTH);
-        Some(Decoder { inner, fed: false })
+        Some(Decoder { stages })
     }
 
     /// Decode one chunk of the body; the result may be empty (more input needed).
     pub fn feed(&mut self, chunk: &[u8]) -> std::io::Result<Bytes> {
+        let (first, rest) = self.stages.split_first_mut().expect("a decoder has a stage");
+        let mut data = first.feed(chunk)?;
+        for stage in rest {
+            data = stage.feed(&data)?;
+        }
+        Ok(data)
+    }
+
+    /// The end of the body: what is still buffered, or an error if the stream was cut short.
+    pub fn finish(&mut self) -> std::io::Result<Bytes> {
+        // What one stage still held goes through the next before that one finishes.
+        let mut carry = Bytes::new();
+        for stage in &mut self.stages {
+            let fed = stage.feed(&carry)?;
+            let end = stage.finish()?;
+            carry = if fed.is_empty() { end } else { [fed, end].concat().into() };
+        }
+        Ok(carry)
+    }
+}
+
+impl Stage {
+    fn new(coding: &str) -> Option<Stage> {
+        let inner = if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+            Inner::Gzip(flate2::write::GzDecoder::new(Vec::new()))
+        } else if coding.eq_ignore_ascii_case("deflate") {
+            Inner::Sniff(Vec::new())
+        } else if coding.eq_ignore_ascii_case("br") {
+            Inner::Brotli(Box::new(brotli_decompressor::DecompressorWriter::new(Vec::new(), 8 * 1024)))
+        } else if coding.eq_ignore_ascii_case("zstd") {
+            Inner::Zstd { dec: Box::new(zstd::stream::raw::Decoder::new().ok()?), ended: false }
+        } else {
+            return None;
+        };
+        Some(Stage { inner, fed: false })
+    }
+
+    fn feed(&mut self, chunk: &[u8]) -> std::io::Result<Bytes> {
         if chunk.is_empty() {
             return Ok(Bytes::new());
         }
@@ -74,8 +114,7 @@ impl Decoder {
         }
     }
 
-    /// The end of the body: what is still buffered, or an error if the stream was cut short.
-    pub fn finish(&mut self) -> std::io::Result<Bytes> {
+    fn finish(&mut self) -> std::io::Result<Bytes> {
         if !self.fed {
             return Ok(Bytes::new());
         }
@@ -197,7 +236,16 @@ mod tests {
             e.finish().unwrap()
         };
         let zstd = zstd::bulk::compress(&plain, 3).unwrap();
+        // zlib-deflated, then gzipped (and a zstd frame of that, for three stages).
+        let deflate_gzip = {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(&zlib).unwrap();
+            e.finish().unwrap()
+        };
+        let three = zstd::bulk::compress(&deflate_gzip, 3).unwrap();
         for split in [1, 7, 4096, 1 << 20] {
+            assert_eq!(roundtrip("deflate, gzip", &deflate_gzip, split), plain);
+            assert_eq!(roundtrip("deflate,identity,GZIP , zstd", &three, split), plain);
             assert_eq!(roundtrip("gzip", &gz, split), plain);
             assert_eq!(roundtrip("deflate", &zlib, split), plain);
             assert_eq!(roundtrip("deflate", &raw, split), plain);
@@ -233,5 +281,9 @@ mod tests {
         let mut h = headers("identity");
         assert!(Decoder::for_response(&mut h).is_none());
         assert!(h.contains_key(CONTENT_ENCODING));
+        // One coding we do not know: the body is passed on as it came, headers and all.
+        let mut h = headers("gzip, compress");
+        assert!(Decoder::for_response(&mut h).is_none());
+        assert!(h.contains_key(CONTENT_ENCODING) && h.contains_key(CONTENT_LENGTH));
     }
 }
