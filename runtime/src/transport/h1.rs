@@ -25,8 +25,8 @@ use crate::error::ErrorKind;
 
 /// Headers a response may have before it is refused (as hyper's default).
 const MAX_HEADERS: usize = 100;
-/// The largest response head accepted.
-const MAX_HEAD: usize = 64 * 1024;
+/// The largest response head accepted (hyper's default read-buffer limit, which applied before).
+const MAX_HEAD: usize = 8192 + 4096 * 100;
 /// The least and most a single read asks the socket for.
 const READ_MIN: usize = 16 * 1024;
 const READ_MAX: usize = 512 * 1024;
