@@ -386,7 +386,9 @@ fn framing(method: &Method, status: StatusCode, headers: &HeaderMap) -> Result<F
     }
     let mut length = None;
     for v in headers.get_all(CONTENT_LENGTH) {
-        let n = std::str::from_utf8(v.as_bytes()).ok().and_then(|s| s.trim().parse::<u64>().ok());
+        // Digits only (u64's parser would also take a sign).
+        let digits = v.as_bytes().trim_ascii();
+        let n = if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) { std::str::from_utf8(digits).ok().and_then(|s| s.parse::<u64>().ok()) } else { None };
         match (n, length) {
             (Some(n), None) => length = Some(n),
             (Some(n), Some(m)) if n == m => {}
@@ -582,6 +584,11 @@ mod tests {
         assert!(matches!(framing(&Method::GET, StatusCode::NOT_MODIFIED, &h), Ok(Framing::Length(0))));
         h.append(CONTENT_LENGTH, HeaderValue::from_static("6"));
         assert!(matches!(framing(&Method::GET, StatusCode::OK, &h), Err(H1Error::Invalid(_))));
+        for bad in ["+5", "-5", "", "5 5", "0x5"] {
+            let mut h = HeaderMap::new();
+            h.insert(CONTENT_LENGTH, HeaderValue::from_str(bad).unwrap());
+            assert!(matches!(framing(&Method::GET, StatusCode::OK, &h), Err(H1Error::Invalid(_))), "{bad:?}");
+        }
         h.insert(TRANSFER_ENCODING, HeaderValue::from_static("gzip, chunked"));
         assert!(matches!(framing(&Method::GET, StatusCode::OK, &h), Ok(Framing::Chunked(_))));
         assert!(matches!(framing(&Method::GET, StatusCode::OK, &HeaderMap::new()), Ok(Framing::Close)));
