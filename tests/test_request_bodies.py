@@ -41,6 +41,16 @@ def test_json_body_bytes_on_the_wire(local_server: LocalServer, echo_path: str) 
     assert seen.header("content-length") == str(len(seen.body))
 
 
+def test_a_content_length_set_by_the_caller_is_sent_as_is(local_server: LocalServer, echo_path: str) -> None:
+    with httpr.Client() as client:
+        client.post(local_server.url(echo_path), content=b"hello", headers={"Content-Length": "5"})
+        client.post(local_server.url(echo_path), content=b"hello again")
+
+    first, second = local_server.received(echo_path)
+    assert (first.body, first.header("content-length")) == (b"hello", "5")
+    assert (second.body, second.header("content-length")) == (b"hello again", "11")
+
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [

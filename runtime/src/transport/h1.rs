@@ -85,6 +85,8 @@ pub fn eligible(req: &Request<ReqBody>) -> bool {
         && !req.body().is_tracked()
         && req.method() != Method::CONNECT
         && !h.contains_key(TRANSFER_ENCODING)
+        // A caller's own Content-Length: hyper checks it against the body.
+        && !h.contains_key(CONTENT_LENGTH)
         && !h.contains_key(EXPECT)
         && !h.contains_key(UPGRADE)
 }
@@ -312,8 +314,8 @@ fn encode(parts: &http::request::Parts, body: ReqBody) -> Vec<u8> {
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    // As hyper: an empty body goes without a length; a caller's Content-Length is kept.
-    if !body.is_empty() && !parts.headers.contains_key(CONTENT_LENGTH) {
+    // As hyper: an empty body goes without a length (a caller's own takes the hyper path).
+    if !body.is_empty() {
         out.extend_from_slice(b"content-length: ");
         out.extend_from_slice(itoa::Buffer::new().format(body.len()).as_bytes());
         out.extend_from_slice(b"\r\n");
