@@ -78,7 +78,7 @@ impl std::error::Error for H1Error {
     }
 }
 
-/// Whether `req` to `uri` can take this path (the caller has already excluded proxies).
+/// Whether `req` can take this path (the caller has already excluded proxies).
 pub fn eligible(req: &Request<ReqBody>) -> bool {
     let h = req.headers();
     matches!(req.uri().scheme_str(), Some("http" | "https"))
@@ -95,7 +95,6 @@ pub fn eligible(req: &Request<ReqBody>) -> bool {
 struct Conn {
     io: Stream,
     buf: BytesMut,
-    tls: bool,
     host: Box<str>,
     port: u16,
     /// The thread whose runtime the socket is registered with: only that thread may use it
@@ -145,10 +144,11 @@ impl Pool {
         if self.max_per_host == 0 {
             return;
         }
-        // Nothing of the last response is referenced any more: the buffer is reused whole.
+        // Empty (`finish` checks in only then); its memory is reused once the last response's
+        // chunks are gone.
         conn.buf.clear();
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let same = |c: &&Idle| c.conn.same_origin(conn.tls, &conn.host, conn.port);
+        let same = |c: &&Idle| c.conn.same_origin(conn.is_tls(), &conn.host, conn.port);
         if idle.iter().filter(same).count() >= self.max_per_host {
             if let Some(oldest) = idle.iter().position(|c| same(&c)) {
                 idle.remove(oldest);
@@ -159,8 +159,13 @@ impl Pool {
 }
 
 impl Conn {
+    /// https (no proxy is involved on this path, so TLS means the origin's).
+    fn is_tls(&self) -> bool {
+        matches!(self.io, Stream::Tls(_))
+    }
+
     fn same_origin(&self, tls: bool, host: &str, port: u16) -> bool {
-        self.port == port && self.tls == tls && &*self.host == host
+        self.port == port && self.is_tls() == tls && &*self.host == host
     }
 }
 
@@ -219,7 +224,7 @@ where
             Some(c) => (c, true),
             None => {
                 let io = connect(parts.uri.clone()).await.map_err(super::SendError::Connect)?;
-                (Conn { io, buf: BytesMut::new(), tls, host: host.into(), port, owner: std::thread::current().id() }, false)
+                (Conn { io, buf: BytesMut::new(), host: host.into(), port, owner: std::thread::current().id() }, false)
             }
         };
         match exchange(&mut conn, &wire, &parts.method).await {

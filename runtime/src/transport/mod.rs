@@ -138,23 +138,24 @@ pub fn add_default_headers(h: &mut http::HeaderMap, decompresses: bool) {
 
 /// The error for a request the transport could not complete (before the headers arrived).
 pub fn send_error(err: &SendError, method: &str, url: &str) -> Error {
-    let failure = match err {
-        SendError::Connect(f) => Some(f),
-        SendError::Pool(e) => crate::error::find_in_chain::<ConnectFailure>(e),
+    let pool = match err {
         SendError::H1(e) => return Error::from_transport(e, false, method, url),
+        SendError::Connect(f) => return connect_error(f, method, url),
+        SendError::Pool(e) => e,
     };
-    if let Some(f) = failure {
-        let what = match f.kind {
-            ErrorKind::ConnectTimeout => "timed out while connecting",
-            ErrorKind::ProxyError => "proxy error",
-            _ => "connection failed",
-        };
-        return Error::new(f.kind, format!("{what} for {method} {url}: {}", f.message)).with_request(method, url);
+    match crate::error::find_in_chain::<ConnectFailure>(pool) {
+        Some(f) => connect_error(f, method, url),
+        None => Error::from_transport(pool, pool.is_connect(), method, url),
     }
-    match err {
-        SendError::Pool(e) => Error::from_transport(e, e.is_connect(), method, url),
-        _ => Error::from_transport(err, false, method, url),
-    }
+}
+
+fn connect_error(f: &ConnectFailure, method: &str, url: &str) -> Error {
+    let what = match f.kind {
+        ErrorKind::ConnectTimeout => "timed out while connecting",
+        ErrorKind::ProxyError => "proxy error",
+        _ => "connection failed",
+    };
+    Error::new(f.kind, format!("{what} for {method} {url}: {}", f.message)).with_request(method, url)
 }
 
 /// The error for a failed body read.
