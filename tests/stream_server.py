@@ -464,8 +464,11 @@ class StreamServer:
 
 # -- sync / async twins --------------------------------------------------------------------------
 
-Mode = Literal["sync", "async"]
+Mode = Literal["sync", "async", "async-blocking"]
 MODES: tuple[Mode, ...] = ("sync", "async")
+#: Streaming also runs "async-blocking": an AsyncClient whose streamed responses are read with
+#: their sync readers (``iter_bytes()``, ``read()``, ``close()``), as 0.7.8's code does.
+STREAM_MODES: tuple[Mode, ...] = ("sync", "async", "async-blocking")
 
 
 def _from_sync(iterator: Iterator[T | None]) -> AsyncIterator[T]:
@@ -484,8 +487,10 @@ class StreamView:
     methods call the underlying ``iter_*``/``aiter_*`` method at once, so an error it raises
     (StreamConsumed, StreamClosed) surfaces either there or at the first step."""
 
-    def __init__(self, raw: httpr.StreamingResponse | httpr.AsyncStreamingResponse) -> None:
+    def __init__(self, raw: httpr.StreamingResponse | httpr.AsyncStreamingResponse, blocking: bool = False) -> None:
         self.raw = raw
+        #: Read an AsyncStreamingResponse with its sync readers.
+        self.blocking = blocking or isinstance(raw, httpr.StreamingResponse)
 
     @property
     def status_code(self) -> int:
@@ -524,35 +529,41 @@ class StreamView:
         return self.raw.is_consumed
 
     def iter_bytes(self) -> AsyncIterator[bytes]:
-        if isinstance(self.raw, httpr.StreamingResponse):
+        if self.blocking:
             return _from_sync(self.raw.iter_bytes())
+        assert isinstance(self.raw, httpr.AsyncStreamingResponse)
         return self.raw.aiter_bytes()
 
     def iter_text(self) -> AsyncIterator[str]:
-        if isinstance(self.raw, httpr.StreamingResponse):
+        if self.blocking:
             return _from_sync(self.raw.iter_text())
+        assert isinstance(self.raw, httpr.AsyncStreamingResponse)
         return self.raw.aiter_text()
 
     def iter_lines(self) -> AsyncIterator[str]:
-        if isinstance(self.raw, httpr.StreamingResponse):
+        if self.blocking:
             return _from_sync(self.raw.iter_lines())
+        assert isinstance(self.raw, httpr.AsyncStreamingResponse)
         return self.raw.aiter_lines()
 
     def iter_plain(self) -> AsyncIterator[bytes]:
         """Plain iteration: ``iter(r)`` / ``r.__aiter__()`` (``for``/``async for chunk in r``)."""
-        if isinstance(self.raw, httpr.StreamingResponse):
+        if self.blocking:
             return _from_sync(iter(self.raw))
+        assert isinstance(self.raw, httpr.AsyncStreamingResponse)
         return aiter(self.raw)
 
     async def read(self) -> bytes:
-        if isinstance(self.raw, httpr.StreamingResponse):
+        if self.blocking:
             return self.raw.read()
+        assert isinstance(self.raw, httpr.AsyncStreamingResponse)
         return await self.raw.aread()
 
     async def close(self) -> None:
-        if isinstance(self.raw, httpr.StreamingResponse):
+        if self.blocking:
             self.raw.close()
         else:
+            assert isinstance(self.raw, httpr.AsyncStreamingResponse)
             await self.raw.aclose()
 
 
@@ -606,7 +617,7 @@ class Twin:
                 yield StreamView(response)
         else:
             async with self.client.stream(method, url, **kwargs) as aresponse:
-                yield StreamView(aresponse)
+                yield StreamView(aresponse, blocking=self.mode == "async-blocking")
 
 
 def run_twin(mode: Mode, scenario: Callable[[Twin], Awaitable[T]], **client_kwargs: Unpack[httpr.ClientParams]) -> T:

@@ -203,7 +203,7 @@ def test_auth_property(mode: Mode, srv: BehaviourServer, uid: str) -> None:
 
 
 def test_params_property(mode: Mode, srv: BehaviourServer, uid: str) -> None:
-    async def scenario(t: Twin) -> list[dict[str, str] | None]:
+    async def scenario(t: Twin) -> list[dict[str, str | list[str]] | None]:
         client = t.client
         read = [client.params]
         client.params = {"page": 1, "dry_run": True, "ratio": 0.5}

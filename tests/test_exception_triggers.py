@@ -40,13 +40,14 @@ _TRANSPORT = (httpr.TransportError, httpr.RequestError, httpr.HTTPError, Excepti
 _TIMEOUT = (httpr.TimeoutException, *_TRANSPORT, TimeoutError)
 _NETWORK = (httpr.NetworkError, *_TRANSPORT)
 _PROTOCOL = (httpr.ProtocolError, *_TRANSPORT)
-_DECODING = (httpr.DecodingError, httpr.RequestError, httpr.HTTPError, Exception)
+_DECODING = (httpr.DecodingError, httpr.RequestError, httpr.HTTPError, ValueError, Exception)
 _STREAM = (httpr.StreamError, RuntimeError, Exception)
 ANCESTORS: dict[type[BaseException], tuple[type[BaseException], ...]] = {
     httpr.ConnectTimeout: _TIMEOUT,
     httpr.ReadTimeout: _TIMEOUT,
     httpr.WriteTimeout: _TIMEOUT,
     httpr.ConnectError: _NETWORK,
+    httpr.SSLError: (httpr.ConnectError, *_NETWORK),
     httpr.ReadError: _NETWORK,
     httpr.WriteError: _NETWORK,
     httpr.LocalProtocolError: _PROTOCOL,
@@ -58,6 +59,7 @@ ANCESTORS: dict[type[BaseException], tuple[type[BaseException], ...]] = {
     httpr.TooManyRedirects: (httpr.RequestError, httpr.HTTPError, Exception),
     httpr.HTTPStatusError: (httpr.HTTPError, Exception),
     httpr.InvalidURL: (Exception,),
+    httpr.InvalidRequestURL: (httpr.InvalidURL, httpr.RequestError, httpr.HTTPError, Exception),
     httpr.StreamConsumed: _STREAM,
     httpr.StreamClosed: _STREAM,
     httpr.ClientReopenedWarning: (ResourceWarning, Warning),
@@ -297,8 +299,8 @@ def test_invalid_url(client: httpr.Client, url: str) -> None:
     with pytest.raises(Exception) as info:
         client.get(url)
 
-    check(info.value, httpr.InvalidURL, words=[url])
-    assert not isinstance(info.value, httpr.HTTPError)
+    # A request method's own URL: an InvalidURL that is also a RequestError (issue 19, as 0.7.8).
+    check(info.value, httpr.InvalidRequestURL, words=[url], method="GET", url=url)
 
 
 @pytest.mark.parametrize("where", ["path", "params"])
@@ -317,8 +319,8 @@ def test_invalid_url_too_long_for_http(hostile: HostileServer, client: httpr.Cli
 
     # Not check(error, ...) directly: pytest would print the 70 kB message as its argument.
     error = info.value
-    assert type(error) is httpr.InvalidURL, f"expected InvalidURL, got {type(error).__name__}: {short(error)}"
-    check(error, httpr.InvalidURL, words=[("too long", "length")])
+    assert type(error) is httpr.InvalidRequestURL, f"expected InvalidRequestURL, got {type(error).__name__}: {short(error)}"
+    check(error, httpr.InvalidRequestURL, words=[("too long", "length")])
     assert [s for s in hostile.seen() if tag in s.target] == []
 
 
@@ -468,7 +470,8 @@ def test_connect_error_untrusted_certificate(certs: Certs, trust: str) -> None:
             client.get(url)
         assert server.seen() == []
 
-    check(info.value, httpr.ConnectError, words=["certificate"], method="GET", url=url)
+    # A TLS failure is an SSLError (requests' name), which is a ConnectError.
+    check(info.value, httpr.SSLError, words=["certificate"], method="GET", url=url)
 
 
 # -- streams and the client's lifecycle --------------------------------------------------------

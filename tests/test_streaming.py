@@ -28,6 +28,7 @@ from stream_server import (
     KIB,
     MIB,
     Mode,
+    STREAM_MODES,
     StreamServer,
     StreamView,
     Twin,
@@ -40,6 +41,12 @@ from stream_server import (
     run_twin,
     socket_count,
 )
+
+
+@pytest.fixture(params=STREAM_MODES)
+def mode(request: pytest.FixtureRequest) -> Mode:
+    """Each scenario on Client, on AsyncClient, and on AsyncClient read with the sync readers."""
+    return cast(Mode, request.param)
 
 
 @pytest.fixture(scope="module")

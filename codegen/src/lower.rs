@@ -122,6 +122,7 @@ pub struct RClass {
     /// Set on an async mirror: the sync class it mirrors (same binding type).
     pub mirror_of: Option<String>,
     pub value: bool,
+    pub registers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -150,6 +151,16 @@ pub struct Lowered {
     pub class_aliases: Vec<RTypeAlias>,
     pub unions: Vec<RUnion>,
     pub constants: Vec<RConstant>,
+    pub python: Vec<RPythonModule>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RPythonModule {
+    pub module: String,
+    pub doc: String,
+    /// Imported as a submodule too (`from . import exceptions`).
+    pub public: bool,
+    pub names: Vec<crate::model::PythonName>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -633,6 +644,7 @@ impl<'a> Lowering<'a> {
                     async_doc: String::new(),
                     mirror_of: Some(c.name.clone()),
                     value: false,
+                    registers: Vec::new(),
                 });
             }
             classes.push(RClass {
@@ -646,6 +658,7 @@ impl<'a> Lowering<'a> {
                 async_doc: c.async_doc.clone().unwrap_or_default(),
                 mirror_of: None,
                 value: c.value,
+                registers: c.registers.clone(),
             });
         }
         classes.extend(mirrors);
@@ -671,12 +684,28 @@ impl<'a> Lowering<'a> {
                 self.err(&["class_aliases", alias], format!("unknown class {target:?}"));
             }
         }
+        let mut python = Vec::new();
+        let mut exported: BTreeSet<String> = self.class_names().iter().map(|s| s.to_string()).collect();
+        exported.extend(api.functions.iter().map(|f| f.name.clone()));
+        exported.extend(api.exceptions.iter().map(|e| e.name.clone()));
+        exported.extend(api.class_aliases.keys().cloned());
+        for m in &api.python {
+            if !m.module.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || m.module.is_empty() {
+                self.err(&["python", &m.module], "module must be a plain Python module name");
+            }
+            for n in &m.names {
+                if !exported.insert(n.name.clone()) {
+                    self.err(&["python", &m.module, &n.name], "name already exported");
+                }
+            }
+            python.push(RPythonModule { module: m.module.clone(), doc: esc(&m.doc), public: !m.module.starts_with('_'), names: m.names.iter().map(|n| crate::model::PythonName { name: n.name.clone(), doc: esc(&n.doc) }).collect() });
+        }
         let groups: Vec<RGroup> = api.groups.keys().cloned().collect::<Vec<_>>().iter().filter_map(|g| self.group(g)).collect();
         if self.errors.is_empty() {
             let aliases = api.aliases.iter().map(|(k, v)| RTypeAlias { name: k.clone(), py: v.clone() }).collect();
             let class_aliases = api.class_aliases.iter().map(|(k, v)| RTypeAlias { name: k.clone(), py: v.clone() }).collect();
             let unions = api.typed_dict_unions.iter().map(|(k, v)| RUnion { name: k.clone(), bases: v.clone() }).collect();
-            Ok(Lowered { module: api.module.clone(), native: api.native.clone(), classes, functions, exceptions, groups, aliases, class_aliases, unions, constants })
+            Ok(Lowered { module: api.module.clone(), native: api.native.clone(), classes, functions, exceptions, groups, aliases, class_aliases, unions, constants, python })
         } else {
             self.errors.sort();
             self.errors.dedup();

@@ -23,6 +23,28 @@ pub struct Api {
     pub exceptions: Vec<ExceptionDef>,
     pub classes: Vec<Class>,
     pub functions: Vec<Function>,
+    /// Parts of the API written in Python (hand-written modules under python/<module>/).
+    #[serde(default)]
+    pub python: Vec<PythonModule>,
+}
+
+/// A hand-written Python module of the package (typed inline, so it needs no stub). Its
+/// `names` are re-exported from the package and listed in the API reference; a module whose
+/// name has no leading underscore is also a public submodule (`httpr.exceptions`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PythonModule {
+    pub module: String,
+    pub doc: String,
+    #[serde(default)]
+    pub names: Vec<PythonName>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PythonName {
+    pub name: String,
+    pub doc: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -125,6 +147,10 @@ pub struct Class {
     /// read back by the runtime (`registry::unwrap_value`), e.g. `timeout=Timeout(...)`.
     #[serde(default)]
     pub value: bool,
+    /// Abstract base classes (`collections.abc` names, e.g. `MutableMapping`) the class is
+    /// registered with at import, so `isinstance(h, MutableMapping)` holds as for a dict.
+    #[serde(default)]
+    pub registers: Vec<String>,
     #[serde(default)]
     pub constructor: Option<Constructor>,
     #[serde(default)]
@@ -255,4 +281,4 @@ pub enum Only {
 
 /// Built-in exceptions a `raises:` list may name besides the declared ones.
 pub const BUILTIN_EXCEPTIONS: &[&str] =
-    &["Exception", "ValueError", "TypeError", "KeyError", "LookupError", "RuntimeError", "TimeoutError", "ResourceWarning", "json.JSONDecodeError"];
+    &["Exception", "ValueError", "TypeError", "KeyError", "LookupError", "RuntimeError", "TimeoutError", "ResourceWarning", "OSError", "FileNotFoundError", "PermissionError", "json.JSONDecodeError"];

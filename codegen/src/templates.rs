@@ -18,6 +18,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("doc_functions.md.j2", include_str!("../templates/doc_functions.md.j2")),
     ("doc_exceptions.md.j2", include_str!("../templates/doc_exceptions.md.j2")),
     ("doc_index.md.j2", include_str!("../templates/doc_index.md.j2")),
+    ("doc_python.md.j2", include_str!("../templates/doc_python.md.j2")),
 ];
 
 fn env() -> Environment<'static> {
@@ -49,6 +50,10 @@ pub fn render_all(l: &Lowered) -> Result<BTreeMap<String, String>, minijinja::Er
     put("docs/api/index.md".into(), "doc_index.md.j2", ctx.clone())?;
     put("docs/api/functions.md".into(), "doc_functions.md.j2", ctx.clone())?;
     put("docs/api/exceptions.md".into(), "doc_exceptions.md.j2", ctx.clone())?;
+    for m in &l.python {
+        let slug = m.module.trim_matches('_').replace('_', "-");
+        put(format!("docs/api/{slug}-module.md"), "doc_python.md.j2", context! { api => l, m => m })?;
+    }
     for c in &l.classes {
         let slug = kebab(&c.name);
         put(format!("docs/api/{slug}.md"), "doc_class.md.j2", context! { api => l, c => c })?;

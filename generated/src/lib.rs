@@ -105,6 +105,54 @@ Raises:
         })
     }
 
+    #[doc = "Remove the last-added header and return `(name, value)` (dict.popitem); KeyError when empty.
+
+Returns:
+    tuple[str, str]
+
+Raises:
+    KeyError, TypeError"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn popitem(&self, py: Python<'_>) -> PyResult<(String, String)> {
+        rt::py::guard(|| {
+            let v = self.0.popitem()?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "A standalone, writable copy (editing it changes nothing else).
+
+Returns:
+    Headers"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn copy(&self, py: Python<'_>) -> PyResult<Headers> {
+        rt::py::guard(|| {
+            let v = self.0.copy();
+            Ok(Headers(v))
+        })
+    }
+
+    fn __or__(&self, py: Python<'_>, other: rt::py::args::StrPairs) -> PyResult<Headers> {
+        rt::py::guard(|| {
+            let v = self.0.__or__(other)?;
+            Ok(Headers(v))
+        })
+    }
+
+    fn __ror__(&self, py: Python<'_>, other: rt::py::args::StrPairs) -> PyResult<Headers> {
+        rt::py::guard(|| {
+            let v = self.0.__ror__(other)?;
+            Ok(Headers(v))
+        })
+    }
+
+    fn __ior__(&self, py: Python<'_>, other: rt::py::args::StrPairs) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.__ior__(other)?;
+            Ok(v)
+        })
+    }
+
     #[doc = "The header's value, or `default`.
 
 Args:
@@ -327,14 +375,14 @@ impl Response {
         rt::py::guard(|| Ok({ let v = self.0.text(py); v }))
     }
 
-    #[doc = "The encoding used by `text`. From the Content-Type charset, else a BOM, else an HTML/XML meta charset, else UTF-8. Settable; an unknown name raises LookupError."]
+    #[doc = "The encoding used by `text`. From the Content-Type charset, else a BOM, else an HTML/XML meta charset, else UTF-8. Settable; an unknown name raises LookupError; `None` or `\"\"` drops the choice, so `text` detects the encoding again."]
     #[getter]
     fn encoding(&self, py: Python<'_>) -> PyResult<String> {
         rt::py::guard(|| Ok({ let v = self.0.encoding(py); v }))
     }
 
     #[setter]
-    fn set_encoding(&self, value: String) -> PyResult<()> {
+    fn set_encoding(&self, value: Option<String>) -> PyResult<()> {
         rt::py::guard(|| self.0.set_encoding(value))
     }
 
@@ -427,6 +475,21 @@ Raises:
     fn json(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
             let v = self.0.json(py)?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "Parse the body as CBOR, whatever the Content-Type. Values map as for `json()` (maps to dict, arrays to list, byte strings to bytes); a body that is not CBOR raises DecodingError (also a ValueError).
+
+Returns:
+    Any
+
+Raises:
+    DecodingError"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn cbor(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.cbor(py)?;
             Ok(v)
         })
     }
@@ -649,7 +712,7 @@ Raises:
     #[pyo3(signature = (), text_signature = "($self)")]
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         rt::py::guard(|| {
-            let v = self.0.close();
+            let v = self.0.close(py);
             Ok(v)
         })
     }
@@ -675,7 +738,7 @@ Args:
     #[pyo3(signature = (exc_type=None, exc_value=None, traceback=None), text_signature = "($self, exc_type=None, exc_value=None, traceback=None)")]
     fn __exit__(&self, py: Python<'_>, exc_type: Option<Py<PyAny>>, exc_value: Option<Py<PyAny>>, traceback: Option<Py<PyAny>>) -> PyResult<()> {
         rt::py::guard(|| {
-            let v = self.0.__exit__(exc_type, exc_value, traceback);
+            let v = self.0.__exit__(py, exc_type, exc_value, traceback);
             Ok(v)
         })
     }
@@ -979,6 +1042,82 @@ Raises:
         })
     }
 
+    #[doc = "Iterate over the body as bytes chunks with a plain `for` (as in httpr 0.7.8). Each wait for a chunk blocks the event loop; prefer `aiter_bytes()`.
+
+Returns:
+    BytesIterator
+
+Raises:
+    StreamConsumed, StreamClosed"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn iter_bytes(&self, py: Python<'_>) -> PyResult<BytesIterator> {
+        rt::py::guard(|| {
+            let v = self.0.iter_bytes()?;
+            Ok(BytesIterator(v))
+        })
+    }
+
+    #[doc = "Iterate over the body as incrementally decoded text with a plain `for`; blocks the event loop while waiting (prefer `aiter_text()`).
+
+Returns:
+    TextIterator
+
+Raises:
+    StreamConsumed, StreamClosed"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn iter_text(&self, py: Python<'_>) -> PyResult<TextIterator> {
+        rt::py::guard(|| {
+            let v = self.0.iter_text()?;
+            Ok(TextIterator(v))
+        })
+    }
+
+    #[doc = "Iterate over the body line by line with a plain `for`; blocks the event loop while waiting (prefer `aiter_lines()`).
+
+Returns:
+    LineIterator
+
+Raises:
+    StreamConsumed, StreamClosed"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn iter_lines(&self, py: Python<'_>) -> PyResult<LineIterator> {
+        rt::py::guard(|| {
+            let v = self.0.iter_lines()?;
+            Ok(LineIterator(v))
+        })
+    }
+
+    fn __iter__(&self, py: Python<'_>) -> PyResult<BytesIterator> {
+        rt::py::guard(|| {
+            let v = self.0.__iter__()?;
+            Ok(BytesIterator(v))
+        })
+    }
+
+    #[doc = "Read the rest of the body, blocking the event loop until it is in (prefer `await aread()`).
+
+Returns:
+    bytes
+
+Raises:
+    StreamConsumed, StreamClosed, RequestError"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn read(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyBytes>> {
+        rt::py::guard(|| {
+            let v = self.0.read(py)?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "Close the stream without reading the rest (the sync twin of `aclose()`)."]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.close(py);
+            Ok(v)
+        })
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         rt::py::guard(|| {
             let v = self.0.__repr__();
@@ -1241,7 +1380,7 @@ impl Client {
     #[doc = "Default query parameters, or None."]
     #[getter]
     fn params(&self, py: Python<'_>) -> PyResult<Option<Py<pyo3::types::PyDict>>> {
-        rt::py::guard(|| Ok({ let v = self.0.params(); v.map(|p| rt::py::client::pairs_to_dict(py, &p).map(|d| d.unbind())).transpose()? }))
+        rt::py::guard(|| Ok({ let v = self.0.params(); v.map(|p| rt::py::client::pairs_to_multidict(py, &p).map(|d| d.unbind())).transpose()? }))
     }
 
     #[setter]
@@ -1583,7 +1722,7 @@ Raises:
         })
     }
 
-    #[doc = "Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning."]
+    #[doc = "Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning. AsyncClient has it too (sync, as in httpr 0.7.8) beside `await aclose()`."]
     #[pyo3(signature = (), text_signature = "($self)")]
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         rt::py::guard(|| {
@@ -1754,7 +1893,7 @@ impl AsyncClient {
     #[doc = "Default query parameters, or None."]
     #[getter]
     fn params(&self, py: Python<'_>) -> PyResult<Option<Py<pyo3::types::PyDict>>> {
-        rt::py::guard(|| Ok({ let v = self.0.params(); v.map(|p| rt::py::client::pairs_to_dict(py, &p).map(|d| d.unbind())).transpose()? }))
+        rt::py::guard(|| Ok({ let v = self.0.params(); v.map(|p| rt::py::client::pairs_to_multidict(py, &p).map(|d| d.unbind())).transpose()? }))
     }
 
     #[setter]
@@ -2096,7 +2235,16 @@ Raises:
         })
     }
 
-    #[doc = "Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning."]
+    #[doc = "Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning. AsyncClient has it too (sync, as in httpr 0.7.8) beside `await aclose()`."]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.close();
+            Ok(v)
+        })
+    }
+
+    #[doc = "Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning. AsyncClient has it too (sync, as in httpr 0.7.8) beside `await aclose()`."]
     #[pyo3(signature = (), text_signature = "($self)")]
     fn aclose(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
@@ -2443,7 +2591,7 @@ fn extract_request_options(func: &str, kwargs: Option<&Bound<'_, pyo3::types::Py
     let mut timeout: rt::py::args::TimeoutArg = rt::py::args::TimeoutArg::UNSET;
     let mut retries: rt::py::args::RetryArg = rt::py::args::RetryArg::UNSET;
     let mut content: Option<rt::py::args::Content> = None;
-    let mut data: Option<rt::py::args::Pairs> = None;
+    let mut data: Option<rt::py::args::FormPairs> = None;
     let mut json: Option<rt::py::args::JsonValue> = None;
     let mut files: Option<rt::py::args::Files> = None;
     if let Some(kwargs) = kwargs {

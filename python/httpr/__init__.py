@@ -5,6 +5,8 @@ Module functions (`httpr.get(...)`) for one-off requests; `Client` / `AsyncClien
 connection pooling, defaults and cookies. Exceptions follow httpx's names.
 """
 
+import collections.abc as _abc
+
 from ._httpr import (
     __version__,
     DEFAULT_MAX_CONCURRENCY,
@@ -36,6 +38,8 @@ from ._httpr import (
 )
 CaseInsensitiveDict = Headers
 CaseInsensitiveHeaderMap = Headers
+RClient = Client
+_abc.MutableMapping.register(Headers)
 
 from ._exceptions import (
     HTTPError,
@@ -48,6 +52,7 @@ from ._exceptions import (
     PoolTimeout,
     NetworkError,
     ConnectError,
+    SSLError,
     ReadError,
     WriteError,
     CloseError,
@@ -58,9 +63,13 @@ from ._exceptions import (
     UnsupportedProtocol,
     DecodingError,
     JSONDecodeError,
+    UploadFileError,
+    UploadFileNotFound,
+    UploadFilePermissionError,
     TooManyRedirects,
     HTTPStatusError,
     InvalidURL,
+    InvalidRequestURL,
     CookieConflict,
     StreamError,
     StreamConsumed,
@@ -69,6 +78,14 @@ from ._exceptions import (
     RequestNotRead,
     ClientClosed,
     ClientReopenedWarning,
+)
+from ._codes import (
+    codes,
+)
+from . import exceptions
+from .exceptions import (
+    ConnectionError,
+    RequestException,
 )
 from ._types import (
     AuthTypes,
@@ -91,6 +108,7 @@ __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
     "CaseInsensitiveDict",
     "CaseInsensitiveHeaderMap",
+    "RClient",
     "ClientRequestParams",
     "Headers",
     "Request",
@@ -127,6 +145,7 @@ __all__ = [
     "PoolTimeout",
     "NetworkError",
     "ConnectError",
+    "SSLError",
     "ReadError",
     "WriteError",
     "CloseError",
@@ -137,9 +156,13 @@ __all__ = [
     "UnsupportedProtocol",
     "DecodingError",
     "JSONDecodeError",
+    "UploadFileError",
+    "UploadFileNotFound",
+    "UploadFilePermissionError",
     "TooManyRedirects",
     "HTTPStatusError",
     "InvalidURL",
+    "InvalidRequestURL",
     "CookieConflict",
     "StreamError",
     "StreamConsumed",
@@ -148,6 +171,10 @@ __all__ = [
     "RequestNotRead",
     "ClientClosed",
     "ClientReopenedWarning",
+    "codes",
+    "exceptions",
+    "ConnectionError",
+    "RequestException",
     "AuthTypes",
     "CookieTypes",
     "EventHooks",

@@ -61,6 +61,10 @@ class ConnectError(NetworkError):
     """The connection could not be established (refused, unreachable, DNS failure, TLS handshake failure)."""
 
 
+class SSLError(ConnectError):
+    """The TLS handshake failed (untrusted or invalid certificate, no common protocol, a refused client certificate). A ConnectError, named as requests names it (`requests.exceptions.SSLError`)."""
+
+
 class ReadError(NetworkError):
     """Receiving data from the network failed."""
 
@@ -93,8 +97,8 @@ class UnsupportedProtocol(TransportError):
     """The URL scheme is not http or https, or https_only refused a plain-http URL."""
 
 
-class DecodingError(RequestError):
-    """The response body could not be decoded (decompression, JSON or CBOR)."""
+class DecodingError(RequestError, ValueError):
+    """The response body could not be decoded (decompression, JSON or CBOR). Also a `ValueError`, as a decoding failure is in the standard library."""
 
 
 class JSONDecodeError(DecodingError, json.JSONDecodeError):
@@ -107,6 +111,18 @@ class JSONDecodeError(DecodingError, json.JSONDecodeError):
         self.response = None
 
 
+class UploadFileError(RequestError, OSError):
+    """A file given in `files=` could not be read. Also an `OSError` with `errno`, `strerror` and `filename` set, as `open()` would raise."""
+
+
+class UploadFileNotFound(UploadFileError, FileNotFoundError):
+    """The file given in `files=` does not exist. Also a `FileNotFoundError`."""
+
+
+class UploadFilePermissionError(UploadFileError, PermissionError):
+    """The file given in `files=` may not be read. Also a `PermissionError`."""
+
+
 class TooManyRedirects(RequestError):
     """More redirects than `max_redirects`."""
 
@@ -116,7 +132,11 @@ class HTTPStatusError(HTTPError):
 
 
 class InvalidURL(Exception):
-    """The URL could not be parsed."""
+    """The URL could not be parsed (as in httpx, not an HTTPError: `base_url=` and `httpr.URL`-style checks raise it). A bad URL given to a request method raises InvalidRequestURL, which is both this and a RequestError."""
+
+
+class InvalidRequestURL(InvalidURL, RequestError):
+    """The URL given to a request method could not be parsed. Both an `InvalidURL` and a `RequestError` (httpr 0.7.8 raised a RequestError there), so either `except` catches it; carries `.request`."""
 
 
 class CookieConflict(Exception):
@@ -161,6 +181,7 @@ __all__ = [
     "PoolTimeout",
     "NetworkError",
     "ConnectError",
+    "SSLError",
     "ReadError",
     "WriteError",
     "CloseError",
@@ -171,9 +192,13 @@ __all__ = [
     "UnsupportedProtocol",
     "DecodingError",
     "JSONDecodeError",
+    "UploadFileError",
+    "UploadFileNotFound",
+    "UploadFilePermissionError",
     "TooManyRedirects",
     "HTTPStatusError",
     "InvalidURL",
+    "InvalidRequestURL",
     "CookieConflict",
     "StreamError",
     "StreamConsumed",

@@ -80,6 +80,21 @@ class Headers:
     def clear(self) -> None:
         """Remove every header (dict.clear)."""
 
+    def popitem(self) -> tuple[str, str]:
+        """Remove the last-added header and return `(name, value)` (dict.popitem); KeyError when empty."""
+
+    def copy(self) -> Headers:
+        """A standalone, writable copy (editing it changes nothing else)."""
+
+    def __or__(self, other: HeaderTypes, /) -> Headers:
+        """`headers | {"x": "1"}`: a new writable map with `other` set over these headers (dict's `|`)."""
+
+    def __ror__(self, other: HeaderTypes, /) -> Headers:
+        """`{"x": "1"} | headers`: a new writable map with these headers set over `other`."""
+
+    def __ior__(self, other: HeaderTypes, /) -> Self:
+        """`client.headers |= {"x": "1"}`: set every header in `other`, in place (dict's `|=`)."""
+
     def get(self, key: str, default: str | None = None) -> str | None:
         """The header's value, or `default`."""
 
@@ -173,9 +188,9 @@ class Response:
 
     @property
     def encoding(self) -> str:
-        """The encoding used by `text`. From the Content-Type charset, else a BOM, else an HTML/XML meta charset, else UTF-8. Settable; an unknown name raises LookupError."""
+        """The encoding used by `text`. From the Content-Type charset, else a BOM, else an HTML/XML meta charset, else UTF-8. Settable; an unknown name raises LookupError; `None` or `""` drops the choice, so `text` detects the encoding again."""
     @encoding.setter
-    def encoding(self, value: str) -> None: ...
+    def encoding(self, value: str | None) -> None: ...
 
     @property
     def headers(self) -> Headers:
@@ -231,6 +246,9 @@ class Response:
 
     def json(self) -> Any:
         """Parse the body as JSON (or as CBOR when the Content-Type is application/cbor)."""
+
+    def cbor(self) -> Any:
+        """Parse the body as CBOR, whatever the Content-Type. Values map as for `json()` (maps to dict, arrays to list, byte strings to bytes); a body that is not CBOR raises DecodingError (also a ValueError)."""
 
     def raise_for_status(self) -> Self:
         """Raise HTTPStatusError unless the status is 2xx (1xx, 3xx, 4xx and 5xx raise, as in httpx and httpr 0.7.8); otherwise return the response for chaining."""
@@ -473,6 +491,24 @@ class AsyncStreamingResponse:
     async def aclose(self) -> None:
         """Close the stream without reading the rest."""
 
+    def iter_bytes(self) -> BytesIterator:
+        """Iterate over the body as bytes chunks with a plain `for` (as in httpr 0.7.8). Each wait for a chunk blocks the event loop; prefer `aiter_bytes()`."""
+
+    def iter_text(self) -> TextIterator:
+        """Iterate over the body as incrementally decoded text with a plain `for`; blocks the event loop while waiting (prefer `aiter_text()`)."""
+
+    def iter_lines(self) -> LineIterator:
+        """Iterate over the body line by line with a plain `for`; blocks the event loop while waiting (prefer `aiter_lines()`)."""
+
+    def __iter__(self) -> BytesIterator:
+        """Same as `iter_bytes()`."""
+
+    def read(self) -> bytes:
+        """Read the rest of the body, blocking the event loop until it is in (prefer `await aread()`)."""
+
+    def close(self) -> None:
+        """Close the stream without reading the rest (the sync twin of `aclose()`)."""
+
     def __repr__(self) -> str:
         """`<AsyncStreamingResponse [200 OK]>`."""
 
@@ -607,7 +643,7 @@ class Client:
     def auth(self, value: AuthTypes | None) -> None: ...
 
     @property
-    def params(self) -> dict[str, str] | None:
+    def params(self) -> dict[str, str | list[str]] | None:
         """Default query parameters, or None."""
     @params.setter
     def params(self, value: QueryParamTypes | None) -> None: ...
@@ -676,7 +712,7 @@ class Client:
         """Send a request and return as soon as the response headers arrive, leaving the body to be iterated. Use it as a context manager: `with client.stream("GET", url) as r: for chunk in r.iter_bytes(): ...`. Leaving the block releases the connection without reading the rest."""
 
     def close(self) -> None:
-        """Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning."""
+        """Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning. AsyncClient has it too (sync, as in httpr 0.7.8) beside `await aclose()`."""
 
     def set_header(self, name: str, value: str) -> None:
         """Set one default header."""
@@ -742,7 +778,7 @@ class AsyncClient:
     def auth(self, value: AuthTypes | None) -> None: ...
 
     @property
-    def params(self) -> dict[str, str] | None:
+    def params(self) -> dict[str, str | list[str]] | None:
         """Default query parameters, or None."""
     @params.setter
     def params(self, value: QueryParamTypes | None) -> None: ...
@@ -810,8 +846,11 @@ class AsyncClient:
     def stream(self, method: HttpMethod, url: str, **kwargs: Unpack[RequestParams]) -> AsyncStream:
         """Send a request and return as soon as the response headers arrive, leaving the body to be iterated. Use it as a context manager: `with client.stream("GET", url) as r: for chunk in r.iter_bytes(): ...`. Leaving the block releases the connection without reading the rest."""
 
+    def close(self) -> None:
+        """Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning. AsyncClient has it too (sync, as in httpr 0.7.8) beside `await aclose()`."""
+
     async def aclose(self) -> None:
-        """Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning."""
+        """Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning. AsyncClient has it too (sync, as in httpr 0.7.8) beside `await aclose()`."""
 
     def set_header(self, name: str, value: str) -> None:
         """Set one default header."""

@@ -35,7 +35,7 @@ impl Body {
             out.put_slice(b"\r\n");
         }
         for (name, path) in files {
-            let data = std::fs::read(path).map_err(|e| Error::value(format!("could not read file {path:?} for field {name:?}: {e}")))?;
+            let data = std::fs::read(path).map_err(|e| Error::upload_file(&e, path, name))?;
             let filename = std::path::Path::new(path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| name.clone());
             let mime = mime_guess::from_path(path).first_or_octet_stream();
             part_header(&mut out, &boundary, name, Some(&filename), Some(mime.essence_str()));

@@ -339,7 +339,7 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Re
         None => ReqBody::Empty,
     };
     let tracked = body.is_tracked();
-    let uri = http::Uri::try_from(p.url.as_str()).map_err(|e| Error::new(ErrorKind::InvalidURL, format!("invalid URL {}: {e}", p.url)).with_request(p.method.as_str(), p.url.as_str()))?;
+    let uri = http::Uri::try_from(p.url.as_str()).map_err(|e| Error::new(ErrorKind::InvalidRequestURL, format!("invalid URL {}: {e}", p.url)).with_request(p.method.as_str(), p.url.as_str()))?;
     let mut req = http::Request::new(body);
     *req.method_mut() = p.method.clone();
     *req.uri_mut() = uri;

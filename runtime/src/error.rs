@@ -7,6 +7,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     ConnectError,
+    /// The TLS handshake failed (a ConnectError in Python).
+    SSLError,
     ReadError,
     WriteError,
     ConnectTimeout,
@@ -21,6 +23,8 @@ pub enum ErrorKind {
     DecodingError,
     JSONDecodeError,
     InvalidURL,
+    /// A request method's own URL did not parse (also a RequestError in Python).
+    InvalidRequestURL,
     RequestError,
     ValueError,
     TypeError,
@@ -30,6 +34,10 @@ pub enum ErrorKind {
     Timeout,
     ClientClosed,
     ResponseNotRead,
+    /// A `files=` path could not be read (also an OSError in Python).
+    UploadFileError,
+    UploadFileNotFound,
+    UploadFilePermissionError,
 }
 
 impl ErrorKind {
@@ -37,6 +45,7 @@ impl ErrorKind {
     pub fn name(self) -> &'static str {
         match self {
             ErrorKind::ConnectError => "ConnectError",
+            ErrorKind::SSLError => "SSLError",
             ErrorKind::ReadError => "ReadError",
             ErrorKind::WriteError => "WriteError",
             ErrorKind::ConnectTimeout => "ConnectTimeout",
@@ -51,6 +60,7 @@ impl ErrorKind {
             ErrorKind::DecodingError => "DecodingError",
             ErrorKind::JSONDecodeError => "JSONDecodeError",
             ErrorKind::InvalidURL => "InvalidURL",
+            ErrorKind::InvalidRequestURL => "InvalidRequestURL",
             ErrorKind::RequestError => "RequestError",
             ErrorKind::ValueError => "ValueError",
             ErrorKind::TypeError => "TypeError",
@@ -59,6 +69,9 @@ impl ErrorKind {
             ErrorKind::Timeout => "TimeoutException",
             ErrorKind::ClientClosed => "ClientClosed",
             ErrorKind::ResponseNotRead => "ResponseNotRead",
+            ErrorKind::UploadFileError => "UploadFileError",
+            ErrorKind::UploadFileNotFound => "UploadFileNotFound",
+            ErrorKind::UploadFilePermissionError => "UploadFilePermissionError",
         }
     }
 
@@ -67,8 +80,9 @@ impl ErrorKind {
         !matches!(self, ErrorKind::InvalidURL | ErrorKind::StreamClosed | ErrorKind::StreamConsumed | ErrorKind::ClientClosed | ErrorKind::ResponseNotRead | ErrorKind::ValueError | ErrorKind::TypeError)
     }
 
-    pub const ALL: [ErrorKind; 23] = [
+    pub const ALL: [ErrorKind; 28] = [
         ErrorKind::ConnectError,
+        ErrorKind::SSLError,
         ErrorKind::ReadError,
         ErrorKind::WriteError,
         ErrorKind::ConnectTimeout,
@@ -83,6 +97,7 @@ impl ErrorKind {
         ErrorKind::DecodingError,
         ErrorKind::JSONDecodeError,
         ErrorKind::InvalidURL,
+        ErrorKind::InvalidRequestURL,
         ErrorKind::RequestError,
         ErrorKind::ValueError,
         ErrorKind::TypeError,
@@ -91,6 +106,9 @@ impl ErrorKind {
         ErrorKind::Timeout,
         ErrorKind::ClientClosed,
         ErrorKind::ResponseNotRead,
+        ErrorKind::UploadFileError,
+        ErrorKind::UploadFileNotFound,
+        ErrorKind::UploadFilePermissionError,
     ];
 }
 
@@ -111,9 +129,18 @@ pub struct Error {
     pub position: Option<usize>,
     /// The document that failed to decode (JSON errors expose it as `.doc`).
     pub doc: Option<String>,
+    /// The OS error behind an UploadFile* kind (Python sets `errno`, `strerror`, `filename`).
+    pub os: Option<Box<OsError>>,
     /// An error raised by foreign code the runtime called (a mock handler's Python
     /// exception), carried opaquely so the binding layer re-raises that very object.
     pub foreign: Option<Foreign>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OsError {
+    pub errno: i32,
+    pub strerror: String,
+    pub filename: String,
 }
 
 /// A thin pointer, so `Error` stays as small as it was.
@@ -141,7 +168,24 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), request: None, position: None, doc: None, foreign: None }
+        Error { kind, message: message.into(), request: None, position: None, doc: None, os: None, foreign: None }
+    }
+
+    /// `files=` named a file that could not be read: a RequestError that is also the OSError
+    /// `open()` would have raised.
+    pub fn upload_file(err: &std::io::Error, path: &str, field: &str) -> Self {
+        let kind = match err.kind() {
+            std::io::ErrorKind::NotFound => ErrorKind::UploadFileNotFound,
+            std::io::ErrorKind::PermissionDenied => ErrorKind::UploadFilePermissionError,
+            _ => ErrorKind::UploadFileError,
+        };
+        let os_text = err.to_string();
+        let os_text = os_text.split(" (os error").next().unwrap_or(&os_text);
+        let mut e = Error::new(kind, format!("could not read file {path:?} for field {field:?}: {os_text}"));
+        // str() of an OSError is "[Errno N] strerror: 'filename'": name the field there too.
+        let strerror = format!("{os_text} (files= field {field:?})");
+        e.os = Some(Box::new(OsError { errno: err.raw_os_error().unwrap_or(0), strerror, filename: path.to_owned() }));
+        e
     }
 
     pub fn value(message: impl Into<String>) -> Self {
@@ -232,8 +276,11 @@ fn chain_mentions(err: &(dyn StdError + 'static), needle: &str) -> bool {
 /// their kind already: `transport::ConnectFailure`).
 pub fn classify(err: &(dyn StdError + 'static), connect: bool) -> ErrorKind {
     // A TLS alert after the handshake (e.g. the server rejecting a client certificate under
-    // TLS 1.3) is still a failure to establish the connection.
-    if connect || chain_mentions(err, "alert") || chain_mentions(err, "certificate") {
+    // TLS 1.3) is still a failure to establish the connection: a TLS one.
+    if chain_mentions(err, "alert") || chain_mentions(err, "certificate") {
+        return ErrorKind::SSLError;
+    }
+    if connect {
         return ErrorKind::ConnectError;
     }
     if let Some(h) = find_in_chain::<crate::transport::H1Error>(err) {

@@ -55,7 +55,7 @@ impl RetryPolicy {
     pub fn retries_error(&self, err: &Error, method: &Method) -> bool {
         match err.kind {
             // Nothing reached the server.
-            ErrorKind::ConnectError | ErrorKind::ConnectTimeout => true,
+            ErrorKind::ConnectError | ErrorKind::SSLError | ErrorKind::ConnectTimeout => true,
             ErrorKind::ReadError | ErrorKind::ReadTimeout | ErrorKind::WriteError | ErrorKind::WriteTimeout | ErrorKind::RemoteProtocolError => {
                 self.allowed_methods.contains(method)
             }

@@ -130,6 +130,91 @@ impl LineSplitter {
     }
 }
 
+/// Turns body chunks into the pieces an iterator hands out (text, lines), the same way for the
+/// sync and the async iterators: ask `ready()` first; when it has nothing, read a chunk and
+/// `feed` it (None at the end of the body).
+pub trait Assemble: Send + 'static {
+    type Out: Send + 'static;
+    /// Some(Some(piece)) to hand out, Some(None) when everything was handed out, None when
+    /// another chunk is needed.
+    fn ready(&mut self) -> Option<Option<Self::Out>>;
+    fn feed(&mut self, chunk: Option<&[u8]>);
+}
+
+/// `iter_text`: decoded text, one piece per chunk (chunks that decode to nothing are skipped).
+pub struct TextPieces {
+    decoder: Option<TextDecoder>,
+    ready: Option<String>,
+}
+
+impl TextPieces {
+    pub fn new(encoding: &'static Encoding) -> Self {
+        TextPieces { decoder: Some(TextDecoder::new(encoding)), ready: None }
+    }
+}
+
+impl Assemble for TextPieces {
+    type Out = String;
+    fn ready(&mut self) -> Option<Option<String>> {
+        match self.ready.take() {
+            Some(text) => Some(Some(text)),
+            None if self.decoder.is_none() => Some(None),
+            None => None,
+        }
+    }
+    fn feed(&mut self, chunk: Option<&[u8]>) {
+        let Some(d) = self.decoder.as_mut() else { return };
+        let text = match chunk {
+            Some(c) => d.decode(c, false),
+            None => {
+                let tail = d.decode(&[], true);
+                self.decoder = None;
+                tail
+            }
+        };
+        if !text.is_empty() {
+            self.ready = Some(text);
+        }
+    }
+}
+
+/// `iter_lines`: lines without their terminators.
+pub struct LinePieces {
+    decoder: Option<TextDecoder>,
+    splitter: LineSplitter,
+    ready: std::collections::VecDeque<String>,
+}
+
+impl LinePieces {
+    pub fn new(encoding: &'static Encoding) -> Self {
+        LinePieces { decoder: Some(TextDecoder::new(encoding)), splitter: LineSplitter::default(), ready: Default::default() }
+    }
+}
+
+impl Assemble for LinePieces {
+    type Out = String;
+    fn ready(&mut self) -> Option<Option<String>> {
+        match self.ready.pop_front() {
+            Some(line) => Some(Some(line)),
+            None if self.decoder.is_none() => Some(None),
+            None => None,
+        }
+    }
+    fn feed(&mut self, chunk: Option<&[u8]>) {
+        let Some(d) = self.decoder.as_mut() else { return };
+        let text = match chunk {
+            Some(c) => d.decode(c, false),
+            None => d.decode(&[], true),
+        };
+        let lines = self.splitter.push(&text);
+        self.ready.extend(lines);
+        if chunk.is_none() {
+            self.decoder = None;
+            self.ready.extend(self.splitter.finish());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,5 +244,30 @@ mod tests {
         let mut s = LineSplitter::default();
         assert!(s.push("x").is_empty());
         assert_eq!(s.finish(), Some("x".into()));
+    }
+
+    fn drain<A: Assemble>(a: &mut A, chunks: &[&[u8]]) -> Vec<A::Out> {
+        let mut out = Vec::new();
+        let mut chunks = chunks.iter();
+        loop {
+            match a.ready() {
+                Some(Some(p)) => out.push(p),
+                Some(None) => return out,
+                None => a.feed(chunks.next().copied()),
+            }
+        }
+    }
+
+    #[test]
+    fn text_pieces_skip_empty_decodes_and_keep_the_tail() {
+        let e = "é".as_bytes();
+        let out = drain(&mut TextPieces::new(encoding_rs::UTF_8), &[b"a", &e[..1], &e[1..], b"\xff"]);
+        assert_eq!(out, vec!["a", "é", "\u{fffd}"]);
+    }
+
+    #[test]
+    fn line_pieces_split_across_chunks() {
+        let out = drain(&mut LinePieces::new(encoding_rs::UTF_8), &[b"a\r", b"\nb\nc", b"d"]);
+        assert_eq!(out, vec!["a", "b", "cd"]);
     }
 }

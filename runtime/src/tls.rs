@@ -74,6 +74,22 @@ fn client_identity(pem: &[u8], origin: &str) -> Result<(Vec<CertificateDer<'stat
     Ok((certs, key))
 }
 
+/// The client certificate file, read once when the client is made, so a transport rebuilt
+/// later (`client.proxy = ...`) does not need the file any more.
+pub fn read_client_pem(path: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| tls_error(format!("could not read client_pem {path:?}: {e}")))
+}
+
+/// `client_pem` and `client_pem_data` name one certificate two ways: only one may be given.
+/// Returns the PEM bytes to use (the file read now).
+pub fn client_pem_bytes(path: Option<&str>, data: Option<Vec<u8>>) -> Result<Option<Vec<u8>>> {
+    match (path, data) {
+        (Some(_), Some(_)) => Err(Error::value("pass either client_pem or client_pem_data, not both")),
+        (Some(path), None) => read_client_pem(path).map(Some),
+        (None, data) => Ok(data),
+    }
+}
+
 /// The default config (verify on, system roots) is shared by every client that uses it.
 pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>> {
     let is_default = opts.verify && opts.ca_cert_file.is_none() && opts.client_pem.is_none() && opts.client_pem_data.is_none();
@@ -101,12 +117,11 @@ fn build(opts: &TlsOptions) -> Result<Arc<ClientConfig>> {
         };
         builder.with_root_certificates(roots)
     };
+    // A `client_pem` file was read into `client_pem_data` when the client was made
+    // (`read_client_pem`); the path only names it in messages.
     let identity = match (&opts.client_pem, &opts.client_pem_data) {
-        (Some(_), Some(_)) => return Err(Error::value("pass either client_pem or client_pem_data, not both")),
-        (Some(path), None) => {
-            let pem = std::fs::read(path).map_err(|e| tls_error(format!("could not read client_pem {path:?}: {e}")))?;
-            Some(client_identity(&pem, &format!("client_pem {path:?}"))?)
-        }
+        (Some(path), Some(data)) => Some(client_identity(data, &format!("client_pem {path:?}"))?),
+        (Some(path), None) => Some(client_identity(&read_client_pem(path)?, &format!("client_pem {path:?}"))?),
         (None, Some(data)) => Some(client_identity(data, "client_pem_data")?),
         (None, None) => None,
     };

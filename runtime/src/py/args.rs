@@ -15,6 +15,12 @@ fn type_name(o: &Bound<'_, PyAny>) -> String {
     o.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
 }
 
+/// httpr 0.7.8's wording, which users match on: "params must be a mapping or a sequence of
+/// pairs, got <class 'str'>".
+fn not_pairs(what: &str, got: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!("{what} must be a mapping or a sequence of pairs, got <class '{}'>", type_name(got)))
+}
+
 /// (key, value) pairs from a dict or a sequence of 2-tuples.
 fn items<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
     if let Ok(d) = obj.cast::<PyDict>() {
@@ -24,9 +30,9 @@ fn items<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Vec<(Bound<'py, P
         let mut out = Vec::new();
         for item in obj.try_iter()? {
             let item = item?;
-            let pair: (Bound<'py, PyAny>, Bound<'py, PyAny>) = item
-                .extract()
-                .map_err(|_| PyTypeError::new_err(format!("{what} items must be (key, value) pairs, got {}", type_name(&item))))?;
+            let pair: (Bound<'py, PyAny>, Bound<'py, PyAny>) = item.extract().map_err(|_| {
+                PyTypeError::new_err(format!("{what} must be a mapping or a sequence of pairs, got <class '{}'> holding <class '{}'>", type_name(obj), type_name(&item)))
+            })?;
             out.push(pair);
         }
         return Ok(out);
@@ -38,7 +44,7 @@ fn items<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Vec<(Bound<'py, P
         }
         return Ok(out);
     }
-    Err(PyTypeError::new_err(format!("{what} must be a dict (or a list of pairs), not {}", type_name(obj))))
+    Err(not_pairs(what, obj))
 }
 
 fn key_str(k: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
@@ -68,25 +74,41 @@ fn scalar(v: &Bound<'_, PyAny>, key: &str, what: &str) -> PyResult<String> {
     )))
 }
 
-/// Params and form data: list values repeat the key.
+/// Query params and form fields as (key, value) strings: list values repeat the key.
+fn scalar_pairs(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for (k, v) in items(obj, what)? {
+        let key = if k.is_instance_of::<PyString>() { key_str(&k, what)? } else { scalar(&k, "?", &format!("{what} key"))? };
+        if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() {
+            for item in v.try_iter()? {
+                out.push((key.clone(), scalar(&item?, &key, what)?));
+            }
+        } else {
+            out.push((key.clone(), scalar(&v, &key, what)?));
+        }
+    }
+    Ok(out)
+}
+
+/// `params=`.
 #[derive(Debug, Clone, Default)]
 pub struct Pairs(pub Vec<(String, String)>);
 
 impl<'a, 'py> FromPyObject<'a, 'py> for Pairs {
     type Error = PyErr;
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        let mut out = Vec::new();
-        for (k, v) in items(&obj, "params")? {
-            let key = if k.is_instance_of::<PyString>() { key_str(&k, "params")? } else { scalar(&k, "?", "params key")? };
-            if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() {
-                for item in v.try_iter()? {
-                    out.push((key.clone(), scalar(&item?, &key, "params")?));
-                }
-            } else {
-                out.push((key.clone(), scalar(&v, &key, "params")?));
-            }
-        }
-        Ok(Pairs(out))
+        scalar_pairs(&obj, "params").map(Pairs)
+    }
+}
+
+/// `data=` (form fields): the same values as params, errors naming `data`.
+#[derive(Debug, Clone, Default)]
+pub struct FormPairs(pub Vec<(String, String)>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for FormPairs {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        scalar_pairs(&obj, "data").map(FormPairs)
     }
 }
 

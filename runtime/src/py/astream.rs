@@ -1,15 +1,13 @@
 //! Async streaming: `async with client.stream(...) as r: async for chunk in r.aiter_bytes()`.
-//! Chunks are awaited on the shared runtime; the event loop is never blocked.
+//! Chunks are awaited on the shared runtime; the event loop is never blocked, except by the
+//! sync readers (`iter_bytes()`, `read()`, ...) that 0.7.8's code calls on this class too.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use pyo3::exceptions::{PyRuntimeError, PyStopAsyncIteration};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use tokio::sync::Mutex as AsyncMutex;
 
 use super::awaitable::awaitable;
 use super::head::StreamHead;
@@ -17,9 +15,10 @@ use super::hooks::Hooks;
 use super::registry::Wrapped;
 use crate::client::{Driver, Head, State};
 use crate::cookies::Jar;
-use crate::error::{Error, ErrorKind, Result};
+use super::stream::{Body, BytesIterator, LineIterator, TextIterator};
 use crate::request::Prepared;
-use crate::stream::{BodyStream, LineSplitter, TextDecoder};
+use crate::rt::Handle;
+use crate::stream::{Assemble, LinePieces, TextPieces};
 
 /// Bytes handed to Python as `bytes` (converted once, on the event loop's thread).
 struct BytesOut(Bytes);
@@ -30,49 +29,6 @@ impl<'py> IntoPyObject<'py> for BytesOut {
     type Error = PyErr;
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         Ok(PyBytes::new(py, &self.0))
-    }
-}
-
-#[derive(Default)]
-struct Flags {
-    closed: AtomicBool,
-    consumed: AtomicBool,
-}
-
-#[derive(Clone)]
-struct Body {
-    stream: Arc<AsyncMutex<BodyStream>>,
-    flags: Arc<Flags>,
-}
-
-impl Body {
-    async fn next_chunk(&self) -> Result<Option<Bytes>> {
-        if self.flags.consumed.load(Ordering::Acquire) {
-            return Ok(None);
-        }
-        if self.flags.closed.load(Ordering::Acquire) {
-            return Err(Error::new(ErrorKind::StreamClosed, "the stream was closed before it was read to the end"));
-        }
-        let chunk = self.stream.lock().await.next_chunk().await?;
-        if chunk.is_none() {
-            self.flags.consumed.store(true, Ordering::Release);
-        }
-        Ok(chunk)
-    }
-
-    fn check_fresh(&self) -> Result<()> {
-        if self.flags.consumed.load(Ordering::Acquire) {
-            return Err(Error::new(ErrorKind::StreamConsumed, "the stream has already been read to the end"));
-        }
-        if self.flags.closed.load(Ordering::Acquire) {
-            return Err(Error::new(ErrorKind::StreamClosed, "the stream was closed before it was read"));
-        }
-        Ok(())
-    }
-
-    async fn close(&self) {
-        self.flags.closed.store(true, Ordering::Release);
-        self.stream.lock().await.close();
     }
 }
 
@@ -114,8 +70,7 @@ impl AsyncStream {
         let body = self.body.lock().unwrap_or_else(|p| p.into_inner()).take();
         awaitable(py, async move {
             if let Some(b) = body {
-                b.flags.closed.store(true, Ordering::Release);
-                b.stream.lock().await.close();
+                b.close().await;
             }
             Ok(())
         })
@@ -137,14 +92,14 @@ impl std::ops::Deref for AsyncStreamingResponse {
 impl AsyncStreamingResponse {
     fn from_head(head: Head) -> Self {
         let (head, stream) = StreamHead::split(head);
-        AsyncStreamingResponse { head, body: Body { stream: Arc::new(AsyncMutex::new(stream)), flags: Arc::new(Flags::default()) } }
+        AsyncStreamingResponse { head, body: Body::new(stream, Handle::Shared(crate::rt::shared())) }
     }
 
     pub fn is_closed(&self) -> bool {
-        self.body.flags.closed.load(Ordering::Acquire)
+        self.body.is_closed()
     }
     pub fn is_consumed(&self) -> bool {
-        self.body.flags.consumed.load(Ordering::Acquire)
+        self.body.is_consumed()
     }
     pub fn aiter_bytes(&self) -> PyResult<AsyncBytesIterator> {
         self.body.check_fresh()?;
@@ -155,25 +110,18 @@ impl AsyncStreamingResponse {
     }
     pub fn aiter_text(&self) -> PyResult<AsyncTextIterator> {
         self.body.check_fresh()?;
-        Ok(AsyncTextIterator { body: self.body.clone(), decoder: Arc::new(Mutex::new(Some(TextDecoder::new(self.encoding)))) })
+        Ok(AsyncTextIterator { body: self.body.clone(), pieces: Arc::new(Mutex::new(TextPieces::new(self.encoding))) })
     }
     pub fn aiter_lines(&self) -> PyResult<AsyncLineIterator> {
         self.body.check_fresh()?;
-        Ok(AsyncLineIterator {
-            body: self.body.clone(),
-            state: Arc::new(Mutex::new(LineState { decoder: Some(TextDecoder::new(self.encoding)), splitter: LineSplitter::default(), ready: VecDeque::new() })),
-        })
+        Ok(AsyncLineIterator { body: self.body.clone(), pieces: Arc::new(Mutex::new(LinePieces::new(self.encoding))) })
     }
     pub fn aread(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.body.check_fresh()?;
         let body = self.body.clone();
         let keep = self.read_body.clone();
         awaitable(py, async move {
-            let mut buf = Vec::new();
-            while let Some(chunk) = body.next_chunk().await? {
-                buf.extend_from_slice(&chunk);
-            }
-            let buf = Bytes::from(buf);
+            let buf = body.read_rest().await?;
             let _ = keep.set(buf.clone());
             Ok(BytesOut(buf))
         })
@@ -184,6 +132,25 @@ impl AsyncStreamingResponse {
             body.close().await;
             Ok(())
         })
+    }
+    // The sync readers (as in httpr 0.7.8): each wait blocks the event loop.
+    pub fn iter_bytes(&self) -> PyResult<BytesIterator> {
+        self.body.iter_bytes()
+    }
+    pub fn __iter__(&self) -> PyResult<BytesIterator> {
+        self.body.iter_bytes()
+    }
+    pub fn iter_text(&self) -> PyResult<TextIterator> {
+        self.body.iter_text(&self.head)
+    }
+    pub fn iter_lines(&self) -> PyResult<LineIterator> {
+        self.body.iter_lines(&self.head)
+    }
+    pub fn read(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
+        self.body.read_blocking(py, &self.head)
+    }
+    pub fn close(&self, py: Python<'_>) {
+        self.body.close_blocking(py);
     }
     pub fn __repr__(&self) -> String {
         format!("<AsyncStreamingResponse [{} {}]>", self.status_code(), self.reason_phrase())
@@ -204,13 +171,22 @@ impl AsyncBytesIterator {
     }
     pub fn __anext__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let body = self.body.clone();
-        awaitable(py, async move { body.next_chunk().await?.map(BytesOut).ok_or_else(stop) })
+        awaitable(py, async move { body.next().await?.map(BytesOut).ok_or_else(stop) })
     }
+}
+
+/// `__anext__` of the text and line iterators: the next assembled piece, or StopAsyncIteration.
+fn next_piece<A: Assemble>(py: Python<'_>, body: &Body, pieces: &Arc<Mutex<A>>) -> PyResult<Py<PyAny>>
+where
+    A::Out: for<'py> IntoPyObject<'py>,
+{
+    let (body, pieces) = (body.clone(), pieces.clone());
+    awaitable(py, async move { body.next_piece(&pieces).await?.ok_or_else(stop) })
 }
 
 pub struct AsyncTextIterator {
     body: Body,
-    decoder: Arc<Mutex<Option<TextDecoder>>>,
+    pieces: Arc<Mutex<TextPieces>>,
 }
 
 impl AsyncTextIterator {
@@ -218,40 +194,13 @@ impl AsyncTextIterator {
         this.clone().unbind()
     }
     pub fn __anext__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let body = self.body.clone();
-        let decoder = self.decoder.clone();
-        awaitable(py, async move {
-            loop {
-                let chunk = body.next_chunk().await?;
-                let mut guard = decoder.lock().unwrap_or_else(|p| p.into_inner());
-                let Some(d) = guard.as_mut() else { return Err(stop()) };
-                match chunk {
-                    Some(c) => {
-                        let text = d.decode(&c, false);
-                        if !text.is_empty() {
-                            return Ok(text);
-                        }
-                    }
-                    None => {
-                        let tail = d.decode(&[], true);
-                        *guard = None;
-                        return if tail.is_empty() { Err(stop()) } else { Ok(tail) };
-                    }
-                }
-            }
-        })
+        next_piece(py, &self.body, &self.pieces)
     }
-}
-
-struct LineState {
-    decoder: Option<TextDecoder>,
-    splitter: LineSplitter,
-    ready: VecDeque<String>,
 }
 
 pub struct AsyncLineIterator {
     body: Body,
-    state: Arc<Mutex<LineState>>,
+    pieces: Arc<Mutex<LinePieces>>,
 }
 
 impl AsyncLineIterator {
@@ -259,37 +208,6 @@ impl AsyncLineIterator {
         this.clone().unbind()
     }
     pub fn __anext__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let body = self.body.clone();
-        let state = self.state.clone();
-        awaitable(py, async move {
-            loop {
-                {
-                    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-                    if let Some(line) = st.ready.pop_front() {
-                        return Ok(line);
-                    }
-                    if st.decoder.is_none() {
-                        return Err(stop());
-                    }
-                }
-                let chunk = body.next_chunk().await?;
-                let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-                let st = &mut *st;
-                let Some(decoder) = st.decoder.as_mut() else { return Err(stop()) };
-                let done = chunk.is_none();
-                let text = match chunk {
-                    Some(c) => decoder.decode(&c, false),
-                    None => decoder.decode(&[], true),
-                };
-                let lines = st.splitter.push(&text);
-                st.ready.extend(lines);
-                if done {
-                    st.decoder = None;
-                    if let Some(last) = st.splitter.finish() {
-                        st.ready.push_back(last);
-                    }
-                }
-            }
-        })
+        next_piece(py, &self.body, &self.pieces)
     }
 }

@@ -8,7 +8,7 @@ use pyo3::types::PyDict;
 
 use std::sync::RwLock;
 
-use super::args::{Auth, Content, Files, JsonValue, OptTimeout, Pairs, RetryArg, StrPairs, TimeoutArg};
+use super::args::{Auth, Content, Files, FormPairs, JsonValue, OptTimeout, Pairs, RetryArg, StrPairs, TimeoutArg};
 use super::hooks::{HookArg, HookSlot, Hooks};
 use super::errors::exception_class;
 use super::astream::AsyncStream;
@@ -71,7 +71,7 @@ pub struct RequestKwargs {
     pub timeout: TimeoutArg,
     pub retries: RetryArg,
     pub content: Option<Content>,
-    pub data: Option<Pairs>,
+    pub data: Option<FormPairs>,
     pub json: Option<JsonValue>,
     pub files: Option<Files>,
 }
@@ -133,8 +133,8 @@ impl ClientArgs {
             tls: TlsOptions {
                 verify: self.verify,
                 ca_cert_file: self.ca_cert_file,
+                client_pem_data: crate::tls::client_pem_bytes(self.client_pem.as_deref(), self.client_pem_data)?,
                 client_pem: self.client_pem,
-                client_pem_data: self.client_pem_data,
                 http2_only: self.http2_only,
                 http1_only: self.http1_only,
             },
@@ -178,7 +178,13 @@ impl RequestKwargs {
 
 fn prepare(py: Python<'_>, state: &crate::client::State, method: &str, url: &str, kw: RequestKwargs) -> PyResult<request::Prepared> {
     let opts = kw.into_options(py, &state.settings)?;
-    Ok(request::prepare(&state.settings, method, url, opts).map_err(|e| e.for_request(method, url))?)
+    Ok(request::prepare(&state.settings, method, url, opts).map_err(|mut e| {
+        // The request's own URL: an InvalidURL that is also a RequestError (as 0.7.8 raised).
+        if e.kind == ErrorKind::InvalidURL {
+            e.kind = ErrorKind::InvalidRequestURL;
+        }
+        e.for_request(method, url)
+    })?)
 }
 
 /// Prepare with the GIL, then send and read with it released.
@@ -314,16 +320,18 @@ impl Client {
         }
     }
 
+    /// Also AsyncClient's sync `close()` (as in 0.7.8): requests still waiting for a
+    /// `max_concurrency` slot fail with ClientClosed.
     pub fn close(&self) {
-        self.core.close();
-    }
-
-    pub fn aclose(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.core.close();
         if let Some(c) = &self.limit {
             let fresh = Arc::new(tokio::sync::Semaphore::new(c.max.max(1)));
             std::mem::replace(&mut *c.slots.write().unwrap_or_else(|p| p.into_inner()), fresh).close();
         }
+    }
+
+    pub fn aclose(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.close();
         awaitable(py, async { Ok(()) })
     }
 
@@ -342,7 +350,7 @@ impl Client {
         this.clone().unbind()
     }
     pub fn __exit__(&self, _exc_type: Option<Py<PyAny>>, _exc_value: Option<Py<PyAny>>, _traceback: Option<Py<PyAny>>) {
-        self.core.close();
+        self.close();
     }
 
     // Properties: defaults every request starts from.
@@ -453,6 +461,22 @@ pub fn pairs_to_dict<'py>(py: Python<'py>, pairs: &[(String, String)]) -> PyResu
     let d = PyDict::new(py);
     for (k, v) in pairs {
         d.set_item(k, v)?;
+    }
+    Ok(d)
+}
+
+/// Pairs to a dict where a repeated key maps to the list of its values (in order), so
+/// `Client(params={"tag": ["a", "b"]}).params` reads back as it was given.
+pub fn pairs_to_multidict<'py>(py: Python<'py>, pairs: &[(String, String)]) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (k, v) in pairs {
+        match d.get_item(k)? {
+            None => d.set_item(k, v)?,
+            Some(prev) => match prev.cast::<pyo3::types::PyList>() {
+                Ok(list) => list.append(v)?,
+                Err(_) => d.set_item(k, pyo3::types::PyList::new(py, [prev, v.into_pyobject(py)?.into_any()])?)?,
+            },
+        }
     }
     Ok(d)
 }

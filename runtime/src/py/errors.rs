@@ -41,6 +41,12 @@ fn build(py: Python<'_>, err: Error) -> PyResult<PyErr> {
     } else {
         cls.bind(py).call((err.message,), Some(&kwargs))?
     };
+    if let Some(os) = err.os {
+        // Also an OSError: the attributes `open()` would have set.
+        exc.setattr("errno", os.errno)?;
+        exc.setattr("strerror", os.strerror)?;
+        exc.setattr("filename", os.filename)?;
+    }
     Ok(PyErr::from_value(exc))
 }
 

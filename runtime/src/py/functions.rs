@@ -1,7 +1,7 @@
-//! Module-level `httpr.request/get/...`: one shared transport per TLS configuration, and a
-//! fresh cookie jar per call so nothing leaks between unrelated calls.
+//! Module-level `httpr.request/get/...`: a temporary client per call, so neither cookies nor
+//! connections outlive it.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use pyo3::prelude::*;
 
@@ -17,17 +17,8 @@ pub struct TlsArgs {
     pub client_pem_data: Option<Vec<u8>>,
 }
 
-/// TLS arguments plus the environment they fall back to (read at call time).
-type Key = (bool, Option<String>, Option<String>, Option<Vec<u8>>, crate::proxy::EnvProxies);
-static CLIENTS: Mutex<Vec<(Key, Arc<crate::client::Client>)>> = Mutex::new(Vec::new());
-
-fn client_for(tls: TlsArgs) -> PyResult<Arc<crate::client::Client>> {
-    let ca = crate::config::effective_ca(&tls.ca_cert_file);
-    let key: Key = (tls.verify, ca, tls.client_pem.clone(), tls.client_pem_data.clone(), crate::proxy::EnvProxies::from_env());
-    let mut cache = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((_, c)) = cache.iter().find(|(k, _)| *k == key) {
-        return Ok(c.clone());
-    }
+/// A client for one call: the settings a plain `Client()` has, with these TLS arguments.
+fn client_for(tls: TlsArgs) -> PyResult<crate::client::Client> {
     let args = ClientArgs {
         auth: None,
         auth_bearer: None,
@@ -56,15 +47,24 @@ fn client_for(tls: TlsArgs) -> PyResult<Arc<crate::client::Client>> {
         event_hooks: None,
         transport: None,
     };
-    let client = Arc::new(crate::client::Client::new(args.into_settings()?.0)?);
-    if cache.len() >= 8 {
-        cache.remove(0);
-    }
-    cache.push((key, client.clone()));
-    Ok(client)
+    Ok(crate::client::Client::new(args.into_settings()?.0)?)
 }
 
+/// One request on a temporary client (as httpr 0.7.8 did), closed before returning: no
+/// connection stays open once the call is over. Creating one is cheap (the default TLS
+/// config and the root certificates are shared).
 pub fn request(py: Python<'_>, method: &str, url: &str, tls: TlsArgs, kw: RequestKwargs) -> PyResult<Response> {
     let client = client_for(tls)?;
-    perform(py, &client, Arc::new(Jar::default()), method, url, kw)
+    let out = perform(py, &client, Arc::new(Jar::default()), method, url, kw);
+    py.detach(|| {
+        drop(client);
+        // Pooled hyper connections (a proxy's, say) end in their task on this thread's
+        // runtime: run it a moment so the sockets are closed now, not at the next request.
+        crate::rt::local().block_on(async {
+            for _ in 0..3 {
+                tokio::task::yield_now().await;
+            }
+        })
+    });
+    out
 }

@@ -106,16 +106,47 @@ impl Headers {
         Ok(())
     }
 
-    fn joined(&self, key: &str) -> Option<String> {
-        let map = self.read();
-        let mut it = map.get_all(key).iter();
-        let first = it.next()?;
-        let mut s = text(first);
-        for v in it {
-            s.push_str(", ");
-            s.push_str(&text(v));
+    /// dict.popitem: remove the last name (all its values) and return it with its value.
+    pub fn popitem(&self) -> PyResult<(String, String)> {
+        let mut map = self.write()?;
+        let name = map.keys().last().cloned().ok_or_else(|| PyKeyError::new_err("popitem(): headers are empty"))?;
+        let value = joined(&map, name.as_str()).unwrap_or_default();
+        map.remove(&name);
+        Ok((name.as_str().to_owned(), value))
+    }
+
+    /// A standalone writable copy.
+    pub fn copy(&self) -> Headers {
+        Headers::live(shared_headers(self.read().clone()))
+    }
+
+    /// `self | other`: a copy with `other` set over it.
+    pub fn __or__(&self, other: StrPairs) -> PyResult<Headers> {
+        let out = self.copy();
+        out.update(other)?;
+        Ok(out)
+    }
+
+    /// `other | self`: `other` as headers, with these set over it.
+    pub fn __ror__(&self, other: StrPairs) -> PyResult<Headers> {
+        let out = Headers::py_new(Some(other))?;
+        let mine = self.read().clone();
+        let mut map = out.write()?;
+        for name in mine.keys() {
+            map.remove(name);
         }
-        Some(s)
+        map.extend(mine);
+        drop(map);
+        Ok(out)
+    }
+
+    /// `self |= other`: update in place (a client's live headers included).
+    pub fn __ior__(&self, other: StrPairs) -> PyResult<()> {
+        self.update(other)
+    }
+
+    fn joined(&self, key: &str) -> Option<String> {
+        joined(&self.read(), key)
     }
 
     pub fn __getitem__(&self, key: &str) -> PyResult<String> {
@@ -174,4 +205,16 @@ impl Headers {
         let inner: Vec<String> = self.multi_items().iter().map(|(k, v)| format!("{k:?}: {v:?}")).collect();
         format!("Headers({{{}}})", inner.join(", "))
     }
+}
+
+/// Every value of `key` joined with ", " (as httpx does), or None when absent.
+fn joined(map: &HeaderMap, key: &str) -> Option<String> {
+    let mut it = map.get_all(key).iter();
+    let first = it.next()?;
+    let mut s = text(first);
+    for v in it {
+        s.push_str(", ");
+        s.push_str(&text(v));
+    }
+    Some(s)
 }

@@ -102,9 +102,13 @@ impl Response {
     pub fn encoding(&self, py: Python<'_>) -> String {
         encoding::name(self.enc(py))
     }
-    pub fn set_encoding(&self, value: String) -> PyResult<()> {
-        let e = encoding::lookup(&value).ok_or_else(|| pyo3::exceptions::PyLookupError::new_err(format!("unknown encoding: {value:?}")))?;
-        *self.encoding.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+    /// None or "" forgets the chosen encoding: `text` detects it again.
+    pub fn set_encoding(&self, value: Option<String>) -> PyResult<()> {
+        let chosen = match value.as_deref() {
+            None | Some("") => None,
+            Some(name) => Some(encoding::lookup(name).ok_or_else(|| pyo3::exceptions::PyLookupError::new_err(format!("unknown encoding: {name:?}")))?),
+        };
+        *self.encoding.lock().unwrap_or_else(|p| p.into_inner()) = chosen;
         Ok(())
     }
     pub fn headers(&self) -> Headers {
@@ -124,6 +128,11 @@ impl Response {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.starts_with("application/cbor"));
         let obj = self.with_body(py, |b| if is_cbor { super::json::from_cbor(py, b) } else { super::json::from_json(py, b) });
+        obj.map(Bound::unbind).map_err(|e| e.for_request(self.data.method.as_str(), self.data.url.as_str()).into())
+    }
+    /// The body as CBOR, whatever the Content-Type says.
+    pub fn cbor(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let obj = self.with_body(py, |b| super::json::from_cbor(py, b));
         obj.map(Bound::unbind).map_err(|e| e.for_request(self.data.method.as_str(), self.data.url.as_str()).into())
     }
     pub fn text_markdown(&self, py: Python<'_>) -> String {

@@ -1,32 +1,165 @@
-//! `httpr.StreamingResponse` and its iterators. The body stays on the wire until iterated;
-//! each chunk is awaited with the GIL released, on the runtime of the thread that opened the
-//! stream (any thread may read it: it drives that runtime).
+//! A streamed response body and the sync `httpr.StreamingResponse` with its iterators.
+//! The body stays on the wire until iterated. One `Body` serves sync and async readers alike
+//! (so mixing them on one response follows one set of StreamConsumed/StreamClosed rules): a
+//! sync read drives the runtime that carries the connection with the GIL released, an async
+//! read awaits it on the shared runtime.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+use tokio::sync::Mutex as AsyncMutex;
 
 use super::head::StreamHead;
 use crate::client::Head;
 use crate::error::{Error, ErrorKind, Result};
-use crate::stream::{BodyStream, LineSplitter, TextDecoder};
+use crate::rt::Handle;
+use crate::stream::{Assemble, BodyStream, LinePieces, TextPieces};
 
-struct Body {
-    stream: BodyStream,
-    closed: bool,
-    consumed: bool,
-    /// The runtime whose connection carries this body.
-    rt: Runtime,
+struct Inner {
+    stream: AsyncMutex<BodyStream>,
+    closed: AtomicBool,
+    consumed: AtomicBool,
+    /// The runtime whose connection carries this body (a sync stream's own thread's, or the
+    /// shared one); sync reads drive it.
+    rt: Handle,
+}
+
+/// A streamed body, shared by a response and the iterators made from it.
+#[derive(Clone)]
+pub struct Body(Arc<Inner>);
+
+impl Body {
+    pub fn new(stream: BodyStream, rt: Handle) -> Self {
+        Body(Arc::new(Inner { stream: AsyncMutex::new(stream), closed: AtomicBool::new(false), consumed: AtomicBool::new(false), rt }))
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.0.closed.load(Ordering::Acquire)
+    }
+    pub fn is_consumed(&self) -> bool {
+        self.0.consumed.load(Ordering::Acquire)
+    }
+
+    /// An iterator may only start on a body nothing has finished or closed.
+    pub fn check_fresh(&self) -> Result<()> {
+        if self.is_consumed() {
+            return Err(Error::new(ErrorKind::StreamConsumed, "the stream has already been read to the end"));
+        }
+        if self.is_closed() {
+            return Err(Error::new(ErrorKind::StreamClosed, "the stream was closed before it was read"));
+        }
+        Ok(())
+    }
+
+    /// The next chunk; marks the body consumed at the end.
+    pub async fn next(&self) -> Result<Option<Bytes>> {
+        if self.is_consumed() {
+            return Ok(None);
+        }
+        if self.is_closed() {
+            return Err(Error::new(ErrorKind::StreamClosed, "the stream was closed before it was read to the end"));
+        }
+        let chunk = self.0.stream.lock().await.next_chunk().await?;
+        if chunk.is_none() {
+            self.0.consumed.store(true, Ordering::Release);
+        }
+        Ok(chunk)
+    }
+
+    /// `next` from sync code, with the GIL released while waiting.
+    pub fn next_blocking(&self, py: Python<'_>) -> Result<Option<Bytes>> {
+        py.detach(|| self.0.rt.block_on(self.next()))
+    }
+
+    /// The rest of the body in one buffer.
+    pub async fn read_rest(&self) -> Result<Bytes> {
+        let mut buf = Vec::new();
+        while let Some(chunk) = self.next().await? {
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(buf))
+    }
+
+    /// Drop the unread rest of the body (and the connection under it).
+    pub async fn close(&self) {
+        self.0.closed.store(true, Ordering::Release);
+        self.0.stream.lock().await.close();
+    }
+
+    /// `close` from sync code. A thread's own runtime is also run for a moment, so the
+    /// connection task ends and the socket is really closed now (nothing else may drive that
+    /// runtime for a while); the shared runtime's threads see to that by themselves.
+    pub fn close_blocking(&self, py: Python<'_>) {
+        let local = matches!(self.0.rt, Handle::Local(_));
+        py.detach(|| {
+            self.0.rt.block_on(async {
+                self.close().await;
+                if local {
+                    for _ in 0..3 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+            })
+        })
+    }
+
+    /// The next piece `pieces` assembles from this body, reading chunks as needed.
+    pub fn next_piece_blocking<A: Assemble>(&self, py: Python<'_>, pieces: &Mutex<A>) -> Result<Option<A::Out>> {
+        loop {
+            if let Some(ready) = lock(pieces).ready() {
+                return Ok(ready);
+            }
+            let chunk = self.next_blocking(py)?;
+            lock(pieces).feed(chunk.as_deref());
+        }
+    }
+
+    /// The async twin of `next_piece_blocking`.
+    pub async fn next_piece<A: Assemble>(&self, pieces: &Mutex<A>) -> Result<Option<A::Out>> {
+        loop {
+            if let Some(ready) = lock(pieces).ready() {
+                return Ok(ready);
+            }
+            let chunk = self.next().await?;
+            lock(pieces).feed(chunk.as_deref());
+        }
+    }
+
+    /// The sync iterators over this body, as both response classes hand them out.
+    pub fn iter_bytes(&self) -> PyResult<BytesIterator> {
+        self.check_fresh()?;
+        Ok(BytesIterator { body: self.clone() })
+    }
+    pub fn iter_text(&self, head: &StreamHead) -> PyResult<TextIterator> {
+        self.check_fresh()?;
+        Ok(TextIterator { body: self.clone(), pieces: Mutex::new(TextPieces::new(head.encoding)) })
+    }
+    pub fn iter_lines(&self, head: &StreamHead) -> PyResult<LineIterator> {
+        self.check_fresh()?;
+        Ok(LineIterator { body: self.clone(), pieces: Mutex::new(LinePieces::new(head.encoding)) })
+    }
+
+    /// `read()`: the rest of the body (the whole body if nothing was read yet), also kept
+    /// for `content`.
+    pub fn read_blocking(&self, py: Python<'_>, head: &StreamHead) -> PyResult<Py<PyBytes>> {
+        self.check_fresh()?;
+        let body = py.detach(|| self.0.rt.block_on(self.read_rest()))?;
+        let _ = head.read_body.set(body.clone());
+        Ok(super::bytes::from_pieces(py, &[&body])?.unbind())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 pub struct StreamingResponse {
     head: StreamHead,
-    body: Arc<Mutex<Body>>,
+    body: Body,
 }
-
-type Runtime = crate::rt::Handle;
 
 impl std::ops::Deref for StreamingResponse {
     type Target = StreamHead;
@@ -35,105 +168,41 @@ impl std::ops::Deref for StreamingResponse {
     }
 }
 
-fn lock(body: &Mutex<Body>) -> MutexGuard<'_, Body> {
-    body.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Body {
-    /// Drop the unread rest and let this body's runtime run the connection task once, so the
-    /// socket is really closed now (nothing else may drive that runtime for a while).
-    fn close(&mut self) {
-        self.closed = true;
-        self.stream.close();
-        self.rt.block_on(async {
-            for _ in 0..3 {
-                tokio::task::yield_now().await;
-            }
-        });
-    }
-}
-
-/// Next chunk with the GIL released; marks the stream consumed at the end.
-fn next_chunk(py: Python<'_>, body: &Mutex<Body>) -> Result<Option<Bytes>> {
-    py.detach(|| {
-        let mut b = lock(body);
-        if b.consumed {
-            return Ok(None);
-        }
-        if b.closed {
-            return Err(Error::new(ErrorKind::StreamClosed, "the stream was closed before it was read to the end"));
-        }
-        let rt = b.rt.clone();
-        let chunk = rt.block_on(b.stream.next_chunk())?;
-        if chunk.is_none() {
-            b.consumed = true;
-        }
-        Ok(chunk)
-    })
-}
-
 impl StreamingResponse {
-    pub fn from_head(head: Head, rt: Runtime) -> Self {
+    pub fn from_head(head: Head, rt: Handle) -> Self {
         let (head, stream) = StreamHead::split(head);
-        StreamingResponse { head, body: Arc::new(Mutex::new(Body { stream, closed: false, consumed: false, rt })) }
-    }
-
-    fn check_fresh(&self) -> Result<()> {
-        let b = lock(&self.body);
-        if b.consumed {
-            return Err(Error::new(ErrorKind::StreamConsumed, "the stream has already been read to the end"));
-        }
-        if b.closed {
-            return Err(Error::new(ErrorKind::StreamClosed, "the stream was closed before it was read"));
-        }
-        Ok(())
+        StreamingResponse { head, body: Body::new(stream, rt) }
     }
 
     pub fn is_closed(&self) -> bool {
-        lock(&self.body).closed
+        self.body.is_closed()
     }
     pub fn is_consumed(&self) -> bool {
-        lock(&self.body).consumed
+        self.body.is_consumed()
     }
     pub fn iter_bytes(&self) -> PyResult<BytesIterator> {
-        self.check_fresh()?;
-        Ok(BytesIterator { body: self.body.clone() })
+        self.body.iter_bytes()
     }
     pub fn __iter__(&self) -> PyResult<BytesIterator> {
-        self.iter_bytes()
+        self.body.iter_bytes()
     }
     pub fn iter_text(&self) -> PyResult<TextIterator> {
-        self.check_fresh()?;
-        Ok(TextIterator { body: self.body.clone(), decoder: Mutex::new(Some(TextDecoder::new(self.encoding))) })
+        self.body.iter_text(&self.head)
     }
     pub fn iter_lines(&self) -> PyResult<LineIterator> {
-        self.check_fresh()?;
-        Ok(LineIterator {
-            body: self.body.clone(),
-            state: Mutex::new(LineState { decoder: Some(TextDecoder::new(self.encoding)), splitter: LineSplitter::default(), ready: Default::default() }),
-        })
+        self.body.iter_lines(&self.head)
     }
-    /// The rest of the body (the whole body if nothing was read yet).
     pub fn read(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
-        self.check_fresh()?;
-        let mut buf = Vec::new();
-        while let Some(chunk) = next_chunk(py, &self.body)? {
-            buf.extend_from_slice(&chunk);
-        }
-        let body = bytes::Bytes::from(buf);
-        let _ = self.read_body.set(body.clone());
-        Ok(super::bytes::from_pieces(py, &[&body])?.unbind())
+        self.body.read_blocking(py, &self.head)
     }
-    pub fn close(&self) {
-        let mut b = lock(&self.body);
-        b.close();
+    pub fn close(&self, py: Python<'_>) {
+        self.body.close_blocking(py);
     }
     pub fn __enter__(&self, this: &Bound<'_, PyAny>) -> Py<PyAny> {
         this.clone().unbind()
     }
-    pub fn __exit__(&self, _exc_type: Option<Py<PyAny>>, _exc_value: Option<Py<PyAny>>, _traceback: Option<Py<PyAny>>) {
-        let mut b = lock(&self.body);
-        b.close();
+    pub fn __exit__(&self, py: Python<'_>, _exc_type: Option<Py<PyAny>>, _exc_value: Option<Py<PyAny>>, _traceback: Option<Py<PyAny>>) {
+        self.body.close_blocking(py);
     }
     pub fn __repr__(&self) -> String {
         format!("<StreamingResponse [{} {}]>", self.status_code(), self.reason_phrase())
@@ -141,7 +210,7 @@ impl StreamingResponse {
 }
 
 pub struct BytesIterator {
-    body: Arc<Mutex<Body>>,
+    body: Body,
 }
 
 impl BytesIterator {
@@ -149,13 +218,13 @@ impl BytesIterator {
         this.clone().unbind()
     }
     pub fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyBytes>>> {
-        next_chunk(py, &self.body)?.map(|c| super::bytes::from_pieces(py, &[&c]).map(Bound::unbind)).transpose()
+        self.body.next_blocking(py)?.map(|c| super::bytes::from_pieces(py, &[&c]).map(Bound::unbind)).transpose()
     }
 }
 
 pub struct TextIterator {
-    body: Arc<Mutex<Body>>,
-    decoder: Mutex<Option<TextDecoder>>,
+    body: Body,
+    pieces: Mutex<TextPieces>,
 }
 
 impl TextIterator {
@@ -163,35 +232,13 @@ impl TextIterator {
         this.clone().unbind()
     }
     pub fn __next__(&self, py: Python<'_>) -> PyResult<Option<String>> {
-        let mut dec = self.decoder.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            let Some(d) = dec.as_mut() else { return Ok(None) };
-            match next_chunk(py, &self.body)? {
-                Some(chunk) => {
-                    let text = d.decode(&chunk, false);
-                    if !text.is_empty() {
-                        return Ok(Some(text));
-                    }
-                }
-                None => {
-                    let tail = d.decode(&[], true);
-                    *dec = None;
-                    return Ok((!tail.is_empty()).then_some(tail));
-                }
-            }
-        }
+        Ok(self.body.next_piece_blocking(py, &self.pieces)?)
     }
 }
 
-struct LineState {
-    decoder: Option<TextDecoder>,
-    splitter: LineSplitter,
-    ready: std::collections::VecDeque<String>,
-}
-
 pub struct LineIterator {
-    body: Arc<Mutex<Body>>,
-    state: Mutex<LineState>,
+    body: Body,
+    pieces: Mutex<LinePieces>,
 }
 
 impl LineIterator {
@@ -199,24 +246,6 @@ impl LineIterator {
         this.clone().unbind()
     }
     pub fn __next__(&self, py: Python<'_>) -> PyResult<Option<String>> {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            if let Some(line) = st.ready.pop_front() {
-                return Ok(Some(line));
-            }
-            let Some(decoder) = st.decoder.as_mut() else { return Ok(None) };
-            let (text, done) = match next_chunk(py, &self.body)? {
-                Some(chunk) => (decoder.decode(&chunk, false), false),
-                None => (decoder.decode(&[], true), true),
-            };
-            let lines = st.splitter.push(&text);
-            st.ready.extend(lines);
-            if done {
-                st.decoder = None;
-                if let Some(last) = st.splitter.finish() {
-                    st.ready.push_back(last);
-                }
-            }
-        }
+        Ok(self.body.next_piece_blocking(py, &self.pieces)?)
     }
 }

@@ -223,7 +223,7 @@ impl Connector {
         let tls = tokio_rustls::TlsConnector::from(self.tls.clone());
         match tls.connect(name, stream).await {
             Ok(s) => Ok(Stream::Tls(Box::new(s))),
-            Err(e) => Err(fail(ErrorKind::ConnectError, format!("TLS handshake with {} failed: {}", authority(dst), cause_chain(&e)))),
+            Err(e) => Err(fail(ErrorKind::SSLError, format!("TLS handshake with {} failed: {}", authority(dst), cause_chain(&e)))),
         }
     }
 }

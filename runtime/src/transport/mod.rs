@@ -72,7 +72,7 @@ const ANY: HeaderValue = HeaderValue::from_static("*/*");
 impl Transport {
     pub fn build(s: &ClientSettings) -> Result<Self> {
         if s.tls.http1_only && s.tls.http2_only {
-            return Err(Error::value("http1_only and http2_only cannot both be True"));
+            return Err(Error::value("Only one of http1_only or http2_only may be set."));
         }
         let mut tls_opts = s.tls.clone();
         tls_opts.ca_cert_file = crate::config::effective_ca(&s.tls.ca_cert_file);
