@@ -102,7 +102,14 @@ fn merge_pairs(base: &[(String, String)], over: &[(String, String)]) -> Vec<(Str
 
 pub fn prepare(settings: &ClientSettings, method: &str, url: &str, opts: RequestOptions) -> Result<Prepared> {
     let method = parse_method(method)?;
-    let mut url = url_util::resolve(settings.base_url.as_ref(), url)?;
+    // The request's own URL: an InvalidURL that is also a RequestError (as 0.7.8 raised).
+    let as_request_url = |mut e: Error| {
+        if e.kind == crate::ErrorKind::InvalidURL {
+            e.kind = crate::ErrorKind::InvalidRequestURL;
+        }
+        e
+    };
+    let mut url = url_util::resolve(settings.base_url.as_ref(), url).map_err(as_request_url)?;
     if settings.https_only && url.scheme() != "https" {
         return Err(Error::new(crate::ErrorKind::UnsupportedProtocol, format!("https_only is set: refusing to send {method} {url} over plain HTTP")));
     }
@@ -113,7 +120,7 @@ pub fn prepare(settings: &ClientSettings, method: &str, url: &str, opts: Request
     };
     url_util::append_query(&mut url, &params);
     if url.as_str().len() > url_util::MAX_URL {
-        return Err(Error::new(crate::ErrorKind::InvalidURL, format!("URL is too long once the params are added: {} bytes (the limit is {})", url.as_str().len(), url_util::MAX_URL)));
+        return Err(Error::new(crate::ErrorKind::InvalidRequestURL, format!("URL is too long once the params are added: {} bytes (the limit is {})", url.as_str().len(), url_util::MAX_URL)));
     }
 
     let mut headers = settings.headers.read().unwrap_or_else(|p| p.into_inner()).clone();

@@ -10,12 +10,11 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use super::awaitable::awaitable;
-use super::head::StreamHead;
 use super::hooks::Hooks;
 use super::registry::Wrapped;
 use crate::client::{Driver, Head, State};
 use crate::cookies::Jar;
-use super::stream::{Body, BytesIterator, LineIterator, TextIterator};
+use super::stream::{Body, Streamed};
 use crate::request::Prepared;
 use crate::rt::Handle;
 use crate::stream::{Assemble, LinePieces, TextPieces};
@@ -77,30 +76,22 @@ impl AsyncStream {
     }
 }
 
-pub struct AsyncStreamingResponse {
-    head: StreamHead,
-    body: Body,
-}
+pub struct AsyncStreamingResponse(Streamed);
 
+/// The head, and the sync readers (`iter_bytes()`, `read()`, ...: each wait blocks the event
+/// loop), come from `Streamed`.
 impl std::ops::Deref for AsyncStreamingResponse {
-    type Target = StreamHead;
-    fn deref(&self) -> &StreamHead {
-        &self.head
+    type Target = Streamed;
+    fn deref(&self) -> &Streamed {
+        &self.0
     }
 }
 
 impl AsyncStreamingResponse {
     fn from_head(head: Head) -> Self {
-        let (head, stream) = StreamHead::split(head);
-        AsyncStreamingResponse { head, body: Body::new(stream, Handle::Shared(crate::rt::shared())) }
+        AsyncStreamingResponse(Streamed::new(head, Handle::Shared(crate::rt::shared())))
     }
 
-    pub fn is_closed(&self) -> bool {
-        self.body.is_closed()
-    }
-    pub fn is_consumed(&self) -> bool {
-        self.body.is_consumed()
-    }
     pub fn aiter_bytes(&self) -> PyResult<AsyncBytesIterator> {
         self.body.check_fresh()?;
         Ok(AsyncBytesIterator { body: self.body.clone() })
@@ -132,25 +123,6 @@ impl AsyncStreamingResponse {
             body.close().await;
             Ok(())
         })
-    }
-    // The sync readers (as in httpr 0.7.8): each wait blocks the event loop.
-    pub fn iter_bytes(&self) -> PyResult<BytesIterator> {
-        self.body.iter_bytes()
-    }
-    pub fn __iter__(&self) -> PyResult<BytesIterator> {
-        self.body.iter_bytes()
-    }
-    pub fn iter_text(&self) -> PyResult<TextIterator> {
-        self.body.iter_text(&self.head)
-    }
-    pub fn iter_lines(&self) -> PyResult<LineIterator> {
-        self.body.iter_lines(&self.head)
-    }
-    pub fn read(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
-        self.body.read_blocking(py, &self.head)
-    }
-    pub fn close(&self, py: Python<'_>) {
-        self.body.close_blocking(py);
     }
     pub fn __repr__(&self) -> String {
         format!("<AsyncStreamingResponse [{} {}]>", self.status_code(), self.reason_phrase())

@@ -178,13 +178,7 @@ impl RequestKwargs {
 
 fn prepare(py: Python<'_>, state: &crate::client::State, method: &str, url: &str, kw: RequestKwargs) -> PyResult<request::Prepared> {
     let opts = kw.into_options(py, &state.settings)?;
-    Ok(request::prepare(&state.settings, method, url, opts).map_err(|mut e| {
-        // The request's own URL: an InvalidURL that is also a RequestError (as 0.7.8 raised).
-        if e.kind == ErrorKind::InvalidURL {
-            e.kind = ErrorKind::InvalidRequestURL;
-        }
-        e.for_request(method, url)
-    })?)
+    Ok(request::prepare(&state.settings, method, url, opts).map_err(|e| e.for_request(method, url))?)
 }
 
 /// Prepare with the GIL, then send and read with it released.

@@ -156,22 +156,24 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-pub struct StreamingResponse {
-    head: StreamHead,
-    body: Body,
+/// A response whose headers arrived, with its unread body: what both streaming responses
+/// are, and the sync readers both offer (the async one because httpr 0.7.8 code calls them).
+pub struct Streamed {
+    pub head: StreamHead,
+    pub body: Body,
 }
 
-impl std::ops::Deref for StreamingResponse {
+impl std::ops::Deref for Streamed {
     type Target = StreamHead;
     fn deref(&self) -> &StreamHead {
         &self.head
     }
 }
 
-impl StreamingResponse {
-    pub fn from_head(head: Head, rt: Handle) -> Self {
+impl Streamed {
+    pub fn new(head: Head, rt: Handle) -> Self {
         let (head, stream) = StreamHead::split(head);
-        StreamingResponse { head, body: Body::new(stream, rt) }
+        Streamed { head, body: Body::new(stream, rt) }
     }
 
     pub fn is_closed(&self) -> bool {
@@ -198,11 +200,26 @@ impl StreamingResponse {
     pub fn close(&self, py: Python<'_>) {
         self.body.close_blocking(py);
     }
+}
+
+pub struct StreamingResponse(Streamed);
+
+impl std::ops::Deref for StreamingResponse {
+    type Target = Streamed;
+    fn deref(&self) -> &Streamed {
+        &self.0
+    }
+}
+
+impl StreamingResponse {
+    pub fn from_head(head: Head, rt: Handle) -> Self {
+        StreamingResponse(Streamed::new(head, rt))
+    }
     pub fn __enter__(&self, this: &Bound<'_, PyAny>) -> Py<PyAny> {
         this.clone().unbind()
     }
     pub fn __exit__(&self, py: Python<'_>, _exc_type: Option<Py<PyAny>>, _exc_value: Option<Py<PyAny>>, _traceback: Option<Py<PyAny>>) {
-        self.body.close_blocking(py);
+        self.close(py);
     }
     pub fn __repr__(&self) -> String {
         format!("<StreamingResponse [{} {}]>", self.status_code(), self.reason_phrase())
