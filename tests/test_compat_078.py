@@ -836,7 +836,9 @@ def expected_flags(status: int) -> dict[str, bool]:
     return {
         "is_informational": 100 <= status < 200,
         "is_success": 200 <= status < 300,
-        "is_redirect": 300 <= status < 400,
+        # A deliberate difference from 0.7.8 (any 3xx there): httpx's meaning, a followable
+        # redirect with a Location (issue 20; docs/guides/migrating.md).
+        "is_redirect": status in (301, 302, 303, 307, 308) and STATUSES[status][1] is not None,
         "is_client_error": 400 <= status < 500,
         "is_server_error": 500 <= status < 600,
         "is_error": 400 <= status < 600,

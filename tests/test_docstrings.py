@@ -34,7 +34,7 @@ def test_public_methods_and_properties_have_docstrings(cls: type) -> None:
 
 def test_help_shows_parameters_and_defaults() -> None:
     doc = inspect.getdoc(httpr.Client.get) or ""
-    assert "timeout (float | Timeout | None)" in doc and "Default: the client's setting." in doc
+    assert "timeout (float | tuple[float | None, ...] | Timeout | None)" in doc and "Default: the client's setting." in doc
     assert "params (QueryParamTypes | None)" in doc
     assert str(inspect.signature(httpr.Client)).startswith("(auth=None, auth_bearer=None")
     assert "timeout=30" in str(inspect.signature(httpr.Client))

@@ -161,6 +161,8 @@ pub struct RPythonModule {
     /// Imported as a submodule too (`from . import exceptions`).
     pub public: bool,
     pub names: Vec<crate::model::PythonName>,
+    /// Its names are imported into the stub (see `PythonModule::stub`).
+    pub stub: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -275,10 +277,14 @@ impl<'a> Lowering<'a> {
             return RParam { name: p.name.clone(), py_type: t.py.clone(), rust_type: String::new(), py_default: None, rust_default: None, doc, group: None, kwargs: false, pass: String::new() };
         };
         let (py_type, rust_type) = if p.optional { (format!("{} | None", t.py), format!("Option<{rust}>")) } else { (t.py.clone(), rust) };
+        // A type with `unset` takes it for any default (the runtime applies the documented
+        // value), unless it also has `from_literal` and the default is a plain literal: then
+        // the wrapper passes that value (`keepalive_expiry=5.0`).
+        let literal = |lit: &str| lit != "..." && !(lit == "None" && !p.optional) && t.from_literal.is_some();
         let rust_default = match (&p.default, &t.unset) {
             (None, _) => None,
-            (Some(_), Some(unset)) => Some(unset.clone()),
-            (Some(lit), None) => match literal_to_rust(lit) {
+            (Some(lit), Some(unset)) if !literal(lit) => Some(unset.clone()),
+            (Some(lit), _) => match literal_to_rust(lit) {
                 Some(r) if r == "None" && p.optional => Some(r),
                 Some(r) if t.from_literal.is_some() => {
                     let wrapped = t.from_literal.as_deref().unwrap_or("{}").replace("{}", &r);
@@ -698,7 +704,7 @@ impl<'a> Lowering<'a> {
                     self.err(&["python", &m.module, &n.name], "name already exported");
                 }
             }
-            python.push(RPythonModule { module: m.module.clone(), doc: esc(&m.doc), public: !m.module.starts_with('_'), names: m.names.iter().map(|n| crate::model::PythonName { name: n.name.clone(), doc: esc(&n.doc) }).collect() });
+            python.push(RPythonModule { module: m.module.clone(), doc: esc(&m.doc), public: !m.module.starts_with('_'), stub: m.stub, names: m.names.iter().map(|n| crate::model::PythonName { name: n.name.clone(), doc: esc(&n.doc) }).collect() });
         }
         let groups: Vec<RGroup> = api.groups.keys().cloned().collect::<Vec<_>>().iter().filter_map(|g| self.group(g)).collect();
         if self.errors.is_empty() {

@@ -38,6 +38,10 @@ pub struct PythonModule {
     pub doc: String,
     #[serde(default)]
     pub names: Vec<PythonName>,
+    /// Its names are also imported into the compiled module's stub, for the `py` types that
+    /// name them (`response.elapsed: Elapsed`).
+    #[serde(default)]
+    pub stub: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -286,10 +286,10 @@ impl Request {
         rt::py::guard(|| Ok({ let v = self.0.method(); v }))
     }
 
-    #[doc = "The URL."]
+    #[doc = "The URL: an `httpr.URL`, which is also a `str` (so string code keeps working) with httpx's `host`, `port`, `scheme`, `path`, `params`, `copy_with()`, `join()`."]
     #[getter]
-    fn url(&self, py: Python<'_>) -> PyResult<String> {
-        rt::py::guard(|| Ok({ let v = self.0.url(); v }))
+    fn url(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| Ok({ let v = self.0.url(py); v? }))
     }
 
     #[doc = "The request headers."]
@@ -357,10 +357,10 @@ impl Response {
         rt::py::guard(|| Ok({ let v = self.0.http_version(); v }))
     }
 
-    #[doc = "The final URL, after any redirects."]
+    #[doc = "The final URL, after any redirects: an `httpr.URL`, a `str` subclass with httpx's URL attributes (`host`, `port`, `path`, `params`, `copy_with()`, `join()`); \"\" for a Response built by user code."]
     #[getter]
-    fn url(&self, py: Python<'_>) -> PyResult<String> {
-        rt::py::guard(|| Ok({ let v = self.0.url(); v }))
+    fn url(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| Ok({ let v = self.0.url(py); v? }))
     }
 
     #[doc = "The body as bytes (decompressed)."]
@@ -398,10 +398,34 @@ impl Response {
         rt::py::guard(|| Ok({ let v = self.0.cookies(); rt::py::client::pairs_to_dict(py, &v)?.unbind() }))
     }
 
-    #[doc = "Seconds from sending the request to receiving the whole body."]
+    #[doc = "Time from sending the request to receiving the whole body: a `datetime.timedelta` (httpx, requests) that also acts as the float of seconds httpr 0.7.8 returned (`float()`, comparing with and adding numbers, `round()`, numeric formats, `* 1000`)."]
     #[getter]
-    fn elapsed(&self, py: Python<'_>) -> PyResult<f64> {
-        rt::py::guard(|| Ok({ let v = self.0.elapsed(); v }))
+    fn elapsed(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| Ok({ let v = self.0.elapsed(py); v? }))
+    }
+
+    #[doc = "Bytes of body received (after decompression)."]
+    #[getter]
+    fn num_bytes_downloaded(&self, py: Python<'_>) -> PyResult<usize> {
+        rt::py::guard(|| Ok({ let v = self.0.num_bytes_downloaded(); v }))
+    }
+
+    #[doc = "requests' flag: the status is below 400 (so 3xx is ok, unlike `is_success`)."]
+    #[getter]
+    fn ok(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.ok(); v }))
+    }
+
+    #[doc = "requests' name for `reason_phrase`."]
+    #[getter]
+    fn reason(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| Ok({ let v = self.0.reason(); v }))
+    }
+
+    #[doc = "The parsed `Link` header, as httpx: `{rel: {\"url\": ..., \"rel\": ..., ...}}` (keyed by the URL when a link has no rel)."]
+    #[getter]
+    fn links(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
+        rt::py::guard(|| Ok({ let v = self.0.links(py); v? }))
     }
 
     #[doc = "The HTML body converted to Markdown."]
@@ -434,7 +458,7 @@ impl Response {
         rt::py::guard(|| Ok({ let v = self.0.is_success(); v }))
     }
 
-    #[doc = "Status is 3xx."]
+    #[doc = "A redirect that can be followed: status 301, 302, 303, 307 or 308 with a Location header (httpx's meaning; `300 <= status_code < 400` for any 3xx)."]
     #[getter]
     fn is_redirect(&self, py: Python<'_>) -> PyResult<bool> {
         rt::py::guard(|| Ok({ let v = self.0.is_redirect(); v }))
@@ -462,6 +486,24 @@ impl Response {
     #[getter]
     fn has_redirect_location(&self, py: Python<'_>) -> PyResult<bool> {
         rt::py::guard(|| Ok({ let v = self.0.has_redirect_location(); v }))
+    }
+
+    #[doc = "The request as sent for the final hop (method, URL, headers, body). A Response built by user code has none: RuntimeError, as in httpx."]
+    #[getter]
+    fn request(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| Ok({ let v = self.0.request(py)?; v }))
+    }
+
+    #[doc = "The redirect responses followed to reach this one, oldest first (empty without redirects). Their bodies were not read."]
+    #[getter]
+    fn history(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyList>> {
+        rt::py::guard(|| Ok({ let v = self.0.history(py); v? }))
+    }
+
+    #[doc = "When redirects were not followed (`follow_redirects=False`) and this is a redirect: the request it points at, as httpx builds it; else None."]
+    #[getter]
+    fn next_request(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        rt::py::guard(|| Ok({ let v = self.0.next_request(py); v? }))
     }
 
     #[doc = "Parse the body as JSON (or as CBOR when the Content-Type is application/cbor).
@@ -509,6 +551,88 @@ Raises:
         })
     }
 
+    #[doc = "The body (already read): the same as `content`, for code written for streamed httpx responses.
+
+Returns:
+    bytes"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn read(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyBytes>> {
+        rt::py::guard(|| {
+            let v = self.0.read(py);
+            Ok(v)
+        })
+    }
+
+    #[doc = "Iterate over the body in pieces (httpx's reader, on a body already in memory). An empty body yields nothing.
+
+Args:
+    chunk_size (int | None): Bytes per piece; None: the whole body in one piece. Default: None.
+
+Returns:
+    Iterator[bytes]
+
+Raises:
+    RuntimeError"]
+    #[pyo3(signature = (chunk_size=None), text_signature = "($self, chunk_size=None)")]
+    fn iter_bytes(&self, py: Python<'_>, chunk_size: Option<usize>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.iter_bytes(py, chunk_size)?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "Iterate over the decoded text in pieces.
+
+Args:
+    chunk_size (int | None): Characters per piece; None: the whole text in one piece. Default: None.
+
+Returns:
+    Iterator[str]
+
+Raises:
+    RuntimeError"]
+    #[pyo3(signature = (chunk_size=None), text_signature = "($self, chunk_size=None)")]
+    fn iter_text(&self, py: Python<'_>, chunk_size: Option<usize>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.iter_text(py, chunk_size)?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "Iterate over the text line by line (\\n, \\r\\n or \\r; terminators removed), as a stream's `iter_lines()`.
+
+Returns:
+    Iterator[str]
+
+Raises:
+    RuntimeError"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn iter_lines(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.iter_lines(py)?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "requests' reader: the body in `chunk_size` pieces.
+
+Args:
+    chunk_size (int | None): Bytes (characters with decode_unicode) per piece, 1 by default as in requests; None: one piece. Default: 1.
+    decode_unicode (bool): Yield decoded text instead of bytes. Default: False.
+
+Returns:
+    Iterator[Any]
+
+Raises:
+    RuntimeError"]
+    #[pyo3(signature = (chunk_size=Some(1), decode_unicode=false), text_signature = "($self, chunk_size=1, decode_unicode=False)")]
+    fn iter_content(&self, py: Python<'_>, chunk_size: Option<usize>, decode_unicode: bool) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.iter_content(py, chunk_size, decode_unicode)?;
+            Ok(v)
+        })
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         rt::py::guard(|| {
             let v = self.0.__repr__();
@@ -542,10 +666,10 @@ impl StreamingResponse {
         rt::py::guard(|| Ok({ let v = self.0.http_version(); v }))
     }
 
-    #[doc = "The final URL, after any redirects."]
+    #[doc = "The final URL, after any redirects: an `httpr.URL`, a `str` subclass with httpx's URL attributes (`host`, `port`, `path`, `params`, `copy_with()`, `join()`); \"\" for a Response built by user code."]
     #[getter]
-    fn url(&self, py: Python<'_>) -> PyResult<String> {
-        rt::py::guard(|| Ok({ let v = self.0.url(); v }))
+    fn url(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| Ok({ let v = self.0.url(py); v? }))
     }
 
     #[doc = "The response headers."]
@@ -590,7 +714,7 @@ impl StreamingResponse {
         rt::py::guard(|| Ok({ let v = self.0.is_success(); v }))
     }
 
-    #[doc = "Status is 3xx."]
+    #[doc = "A redirect that can be followed: status 301, 302, 303, 307 or 308 with a Location header (httpx's meaning; `300 <= status_code < 400` for any 3xx)."]
     #[getter]
     fn is_redirect(&self, py: Python<'_>) -> PyResult<bool> {
         rt::py::guard(|| Ok({ let v = self.0.is_redirect(); v }))
@@ -620,6 +744,42 @@ impl StreamingResponse {
         rt::py::guard(|| Ok({ let v = self.0.has_redirect_location(); v }))
     }
 
+    #[doc = "requests' flag: the status is below 400 (so 3xx is ok, unlike `is_success`)."]
+    #[getter]
+    fn ok(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.ok(); v }))
+    }
+
+    #[doc = "requests' name for `reason_phrase`."]
+    #[getter]
+    fn reason(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| Ok({ let v = self.0.reason(); v }))
+    }
+
+    #[doc = "The parsed `Link` header, as httpx: `{rel: {\"url\": ..., \"rel\": ..., ...}}` (keyed by the URL when a link has no rel)."]
+    #[getter]
+    fn links(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
+        rt::py::guard(|| Ok({ let v = self.0.links(py); v? }))
+    }
+
+    #[doc = "The request as sent for the final hop (method, URL, headers, body). A Response built by user code has none: RuntimeError, as in httpx."]
+    #[getter]
+    fn request(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| Ok({ let v = self.0.request(py)?; v }))
+    }
+
+    #[doc = "The redirect responses followed to reach this one, oldest first (empty without redirects). Their bodies were not read."]
+    #[getter]
+    fn history(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyList>> {
+        rt::py::guard(|| Ok({ let v = self.0.history(py); v? }))
+    }
+
+    #[doc = "When redirects were not followed (`follow_redirects=False`) and this is a redirect: the request it points at, as httpx builds it; else None."]
+    #[getter]
+    fn next_request(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        rt::py::guard(|| Ok({ let v = self.0.next_request(py); v? }))
+    }
+
     #[doc = "The body returned by `read()` (`await aread()` on AsyncClient); ResponseNotRead before that, as in httpx."]
     #[getter]
     fn content(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyBytes>> {
@@ -641,18 +801,40 @@ Raises:
         })
     }
 
-    #[doc = "Iterate over the body as bytes chunks, as they arrive (decompressed). Each wait for a chunk is bounded by the timeout.
+    #[doc = "Iterate over the body as bytes chunks, as they arrive (decompressed), or re-cut to `chunk_size`. Each wait for a chunk is bounded by the timeout.
+
+Args:
+    chunk_size (int | None): Bytes per piece (the last may be shorter); None: chunks as they arrive. Default: None.
 
 Returns:
     BytesIterator
 
 Raises:
     StreamConsumed, StreamClosed"]
-    #[pyo3(signature = (), text_signature = "($self)")]
-    fn iter_bytes(&self, py: Python<'_>) -> PyResult<BytesIterator> {
+    #[pyo3(signature = (chunk_size=None), text_signature = "($self, chunk_size=None)")]
+    fn iter_bytes(&self, py: Python<'_>, chunk_size: Option<usize>) -> PyResult<BytesIterator> {
         rt::py::guard(|| {
-            let v = self.0.iter_bytes()?;
+            let v = self.0.iter_bytes(chunk_size)?;
             Ok(BytesIterator(v))
+        })
+    }
+
+    #[doc = "requests' streaming reader (`stream=True` code): `iter_bytes(chunk_size)`, or `iter_text()` with decode_unicode.
+
+Args:
+    chunk_size (int | None): Bytes per piece, 1 by default as in requests (pass e.g. 65536); None: chunks as they arrive. Default: 1.
+    decode_unicode (bool): Yield decoded text (as `iter_text()`) instead of bytes. Default: False.
+
+Returns:
+    Iterator[Any]
+
+Raises:
+    StreamConsumed, StreamClosed"]
+    #[pyo3(signature = (chunk_size=Some(1), decode_unicode=false), text_signature = "($self, chunk_size=1, decode_unicode=False)")]
+    fn iter_content(&self, py: Python<'_>, chunk_size: Option<usize>, decode_unicode: bool) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.iter_content(py, chunk_size, decode_unicode)?;
+            Ok(v)
         })
     }
 
@@ -864,10 +1046,10 @@ impl AsyncStreamingResponse {
         rt::py::guard(|| Ok({ let v = self.0.http_version(); v }))
     }
 
-    #[doc = "The final URL, after any redirects."]
+    #[doc = "The final URL, after any redirects: an `httpr.URL`, a `str` subclass with httpx's URL attributes (`host`, `port`, `path`, `params`, `copy_with()`, `join()`); \"\" for a Response built by user code."]
     #[getter]
-    fn url(&self, py: Python<'_>) -> PyResult<String> {
-        rt::py::guard(|| Ok({ let v = self.0.url(); v }))
+    fn url(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| Ok({ let v = self.0.url(py); v? }))
     }
 
     #[doc = "The response headers."]
@@ -912,7 +1094,7 @@ impl AsyncStreamingResponse {
         rt::py::guard(|| Ok({ let v = self.0.is_success(); v }))
     }
 
-    #[doc = "Status is 3xx."]
+    #[doc = "A redirect that can be followed: status 301, 302, 303, 307 or 308 with a Location header (httpx's meaning; `300 <= status_code < 400` for any 3xx)."]
     #[getter]
     fn is_redirect(&self, py: Python<'_>) -> PyResult<bool> {
         rt::py::guard(|| Ok({ let v = self.0.is_redirect(); v }))
@@ -942,6 +1124,42 @@ impl AsyncStreamingResponse {
         rt::py::guard(|| Ok({ let v = self.0.has_redirect_location(); v }))
     }
 
+    #[doc = "requests' flag: the status is below 400 (so 3xx is ok, unlike `is_success`)."]
+    #[getter]
+    fn ok(&self, py: Python<'_>) -> PyResult<bool> {
+        rt::py::guard(|| Ok({ let v = self.0.ok(); v }))
+    }
+
+    #[doc = "requests' name for `reason_phrase`."]
+    #[getter]
+    fn reason(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| Ok({ let v = self.0.reason(); v }))
+    }
+
+    #[doc = "The parsed `Link` header, as httpx: `{rel: {\"url\": ..., \"rel\": ..., ...}}` (keyed by the URL when a link has no rel)."]
+    #[getter]
+    fn links(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
+        rt::py::guard(|| Ok({ let v = self.0.links(py); v? }))
+    }
+
+    #[doc = "The request as sent for the final hop (method, URL, headers, body). A Response built by user code has none: RuntimeError, as in httpx."]
+    #[getter]
+    fn request(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| Ok({ let v = self.0.request(py)?; v }))
+    }
+
+    #[doc = "The redirect responses followed to reach this one, oldest first (empty without redirects). Their bodies were not read."]
+    #[getter]
+    fn history(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyList>> {
+        rt::py::guard(|| Ok({ let v = self.0.history(py); v? }))
+    }
+
+    #[doc = "When redirects were not followed (`follow_redirects=False`) and this is a redirect: the request it points at, as httpx builds it; else None."]
+    #[getter]
+    fn next_request(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        rt::py::guard(|| Ok({ let v = self.0.next_request(py); v? }))
+    }
+
     #[doc = "The body returned by `read()` (`await aread()` on AsyncClient); ResponseNotRead before that, as in httpx."]
     #[getter]
     fn content(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyBytes>> {
@@ -963,17 +1181,20 @@ Raises:
         })
     }
 
-    #[doc = "Iterate over the body as bytes chunks with `async for`.
+    #[doc = "Iterate over the body as bytes chunks with `async for`, or re-cut to `chunk_size`.
+
+Args:
+    chunk_size (int | None): Bytes per piece (the last may be shorter); None: chunks as they arrive. Default: None.
 
 Returns:
     AsyncBytesIterator
 
 Raises:
     StreamConsumed, StreamClosed"]
-    #[pyo3(signature = (), text_signature = "($self)")]
-    fn aiter_bytes(&self, py: Python<'_>) -> PyResult<AsyncBytesIterator> {
+    #[pyo3(signature = (chunk_size=None), text_signature = "($self, chunk_size=None)")]
+    fn aiter_bytes(&self, py: Python<'_>, chunk_size: Option<usize>) -> PyResult<AsyncBytesIterator> {
         rt::py::guard(|| {
-            let v = self.0.aiter_bytes()?;
+            let v = self.0.aiter_bytes(chunk_size)?;
             Ok(AsyncBytesIterator(v))
         })
     }
@@ -1044,15 +1265,18 @@ Raises:
 
     #[doc = "Iterate over the body as bytes chunks with a plain `for` (as in httpr 0.7.8). Each wait for a chunk blocks the event loop; prefer `aiter_bytes()`.
 
+Args:
+    chunk_size (int | None): Bytes per piece; None: chunks as they arrive. Default: None.
+
 Returns:
     BytesIterator
 
 Raises:
     StreamConsumed, StreamClosed"]
-    #[pyo3(signature = (), text_signature = "($self)")]
-    fn iter_bytes(&self, py: Python<'_>) -> PyResult<BytesIterator> {
+    #[pyo3(signature = (chunk_size=None), text_signature = "($self, chunk_size=None)")]
+    fn iter_bytes(&self, py: Python<'_>, chunk_size: Option<usize>) -> PyResult<BytesIterator> {
         rt::py::guard(|| {
-            let v = self.0.iter_bytes()?;
+            let v = self.0.iter_bytes(chunk_size)?;
             Ok(BytesIterator(v))
         })
     }
@@ -1199,8 +1423,8 @@ pub struct Timeout(pub rt::py::timeout::Timeout);
 #[pymethods]
 impl Timeout {
     #[new]
-    #[pyo3(signature = (timeout, connect=rt::py::args::OptTimeout::UNSET, read=rt::py::args::OptTimeout::UNSET, write=rt::py::args::OptTimeout::UNSET, pool=rt::py::args::OptTimeout::UNSET, total=rt::py::args::Seconds(None)), text_signature = "(timeout, connect=..., read=..., write=..., pool=..., total=None)")]
-    fn __new__(timeout: rt::py::args::Seconds, connect: rt::py::args::OptTimeout, read: rt::py::args::OptTimeout, write: rt::py::args::OptTimeout, pool: rt::py::args::OptTimeout, total: rt::py::args::Seconds) -> PyResult<Self> {
+    #[pyo3(signature = (timeout=rt::py::args::TimeoutArg::UNSET, connect=rt::py::args::OptTimeout::UNSET, read=rt::py::args::OptTimeout::UNSET, write=rt::py::args::OptTimeout::UNSET, pool=rt::py::args::OptTimeout::UNSET, total=rt::py::args::OptTimeout::UNSET), text_signature = "(timeout=..., connect=..., read=..., write=..., pool=..., total=...)")]
+    fn __new__(timeout: rt::py::args::TimeoutArg, connect: rt::py::args::OptTimeout, read: rt::py::args::OptTimeout, write: rt::py::args::OptTimeout, pool: rt::py::args::OptTimeout, total: rt::py::args::OptTimeout) -> PyResult<Self> {
         rt::py::guard(|| Ok(Self(rt::py::timeout::Timeout::new(timeout, connect, read, write, pool, total)?)))
     }
 
@@ -1326,6 +1550,51 @@ Returns:
     }
 }
 
+#[doc = "Connection pool limits as httpx spells them: `Client(limits=httpr.Limits(max_connections=100, max_keepalive_connections=20))`. The same as the client's `max_connections=` and `pool_idle_timeout=`, plus how many idle connections are kept per host."]
+#[pyclass(name = "Limits", module = "httpr", frozen, subclass)]
+pub struct Limits(pub rt::py::limits::Limits);
+
+#[pymethods]
+impl Limits {
+    #[new]
+    #[pyo3(signature = (max_connections=None, max_keepalive_connections=None, keepalive_expiry=rt::py::args::Seconds(Some(5.0_f64))), text_signature = "(max_connections=None, max_keepalive_connections=None, keepalive_expiry=5.0)")]
+    fn __new__(max_connections: Option<rt::py::args::Count>, max_keepalive_connections: Option<rt::py::args::Count>, keepalive_expiry: rt::py::args::Seconds) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::limits::Limits::new(max_connections, max_keepalive_connections, keepalive_expiry)?)))
+    }
+
+    #[doc = "Most connections open at once, or None."]
+    #[getter]
+    fn max_connections(&self, py: Python<'_>) -> PyResult<Option<usize>> {
+        rt::py::guard(|| Ok({ let v = self.0.max_connections(); v }))
+    }
+
+    #[doc = "Most idle connections kept per host, or None."]
+    #[getter]
+    fn max_keepalive_connections(&self, py: Python<'_>) -> PyResult<Option<usize>> {
+        rt::py::guard(|| Ok({ let v = self.0.max_keepalive_connections(); v }))
+    }
+
+    #[doc = "Seconds an idle connection is kept, or None."]
+    #[getter]
+    fn keepalive_expiry(&self, py: Python<'_>) -> PyResult<Option<f64>> {
+        rt::py::guard(|| Ok({ let v = self.0.keepalive_expiry(); v }))
+    }
+
+    fn __eq__(&self, py: Python<'_>, other: Bound<'_, PyAny>) -> PyResult<bool> {
+        rt::py::guard(|| {
+            let v = self.0.__eq__(&other);
+            Ok(v)
+        })
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| {
+            let v = self.0.__repr__();
+            Ok(v)
+        })
+    }
+}
+
 #[doc = "An HTTP client with connection pooling, default settings and a cookie store. Safe to share between threads."]
 #[pyclass(name = "Client", module = "httpr", frozen, subclass)]
 pub struct Client(pub rt::py::client::Client);
@@ -1333,9 +1602,9 @@ pub struct Client(pub rt::py::client::Client);
 #[pymethods]
 impl Client {
     #[new]
-    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::TimeoutArg::UNSET, follow_redirects=true, max_redirects=20, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, base_url=None, retries=rt::py::args::RetryArg::UNSET, max_connections=None, max_connections_per_host=None, pool_idle_timeout=rt::py::args::OptTimeout::UNSET, trust_env=true, event_hooks=None, transport=None), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, base_url=None, retries=None, max_connections=None, max_connections_per_host=None, pool_idle_timeout=90, trust_env=True, event_hooks=None, transport=None)")]
-    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::TimeoutArg, follow_redirects: bool, max_redirects: usize, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, base_url: Option<String>, retries: rt::py::args::RetryArg, max_connections: Option<rt::py::args::Count>, max_connections_per_host: Option<rt::py::args::Count>, pool_idle_timeout: rt::py::args::OptTimeout, trust_env: bool, event_hooks: Option<rt::py::hooks::HookArg>, transport: Option<Py<MockTransport>>) -> PyResult<Self> {
-        rt::py::guard(|| Ok(Self(rt::py::client::Client::new(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only, base_url, retries, max_connections, max_connections_per_host, pool_idle_timeout, trust_env, event_hooks, transport: transport.map(|t| t.get().0.clone()) })?)))
+    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::TimeoutArg::UNSET, follow_redirects=true, max_redirects=20, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, base_url=None, retries=rt::py::args::RetryArg::UNSET, max_connections=None, max_connections_per_host=None, pool_idle_timeout=rt::py::args::OptTimeout::UNSET, trust_env=true, event_hooks=None, limits=None, transport=None), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, base_url=None, retries=None, max_connections=None, max_connections_per_host=None, pool_idle_timeout=90, trust_env=True, event_hooks=None, limits=None, transport=None)")]
+    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::TimeoutArg, follow_redirects: bool, max_redirects: usize, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, base_url: Option<String>, retries: rt::py::args::RetryArg, max_connections: Option<rt::py::args::Count>, max_connections_per_host: Option<rt::py::args::Count>, pool_idle_timeout: rt::py::args::OptTimeout, trust_env: bool, event_hooks: Option<rt::py::hooks::HookArg>, limits: Option<rt::py::limits::LimitsArg>, transport: Option<rt::py::mock::TransportArg>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::client::Client::new(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, cert, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only, base_url, retries, max_connections, max_connections_per_host, pool_idle_timeout, trust_env, event_hooks, limits, transport })?)))
     }
 
     #[doc = "Default headers sent with every request (lowercase names). Live: `client.headers[\"x\"] = \"1\"` changes what the next request sends."]
@@ -1366,7 +1635,7 @@ impl Client {
         rt::py::guard(|| self.0.set_cookies(value))
     }
 
-    #[doc = "Default basic auth `(username, password)`, or None."]
+    #[doc = "Default basic auth `(username, password)`, or None (also None when the default auth is a flow). Settable to a tuple, a flow or None."]
     #[getter]
     fn auth(&self, py: Python<'_>) -> PyResult<Option<(String, Option<String>)>> {
         rt::py::guard(|| Ok({ let v = self.0.auth(); v }))
@@ -1453,19 +1722,21 @@ impl Client {
     #[doc = "Send a request and read the whole response.
 
 Args:
-    method (HttpMethod): HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (any case).
+    method (HttpMethod | str): HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (any case).
     url (str): The URL (http or https).
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -1488,14 +1759,16 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -1518,14 +1791,16 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -1548,14 +1823,16 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -1578,14 +1855,16 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -1608,14 +1887,16 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -1638,14 +1919,16 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -1668,14 +1951,16 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -1694,19 +1979,21 @@ Raises:
     #[doc = "Send a request and return as soon as the response headers arrive, leaving the body to be iterated. Use it as a context manager: `with client.stream(\"GET\", url) as r: for chunk in r.iter_bytes(): ...`. Leaving the block releases the connection without reading the rest.
 
 Args:
-    method (HttpMethod): HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (any case).
+    method (HttpMethod | str): HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (any case).
     url (str): The URL (http or https).
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     StreamingResponse
@@ -1846,9 +2133,9 @@ pub struct AsyncClient(pub rt::py::client::Client);
 #[pymethods]
 impl AsyncClient {
     #[new]
-    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::TimeoutArg::UNSET, follow_redirects=true, max_redirects=20, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, base_url=None, retries=rt::py::args::RetryArg::UNSET, max_connections=None, max_connections_per_host=None, pool_idle_timeout=rt::py::args::OptTimeout::UNSET, trust_env=true, event_hooks=None, transport=None, max_concurrency=Some(64)), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, base_url=None, retries=None, max_connections=None, max_connections_per_host=None, pool_idle_timeout=90, trust_env=True, event_hooks=None, transport=None, max_concurrency=64)")]
-    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::TimeoutArg, follow_redirects: bool, max_redirects: usize, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, base_url: Option<String>, retries: rt::py::args::RetryArg, max_connections: Option<rt::py::args::Count>, max_connections_per_host: Option<rt::py::args::Count>, pool_idle_timeout: rt::py::args::OptTimeout, trust_env: bool, event_hooks: Option<rt::py::hooks::HookArg>, transport: Option<Py<MockTransport>>, max_concurrency: Option<usize>) -> PyResult<Self> {
-        rt::py::guard(|| Ok(Self(rt::py::client::Client::new_async(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only, base_url, retries, max_connections, max_connections_per_host, pool_idle_timeout, trust_env, event_hooks, transport: transport.map(|t| t.get().0.clone()) }, rt::py::client::AsyncArgs { max_concurrency })?)))
+    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::TimeoutArg::UNSET, follow_redirects=true, max_redirects=20, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, base_url=None, retries=rt::py::args::RetryArg::UNSET, max_connections=None, max_connections_per_host=None, pool_idle_timeout=rt::py::args::OptTimeout::UNSET, trust_env=true, event_hooks=None, limits=None, transport=None, max_concurrency=Some(64)), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, base_url=None, retries=None, max_connections=None, max_connections_per_host=None, pool_idle_timeout=90, trust_env=True, event_hooks=None, limits=None, transport=None, max_concurrency=64)")]
+    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::TimeoutArg, follow_redirects: bool, max_redirects: usize, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, base_url: Option<String>, retries: rt::py::args::RetryArg, max_connections: Option<rt::py::args::Count>, max_connections_per_host: Option<rt::py::args::Count>, pool_idle_timeout: rt::py::args::OptTimeout, trust_env: bool, event_hooks: Option<rt::py::hooks::HookArg>, limits: Option<rt::py::limits::LimitsArg>, transport: Option<rt::py::mock::TransportArg>, max_concurrency: Option<usize>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::client::Client::new_async(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, cert, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only, base_url, retries, max_connections, max_connections_per_host, pool_idle_timeout, trust_env, event_hooks, limits, transport }, rt::py::client::AsyncArgs { max_concurrency })?)))
     }
 
     #[doc = "Default headers sent with every request (lowercase names). Live: `client.headers[\"x\"] = \"1\"` changes what the next request sends."]
@@ -1879,7 +2166,7 @@ impl AsyncClient {
         rt::py::guard(|| self.0.set_cookies(value))
     }
 
-    #[doc = "Default basic auth `(username, password)`, or None."]
+    #[doc = "Default basic auth `(username, password)`, or None (also None when the default auth is a flow). Settable to a tuple, a flow or None."]
     #[getter]
     fn auth(&self, py: Python<'_>) -> PyResult<Option<(String, Option<String>)>> {
         rt::py::guard(|| Ok({ let v = self.0.auth(); v }))
@@ -1966,19 +2253,21 @@ impl AsyncClient {
     #[doc = "Send a request and read the whole response.
 
 Args:
-    method (HttpMethod): HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (any case).
+    method (HttpMethod | str): HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (any case).
     url (str): The URL (http or https).
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -2001,14 +2290,16 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -2031,14 +2322,16 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -2061,14 +2354,16 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -2091,14 +2386,16 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -2121,14 +2418,16 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -2151,14 +2450,16 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -2181,14 +2482,16 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -2207,19 +2510,21 @@ Raises:
     #[doc = "Send a request and return as soon as the response headers arrive, leaving the body to be iterated. Use it as a context manager: `with client.stream(\"GET\", url) as r: for chunk in r.iter_bytes(): ...`. Leaving the block releases the connection without reading the rest.
 
 Args:
-    method (HttpMethod): HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (any case).
+    method (HttpMethod | str): HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (any case).
     url (str): The URL (http or https).
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     AsyncStream
@@ -2302,23 +2607,26 @@ Raises:
 #[doc = "Send one request with a shared connection pool and a fresh cookie jar (cookies never leak between calls).
 
 Args:
-    method (HttpMethod): HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.
+    method (HttpMethod | str): HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.
     url (str): The URL.
-    verify (bool): Verify the server's TLS certificate. Default: True.
+    verify (bool | str | os.PathLike[str] | ssl.SSLContext): Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`). Default: True.
+    cert (str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None): The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`. Default: None.
     ca_cert_file (str | None): Path to a PEM CA bundle to trust instead of the system roots. Default: None.
     client_pem (str | None): Path to a PEM client certificate + key for mTLS. Default: None.
     client_pem_data (bytes | None): PEM client certificate + key as bytes for mTLS. Default: None.
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -2326,12 +2634,12 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (method, url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(method, url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
-fn request(py: Python<'_>, method: &str, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
+#[pyo3(signature = (method, url, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(method, url, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn request(py: Python<'_>, method: &str, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
     rt::py::guard(|| {
         let request_options = extract_request_options("request", kwargs)?;
-        let v = rt::py::functions::request(py, method, url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, request_options)?;
-        Ok(Response(v))
+        let v = rt::py::functions::request(py, method, url, rt::py::functions::TlsArgs { verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
+        Ok(v)
     })
 }
 
@@ -2339,21 +2647,24 @@ fn request(py: Python<'_>, method: &str, url: &str, verify: bool, ca_cert_file: 
 
 Args:
     url (str): The URL.
-    verify (bool): Verify the server's TLS certificate. Default: True.
+    verify (bool | str | os.PathLike[str] | ssl.SSLContext): Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`). Default: True.
+    cert (str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None): The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`. Default: None.
     ca_cert_file (str | None): Path to a PEM CA bundle to trust instead of the system roots. Default: None.
     client_pem (str | None): Path to a PEM client certificate + key for mTLS. Default: None.
     client_pem_data (bytes | None): PEM client certificate + key as bytes for mTLS. Default: None.
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -2361,12 +2672,12 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
-fn get(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
+#[pyo3(signature = (url, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn get(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
     rt::py::guard(|| {
         let request_options = extract_request_options("get", kwargs)?;
-        let v = rt::py::functions::request(py, "GET", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, request_options)?;
-        Ok(Response(v))
+        let v = rt::py::functions::request(py, "GET", url, rt::py::functions::TlsArgs { verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
+        Ok(v)
     })
 }
 
@@ -2374,21 +2685,24 @@ fn get(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, cl
 
 Args:
     url (str): The URL.
-    verify (bool): Verify the server's TLS certificate. Default: True.
+    verify (bool | str | os.PathLike[str] | ssl.SSLContext): Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`). Default: True.
+    cert (str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None): The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`. Default: None.
     ca_cert_file (str | None): Path to a PEM CA bundle to trust instead of the system roots. Default: None.
     client_pem (str | None): Path to a PEM client certificate + key for mTLS. Default: None.
     client_pem_data (bytes | None): PEM client certificate + key as bytes for mTLS. Default: None.
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -2396,12 +2710,12 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
-fn head(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
+#[pyo3(signature = (url, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn head(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
     rt::py::guard(|| {
         let request_options = extract_request_options("head", kwargs)?;
-        let v = rt::py::functions::request(py, "HEAD", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, request_options)?;
-        Ok(Response(v))
+        let v = rt::py::functions::request(py, "HEAD", url, rt::py::functions::TlsArgs { verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
+        Ok(v)
     })
 }
 
@@ -2409,21 +2723,24 @@ fn head(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, c
 
 Args:
     url (str): The URL.
-    verify (bool): Verify the server's TLS certificate. Default: True.
+    verify (bool | str | os.PathLike[str] | ssl.SSLContext): Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`). Default: True.
+    cert (str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None): The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`. Default: None.
     ca_cert_file (str | None): Path to a PEM CA bundle to trust instead of the system roots. Default: None.
     client_pem (str | None): Path to a PEM client certificate + key for mTLS. Default: None.
     client_pem_data (bytes | None): PEM client certificate + key as bytes for mTLS. Default: None.
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -2431,12 +2748,12 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
-fn options(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
+#[pyo3(signature = (url, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn options(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
     rt::py::guard(|| {
         let request_options = extract_request_options("options", kwargs)?;
-        let v = rt::py::functions::request(py, "OPTIONS", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, request_options)?;
-        Ok(Response(v))
+        let v = rt::py::functions::request(py, "OPTIONS", url, rt::py::functions::TlsArgs { verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
+        Ok(v)
     })
 }
 
@@ -2444,21 +2761,24 @@ fn options(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>
 
 Args:
     url (str): The URL.
-    verify (bool): Verify the server's TLS certificate. Default: True.
+    verify (bool | str | os.PathLike[str] | ssl.SSLContext): Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`). Default: True.
+    cert (str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None): The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`. Default: None.
     ca_cert_file (str | None): Path to a PEM CA bundle to trust instead of the system roots. Default: None.
     client_pem (str | None): Path to a PEM client certificate + key for mTLS. Default: None.
     client_pem_data (bytes | None): PEM client certificate + key as bytes for mTLS. Default: None.
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -2466,12 +2786,12 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
-fn delete(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
+#[pyo3(signature = (url, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn delete(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
     rt::py::guard(|| {
         let request_options = extract_request_options("delete", kwargs)?;
-        let v = rt::py::functions::request(py, "DELETE", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, request_options)?;
-        Ok(Response(v))
+        let v = rt::py::functions::request(py, "DELETE", url, rt::py::functions::TlsArgs { verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
+        Ok(v)
     })
 }
 
@@ -2479,21 +2799,24 @@ fn delete(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>,
 
 Args:
     url (str): The URL.
-    verify (bool): Verify the server's TLS certificate. Default: True.
+    verify (bool | str | os.PathLike[str] | ssl.SSLContext): Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`). Default: True.
+    cert (str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None): The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`. Default: None.
     ca_cert_file (str | None): Path to a PEM CA bundle to trust instead of the system roots. Default: None.
     client_pem (str | None): Path to a PEM client certificate + key for mTLS. Default: None.
     client_pem_data (bytes | None): PEM client certificate + key as bytes for mTLS. Default: None.
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -2501,12 +2824,12 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
-fn post(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
+#[pyo3(signature = (url, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn post(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
     rt::py::guard(|| {
         let request_options = extract_request_options("post", kwargs)?;
-        let v = rt::py::functions::request(py, "POST", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, request_options)?;
-        Ok(Response(v))
+        let v = rt::py::functions::request(py, "POST", url, rt::py::functions::TlsArgs { verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
+        Ok(v)
     })
 }
 
@@ -2514,21 +2837,24 @@ fn post(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, c
 
 Args:
     url (str): The URL.
-    verify (bool): Verify the server's TLS certificate. Default: True.
+    verify (bool | str | os.PathLike[str] | ssl.SSLContext): Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`). Default: True.
+    cert (str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None): The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`. Default: None.
     ca_cert_file (str | None): Path to a PEM CA bundle to trust instead of the system roots. Default: None.
     client_pem (str | None): Path to a PEM client certificate + key for mTLS. Default: None.
     client_pem_data (bytes | None): PEM client certificate + key as bytes for mTLS. Default: None.
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -2536,12 +2862,12 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
-fn put(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
+#[pyo3(signature = (url, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn put(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
     rt::py::guard(|| {
         let request_options = extract_request_options("put", kwargs)?;
-        let v = rt::py::functions::request(py, "PUT", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, request_options)?;
-        Ok(Response(v))
+        let v = rt::py::functions::request(py, "PUT", url, rt::py::functions::TlsArgs { verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
+        Ok(v)
     })
 }
 
@@ -2549,21 +2875,24 @@ fn put(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, cl
 
 Args:
     url (str): The URL.
-    verify (bool): Verify the server's TLS certificate. Default: True.
+    verify (bool | str | os.PathLike[str] | ssl.SSLContext): Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`). Default: True.
+    cert (str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None): The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`. Default: None.
     ca_cert_file (str | None): Path to a PEM CA bundle to trust instead of the system roots. Default: None.
     client_pem (str | None): Path to a PEM client certificate + key for mTLS. Default: None.
     client_pem_data (bytes | None): PEM client certificate + key as bytes for mTLS. Default: None.
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)`; the password may be None. Overrides the client's auth. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
-    timeout (float | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
-    content (bytes | str | None): Raw request body (bytes, or str encoded as UTF-8). Default: None.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
     data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
     json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
-    files (FileTypes | None): Files for a multipart/form-data upload, as a mapping of field name to file path. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
 
 Returns:
     Response
@@ -2571,12 +2900,51 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=true, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
-fn patch(py: Python<'_>, url: &str, verify: bool, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Response> {
+#[pyo3(signature = (url, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn patch(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
     rt::py::guard(|| {
         let request_options = extract_request_options("patch", kwargs)?;
-        let v = rt::py::functions::request(py, "PATCH", url, rt::py::functions::TlsArgs { verify, ca_cert_file, client_pem, client_pem_data }, request_options)?;
-        Ok(Response(v))
+        let v = rt::py::functions::request(py, "PATCH", url, rt::py::functions::TlsArgs { verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
+        Ok(v)
+    })
+}
+
+#[doc = "Send one request and return as soon as the headers arrive, as httpx's `httpx.stream`: `with httpr.stream(\"GET\", url) as r: for chunk in r.iter_bytes(): ...`. The response holds its connection until it is closed.
+
+Args:
+    method (HttpMethod | str): HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.
+    url (str): The URL.
+    verify (bool | str | os.PathLike[str] | ssl.SSLContext): Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`). Default: True.
+    cert (str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None): The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`. Default: None.
+    ca_cert_file (str | None): Path to a PEM CA bundle to trust instead of the system roots. Default: None.
+    client_pem (str | None): Path to a PEM client certificate + key for mTLS. Default: None.
+    client_pem_data (bytes | None): PEM client certificate + key as bytes for mTLS. Default: None.
+    params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
+    headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
+    cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
+    data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
+    json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+
+Returns:
+    StreamingResponse
+
+Raises:
+    ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
+#[pyfunction]
+#[pyo3(signature = (method, url, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(method, url, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn stream(py: Python<'_>, method: &str, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
+    rt::py::guard(|| {
+        let request_options = extract_request_options("stream", kwargs)?;
+        let v = rt::py::functions::stream(py, method, url, rt::py::functions::TlsArgs { verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
+        Ok(v)
     })
 }
 
@@ -2594,6 +2962,8 @@ fn extract_request_options(func: &str, kwargs: Option<&Bound<'_, pyo3::types::Py
     let mut data: Option<rt::py::args::FormPairs> = None;
     let mut json: Option<rt::py::args::JsonValue> = None;
     let mut files: Option<rt::py::args::Files> = None;
+    let mut follow_redirects: Option<bool> = None;
+    let mut allow_redirects: Option<bool> = None;
     if let Some(kwargs) = kwargs {
         for (key, value) in kwargs.iter() {
             match key.extract::<&str>()? {
@@ -2608,11 +2978,13 @@ fn extract_request_options(func: &str, kwargs: Option<&Bound<'_, pyo3::types::Py
                 "data" => data = rt::py::args::kwarg(&value, "data")?,
                 "json" => json = rt::py::args::kwarg(&value, "json")?,
                 "files" => files = rt::py::args::kwarg(&value, "files")?,
+                "follow_redirects" => follow_redirects = rt::py::args::kwarg(&value, "follow_redirects")?,
+                "allow_redirects" => allow_redirects = rt::py::args::kwarg(&value, "allow_redirects")?,
                 other => return Err(rt::py::args::unexpected_kwarg(func, other)),
             }
         }
     }
-    Ok(rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, retries, content, data, json, files })
+    Ok(rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, retries, content, data, json, files, follow_redirects, allow_redirects })
 }
 
 #[pymodule]
@@ -2631,6 +3003,7 @@ fn _httpr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<AsyncLineIterator>()?;
     m.add_class::<Timeout>()?;
     m.add_class::<Retry>()?;
+    m.add_class::<Limits>()?;
     m.add_class::<Client>()?;
     m.add_class::<MockTransport>()?;
     m.add_class::<AsyncClient>()?;
@@ -2642,6 +3015,7 @@ fn _httpr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(post, m)?)?;
     m.add_function(wrap_pyfunction!(put, m)?)?;
     m.add_function(wrap_pyfunction!(patch, m)?)?;
+    m.add_function(wrap_pyfunction!(stream, m)?)?;
     rt::py::registry::register::<rt::py::headers::Headers>(|py, v| Ok(Py::new(py, Headers(v))?.into_any()));
     rt::py::registry::register::<rt::py::request::Request>(|py, v| Ok(Py::new(py, Request(v))?.into_any()));
     rt::py::registry::register::<rt::py::response::Response>(|py, v| Ok(Py::new(py, Response(v))?.into_any()));
@@ -2656,10 +3030,13 @@ fn _httpr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     rt::py::registry::register::<rt::py::astream::AsyncLineIterator>(|py, v| Ok(Py::new(py, AsyncLineIterator(v))?.into_any()));
     rt::py::registry::register::<rt::py::timeout::Timeout>(|py, v| Ok(Py::new(py, Timeout(v))?.into_any()));
     rt::py::registry::register::<rt::py::retry::Retry>(|py, v| Ok(Py::new(py, Retry(v))?.into_any()));
+    rt::py::registry::register::<rt::py::limits::Limits>(|py, v| Ok(Py::new(py, Limits(v))?.into_any()));
     rt::py::registry::register::<rt::py::client::Client>(|py, v| Ok(Py::new(py, Client(v))?.into_any()));
     rt::py::registry::register::<rt::py::mock::MockTransport>(|py, v| Ok(Py::new(py, MockTransport(v))?.into_any()));
     rt::py::registry::register_value::<rt::py::timeout::Timeout>(|o| o.cast::<Timeout>().ok().map(|c| c.get().0.clone()));
     rt::py::registry::register_value::<rt::py::retry::Retry>(|o| o.cast::<Retry>().ok().map(|c| c.get().0.clone()));
+    rt::py::registry::register_value::<rt::py::limits::Limits>(|o| o.cast::<Limits>().ok().map(|c| c.get().0.clone()));
+    rt::py::registry::register_value::<rt::py::mock::MockTransport>(|o| o.cast::<MockTransport>().ok().map(|c| c.get().0.clone()));
     m.add("DEFAULT_MAX_CONCURRENCY", 64)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -24,6 +24,7 @@ from ._httpr import (
     AsyncLineIterator,
     Timeout,
     Retry,
+    Limits,
     Client,
     MockTransport,
     AsyncClient,
@@ -35,10 +36,12 @@ from ._httpr import (
     post,
     put,
     patch,
+    stream,
 )
 CaseInsensitiveDict = Headers
 CaseInsensitiveHeaderMap = Headers
 RClient = Client
+Session = Client
 _abc.MutableMapping.register(Headers)
 
 from ._exceptions import (
@@ -79,6 +82,28 @@ from ._exceptions import (
     ClientClosed,
     ClientReopenedWarning,
 )
+from ._auth import (
+    Auth,
+    BasicAuth,
+    DigestAuth,
+    FunctionAuth,
+)
+from ._transports import (
+    BaseTransport,
+    AsyncBaseTransport,
+    WSGITransport,
+    ASGITransport,
+)
+from ._urls import (
+    URL,
+    QueryParams,
+)
+from ._cookies import (
+    Cookies,
+)
+from ._elapsed import (
+    Elapsed,
+)
 from ._codes import (
     codes,
 )
@@ -91,6 +116,8 @@ from ._types import (
     AuthTypes,
     CookieTypes,
     EventHooks,
+    FileContent,
+    FileEntry,
     FileTypes,
     FormTypes,
     HeaderTypes,
@@ -109,6 +136,7 @@ __all__ = [
     "CaseInsensitiveDict",
     "CaseInsensitiveHeaderMap",
     "RClient",
+    "Session",
     "ClientRequestParams",
     "Headers",
     "Request",
@@ -124,6 +152,7 @@ __all__ = [
     "AsyncLineIterator",
     "Timeout",
     "Retry",
+    "Limits",
     "Client",
     "MockTransport",
     "AsyncClient",
@@ -135,6 +164,7 @@ __all__ = [
     "post",
     "put",
     "patch",
+    "stream",
     "HTTPError",
     "RequestError",
     "TransportError",
@@ -171,6 +201,18 @@ __all__ = [
     "RequestNotRead",
     "ClientClosed",
     "ClientReopenedWarning",
+    "Auth",
+    "BasicAuth",
+    "DigestAuth",
+    "FunctionAuth",
+    "BaseTransport",
+    "AsyncBaseTransport",
+    "WSGITransport",
+    "ASGITransport",
+    "URL",
+    "QueryParams",
+    "Cookies",
+    "Elapsed",
     "codes",
     "exceptions",
     "ConnectionError",
@@ -178,6 +220,8 @@ __all__ = [
     "AuthTypes",
     "CookieTypes",
     "EventHooks",
+    "FileContent",
+    "FileEntry",
     "FileTypes",
     "FormTypes",
     "HeaderTypes",

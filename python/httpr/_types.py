@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Optional, Sequence, Tuple, TypedDict, Union
+import ssl
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Optional, Sequence, Tuple, TypedDict, Union
 
 if TYPE_CHECKING:
     # Classes a parameter may be typed with (annotations only: no import cycle at runtime).
@@ -23,15 +24,22 @@ if TYPE_CHECKING:
         AsyncLineIterator,
         Timeout,
         Retry,
+        Limits,
         Client,
         MockTransport,
         AsyncClient,
     )
+    from ._auth import Auth, BasicAuth, DigestAuth, FunctionAuth
+    from ._transports import BaseTransport, AsyncBaseTransport, WSGITransport, ASGITransport
+    from ._urls import URL, QueryParams
+    from ._elapsed import Elapsed
 
-AuthTypes = Tuple[str, Optional[str]]
+AuthTypes = Union[Tuple[str, Optional[str]], "Auth", Callable[["Request"], "Request | None"]]
 CookieTypes = Union[Mapping[str, str], Sequence[Tuple[str, str]]]
 EventHooks = Mapping[str, Sequence[Callable[..., Any]]]
-FileTypes = Mapping[str, Union[str, os.PathLike[str]]]
+FileContent = Union[bytes, str, IO[bytes], IO[str]]
+FileEntry = Union[str, os.PathLike[str], bytes, IO[bytes], Tuple[Optional[str], FileContent], Tuple[Optional[str], FileContent, Optional[str]], Tuple[Optional[str], FileContent, Optional[str], Mapping[str, str]]]
+FileTypes = Union[Mapping[str, FileEntry], Sequence[Tuple[str, FileEntry]]]
 FormTypes = Union[Mapping[str, Any], Sequence[Tuple[str, Any]]]
 HeaderTypes = Union[Mapping[str, str], Sequence[Tuple[str, str]]]
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "get", "post", "put", "patch", "delete", "head", "options"]
@@ -49,7 +57,7 @@ class ClientParams(TypedDict, total=False):
     """Settings accepted by the `Client` and `AsyncClient` constructors."""
 
     auth: AuthTypes | None
-    """Default basic auth `(username, password)`; the password may be None."""
+    """Default auth for every request: Basic `(username, password)` (the password may be None), or an auth flow (`httpr.DigestAuth(...)`, an `httpr.Auth` subclass, a callable editing the request)."""
     auth_bearer: str | None
     """Default bearer token."""
     params: QueryParamTypes | None
@@ -64,14 +72,16 @@ class ClientParams(TypedDict, total=False):
     """Set the Referer header when following redirects (never from https to http)."""
     proxy: str | None
     """Proxy URL (`http://`, `https://`, `socks5://`, `socks5h://`, credentials allowed). Falls back to the HTTPR_PROXY environment variable."""
-    timeout: float | Timeout | None
+    timeout: float | tuple[float | None, ...] | Timeout | None
     """Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout(connect=, read=, write=, pool=, total=)`. None disables it."""
     follow_redirects: bool
     """Follow 301/302/303/307/308 redirects."""
     max_redirects: int
     """Maximum number of redirects to follow before raising TooManyRedirects."""
-    verify: bool
-    """Verify the server's TLS certificate."""
+    verify: bool | str | os.PathLike[str] | ssl.SSLContext
+    """Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`)."""
+    cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None
+    """The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`."""
     ca_cert_file: str | None
     """Path to a PEM CA bundle to trust instead of the system roots. Falls back to the HTTPR_CA_BUNDLE environment variable."""
     client_pem: str | None
@@ -98,8 +108,10 @@ class ClientParams(TypedDict, total=False):
     """Read proxies from HTTPR_PROXY, HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY (hosts, domains, CIDR ranges). An explicit `proxy=` wins; False ignores them all."""
     event_hooks: EventHooks | None
     """`{"request": [...], "response": [...]}`: callables run with each `Request` before it is sent (header edits are sent) and with each response (they may call `raise_for_status()`). AsyncClient also awaits coroutine functions."""
-    transport: MockTransport | None
-    """Send every request to this MockTransport instead of the network (for tests). The request is built as for the network (params, headers, auth, cookies, body) and the response goes through the same redirect, cookie and streaming code."""
+    limits: Limits | None
+    """httpx's `httpr.Limits(max_connections=, max_keepalive_connections=, keepalive_expiry=)`. `max_connections=` and `pool_idle_timeout=` given as well win over it."""
+    transport: MockTransport | BaseTransport | AsyncBaseTransport | None
+    """Send every request to this transport instead of the network: a MockTransport, an in-process app (`httpr.WSGITransport(app=flask_app)`, `httpr.ASGITransport(app=fastapi_app)` on AsyncClient), or any object with httpx's `handle_request(request) -> Response` (`handle_async_request` on AsyncClient). The request is built as for the network (params, headers, auth, cookies, body) and the response goes through the same redirect, cookie and streaming code."""
 
 
 class RequestParams(TypedDict, total=False):
@@ -112,28 +124,34 @@ class RequestParams(TypedDict, total=False):
     cookies: CookieTypes | None
     """Cookies for this request, merged with the client's into one `Cookie` header."""
     auth: AuthTypes | None
-    """Basic auth as `(username, password)`; the password may be None. Overrides the client's auth."""
+    """Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError)."""
     auth_bearer: str | None
     """Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth."""
-    timeout: float | Timeout | None
+    timeout: float | tuple[float | None, ...] | Timeout | None
     """Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError."""
     retries: int | Retry | None
     """Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them."""
-    content: bytes | str | None
-    """Raw request body (bytes, or str encoded as UTF-8)."""
+    content: bytes | str | Iterable[bytes] | None
+    """Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry)."""
     data: FormTypes | None
     """Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`."""
     json: Any | None
     """A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead."""
     files: FileTypes | None
-    """Files for a multipart/form-data upload, as a mapping of field name to file path."""
+    """Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name ("upload" for bytes), the type is guessed from it."""
+    follow_redirects: bool | None
+    """Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`."""
+    allow_redirects: bool | None
+    """requests' name for `follow_redirects` (used when `follow_redirects` is not given)."""
 
 
 class TlsParams(TypedDict, total=False):
     """TLS settings accepted by the module-level request functions."""
 
-    verify: bool
-    """Verify the server's TLS certificate."""
+    verify: bool | str | os.PathLike[str] | ssl.SSLContext
+    """Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`)."""
+    cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None
+    """The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`."""
     ca_cert_file: str | None
     """Path to a PEM CA bundle to trust instead of the system roots."""
     client_pem: str | None
@@ -149,6 +167,8 @@ __all__ = [
     "AuthTypes",
     "CookieTypes",
     "EventHooks",
+    "FileContent",
+    "FileEntry",
     "FileTypes",
     "FormTypes",
     "HeaderTypes",

@@ -25,8 +25,8 @@ impl Body {
         Body::typed(form_encode(fields), "application/x-www-form-urlencoded")
     }
 
-    /// multipart/form-data from plain fields plus files given as (field name, path).
-    pub fn multipart(fields: &[(String, String)], files: &[(String, String)]) -> Result<Self> {
+    /// multipart/form-data from plain fields plus files.
+    pub fn multipart(fields: &[(String, String)], files: &[FilePart]) -> Result<Self> {
         let boundary = boundary();
         let mut out = BytesMut::new();
         for (name, value) in fields {
@@ -34,16 +34,69 @@ impl Body {
             out.put_slice(value.as_bytes());
             out.put_slice(b"\r\n");
         }
-        for (name, path) in files {
-            let data = std::fs::read(path).map_err(|e| Error::upload_file(&e, path, name))?;
-            let filename = std::path::Path::new(path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| name.clone());
-            let mime = mime_guess::from_path(path).first_or_octet_stream();
-            part_header(&mut out, &boundary, name, Some(&filename), Some(mime.essence_str()));
+        for part in files {
+            let (data, filename) = match &part.source {
+                FileSource::Path(path) => {
+                    let data = Bytes::from(std::fs::read(path).map_err(|e| Error::upload_file(&e, path, &part.field))?);
+                    let name = std::path::Path::new(path).file_name().map(|f| f.to_string_lossy().into_owned());
+                    (data, part.filename.clone().or(name))
+                }
+                FileSource::Data(data) => (data.clone(), part.filename.clone()),
+            };
+            // httpx's defaults: a nameless upload is "upload"; the type follows the name.
+            let filename = filename.unwrap_or_else(|| "upload".to_owned());
+            let guessed;
+            let mime = match &part.content_type {
+                Some(ct) => ct.as_str(),
+                None => {
+                    guessed = mime_guess::from_path(&filename).first_or_octet_stream();
+                    guessed.essence_str()
+                }
+            };
+            part_header(&mut out, &boundary, &part.field, Some(&filename), Some(mime));
+            for (k, v) in &part.headers {
+                if k.contains(['\r', '\n']) || v.contains(['\r', '\n']) {
+                    return Err(Error::value(format!("files[{:?}]: a part header may not contain CR or LF", part.field)));
+                }
+            }
+            if !part.headers.is_empty() {
+                // The part headers go before the blank line part_header ended with.
+                out.truncate(out.len() - 2);
+                for (k, v) in &part.headers {
+                    out.put_slice(format!("{k}: {v}\r\n").as_bytes());
+                }
+                out.put_slice(b"\r\n");
+            }
             out.put_slice(&data);
             out.put_slice(b"\r\n");
         }
         out.put_slice(format!("--{boundary}--\r\n").as_bytes());
         Ok(Body::typed(out.freeze(), &format!("multipart/form-data; boundary={boundary}")))
+    }
+}
+
+/// Where a file part's bytes come from: a path read when the request is built, or bytes the
+/// conversion layer already has (bytes given, or read from a file object).
+#[derive(Debug, Clone)]
+pub enum FileSource {
+    Path(String),
+    Data(Bytes),
+}
+
+/// One `files=` entry: httpx's `(filename, content, content_type, headers)` in any of its
+/// shorter forms.
+#[derive(Debug, Clone)]
+pub struct FilePart {
+    pub field: String,
+    pub filename: Option<String>,
+    pub source: FileSource,
+    pub content_type: Option<String>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl FilePart {
+    pub fn path(field: &str, path: &str) -> Self {
+        FilePart { field: field.to_owned(), filename: None, source: FileSource::Path(path.to_owned()), content_type: None, headers: Vec::new() }
     }
 }
 
@@ -81,7 +134,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("a.txt");
         std::fs::write(&p, b"hello").unwrap();
-        let body = Body::multipart(&[("k".into(), "v".into())], &[("f".into(), p.to_string_lossy().into())]).unwrap();
+        let body = Body::multipart(&[("k".into(), "v".into())], &[FilePart::path("f", &p.to_string_lossy())]).unwrap();
         let text = String::from_utf8(body.bytes.to_vec()).unwrap();
         assert!(text.contains("name=\"k\"\r\n\r\nv\r\n"));
         assert!(text.contains("filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n"));
@@ -89,8 +142,15 @@ mod tests {
     }
 
     #[test]
+    fn data_parts_take_httpx_defaults_and_headers() {
+        let part = FilePart { field: "f".into(), filename: None, source: FileSource::Data(Bytes::from_static(b"xy")), content_type: None, headers: vec![("X-A".into(), "1".into())] };
+        let text = String::from_utf8(Body::multipart(&[], &[part]).unwrap().bytes.to_vec()).unwrap();
+        assert!(text.contains("name=\"f\"; filename=\"upload\"\r\nContent-Type: application/octet-stream\r\nX-A: 1\r\n\r\nxy\r\n"), "{text}");
+    }
+
+    #[test]
     fn missing_file_is_a_value_error_naming_the_path() {
-        let err = Body::multipart(&[], &[("f".into(), "/no/such/file".into())]).unwrap_err();
+        let err = Body::multipart(&[], &[FilePart::path("f", "/no/such/file")]).unwrap_err();
         assert!(err.message.contains("/no/such/file"));
     }
 }

@@ -62,6 +62,9 @@ pub struct Head {
     /// The `total` timeout's deadline, which a stream's body reads must also respect (the
     /// send itself and whole-body reads run inside `within`).
     pub deadline: Deadline,
+    /// The redirects followed (oldest first), and the next hop of one not followed.
+    pub history: Vec<response::Hop>,
+    pub next: Option<Box<Prepared>>,
 }
 
 impl State {
@@ -212,12 +215,13 @@ impl Client {
         let (method, url) = (p.method.clone(), p.url.clone());
         within(deadline, &method, &url, async {
             let head = Box::pin(send_retrying(&state, &jar, p, driver)).await?;
-            let Head { mut response, request: p, cookies, started, slot, .. } = head;
+            let Head { mut response, request: p, cookies, started, slot, history, next, .. } = head;
             let (status, version) = (response.status, response.version);
             let headers = std::mem::take(&mut response.headers);
             let body = response::read_body(response, p.timeout.read, &p.method, &p.url, buffer).await?;
             drop(slot);
-            Ok(ResponseData { status, version, method: p.method, url: p.url, headers, cookies, body, elapsed: started.elapsed() })
+            let trail = response::Trail { request_headers: p.headers, request_body: p.body.map(|b| b.bytes), history, next };
+            Ok(ResponseData { status, version, method: p.method, url: p.url, headers, cookies, body, elapsed: started.elapsed(), trail })
         })
         .await
     }
@@ -288,6 +292,7 @@ async fn send_redirects(state: &State, jar: &Jar, p: Prepared, driver: Driver) -
     let mut p = p;
     let mut hops = 0usize;
     let mut set_cookies: Vec<(String, String)> = Vec::new();
+    let mut history = Vec::new();
     let requested = p.url.clone();
     loop {
         // Boxed: only limited clients wait here, and the others should not carry its state.
@@ -301,8 +306,11 @@ async fn send_redirects(state: &State, jar: &Jar, p: Prepared, driver: Driver) -
             set_cookies = cookies::merge(&[&set_cookies, &hop_cookies]);
         }
         let status = resp.status;
-        if s.follow_redirects && status.is_redirection() {
+        if status.is_redirection() {
             if let Some(next) = redirect::next_hop(&p, status, &resp.headers, s.referer)? {
+                if !p.follow_redirects {
+                    return Ok(Head { response: resp, request: p, cookies: set_cookies, started, slot, deadline: Deadline::start(None), history, next: Some(Box::new(next)) });
+                }
                 hops += 1;
                 if hops > s.max_redirects {
                     return Err(Error::new(
@@ -311,11 +319,13 @@ async fn send_redirects(state: &State, jar: &Jar, p: Prepared, driver: Driver) -
                     )
                     .with_request(p.method.as_str(), requested.as_str()));
                 }
-                p = next;
+                let mut resp = resp;
+                let prev = std::mem::replace(&mut p, next);
+                history.push(response::Hop { status, version: resp.version, method: prev.method, url: prev.url, headers: std::mem::take(&mut resp.headers), request_headers: prev.headers, elapsed: started.elapsed() });
                 continue;
             }
         }
-        return Ok(Head { response: resp, request: p, cookies: set_cookies, started, slot, deadline: Deadline::start(None) });
+        return Ok(Head { response: resp, request: p, cookies: set_cookies, started, slot, deadline: Deadline::start(None), history, next: None });
     }
 }
 

@@ -13,6 +13,7 @@ pub mod error;
 pub mod fork;
 pub mod html;
 pub mod limits;
+pub mod links;
 pub mod proxy;
 pub mod mock;
 pub mod redirect;

@@ -16,6 +16,8 @@ use crate::error::{Error, ErrorKind, Result};
 pub struct PoolLimits {
     pub max_connections: Option<usize>,
     pub max_connections_per_host: Option<usize>,
+    /// httpx's `max_keepalive_connections`: idle connections kept per host.
+    pub max_keepalive: Option<usize>,
 }
 
 impl PoolLimits {
@@ -25,10 +27,7 @@ impl PoolLimits {
 
     /// Idle connections worth keeping: never more than may be open at once.
     pub fn max_idle_per_host(&self) -> Option<usize> {
-        match (self.max_connections, self.max_connections_per_host) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.max_connections, self.max_connections_per_host, self.max_keepalive].into_iter().flatten().min()
     }
 }
 

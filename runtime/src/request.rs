@@ -60,7 +60,9 @@ pub struct RequestOptions {
     pub content: Option<Bytes>,
     pub data: Option<Vec<(String, String)>>,
     pub json: Option<JsonBody>,
-    pub files: Option<Vec<(String, String)>>,
+    pub files: Option<Vec<crate::body::FilePart>>,
+    /// httpx's per-request `follow_redirects=` (requests' `allow_redirects=`); None: the client's.
+    pub follow_redirects: Option<bool>,
 }
 
 /// Everything needed to send (and resend on redirect) one request.
@@ -74,6 +76,7 @@ pub struct Prepared {
     pub body: Option<Body>,
     pub timeout: Timeouts,
     pub retry: Option<Arc<RetryPolicy>>,
+    pub follow_redirects: bool,
 }
 
 const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -163,7 +166,8 @@ pub fn prepare(settings: &ClientSettings, method: &str, url: &str, opts: Request
 
     let timeout = opts.timeout.or(settings.timeout);
     let retry = opts.retry.or_else(|| settings.retry.clone());
-    Ok(Prepared { method, url, headers, explicit_cookies, body, timeout, retry })
+    let follow_redirects = opts.follow_redirects.unwrap_or(settings.follow_redirects);
+    Ok(Prepared { method, url, headers, explicit_cookies, body, timeout, retry, follow_redirects })
 }
 
 fn wants_cbor(headers: &HeaderMap) -> bool {
@@ -175,7 +179,7 @@ fn build_body(
     content: Option<Bytes>,
     data: Option<Vec<(String, String)>>,
     json: Option<JsonBody>,
-    files: Option<Vec<(String, String)>>,
+    files: Option<Vec<crate::body::FilePart>>,
 ) -> Result<Option<Body>> {
     let given = [content.is_some(), data.is_some(), json.is_some(), files.is_some()];
     let count = given.iter().filter(|g| **g).count();

@@ -22,6 +22,50 @@ pub struct ResponseData {
     pub cookies: Vec<(String, String)>,
     pub body: Body,
     pub elapsed: Duration,
+    pub trail: Trail,
+}
+
+/// What led to a response besides the response itself: the request as sent, the redirect
+/// responses followed to reach it, and the request an unfollowed redirect points at. Moved,
+/// never copied, on the way from the request loop to Python; empty (no allocation) for the
+/// common request without redirects.
+#[derive(Debug, Clone, Default)]
+pub struct Trail {
+    pub request_headers: HeaderMap,
+    pub request_body: Option<Bytes>,
+    /// Oldest first.
+    pub history: Vec<Hop>,
+    /// Set when redirects were not followed and this response is a followable redirect.
+    pub next: Option<Box<crate::request::Prepared>>,
+}
+
+/// A redirect response that was followed: its head (its body was not read).
+#[derive(Debug, Clone)]
+pub struct Hop {
+    pub status: StatusCode,
+    pub version: Version,
+    pub method: Method,
+    pub url: Url,
+    pub headers: HeaderMap,
+    pub request_headers: HeaderMap,
+    pub elapsed: Duration,
+}
+
+impl Hop {
+    /// The redirect as a (bodiless) response of its own, for `response.history`.
+    pub fn to_data(&self) -> ResponseData {
+        ResponseData {
+            status: self.status,
+            version: self.version,
+            method: self.method.clone(),
+            url: self.url.clone(),
+            cookies: crate::cookies::from_set_cookie(&self.headers),
+            headers: self.headers.clone(),
+            body: Body::default(),
+            elapsed: self.elapsed,
+            trail: Trail { request_headers: self.request_headers.clone(), ..Default::default() },
+        }
+    }
 }
 
 pub fn version_str(v: Version) -> &'static str {

@@ -178,6 +178,39 @@ impl Assemble for TextPieces {
     }
 }
 
+/// `iter_bytes(chunk_size=n)` / requests' `iter_content(n)`: pieces of exactly `n` bytes (the
+/// last one may be shorter), however the body arrived.
+pub struct SizedPieces {
+    size: usize,
+    buf: bytes::BytesMut,
+    done: bool,
+}
+
+impl SizedPieces {
+    pub fn new(size: usize) -> Self {
+        SizedPieces { size: size.max(1), buf: bytes::BytesMut::new(), done: false }
+    }
+}
+
+impl Assemble for SizedPieces {
+    type Out = bytes::Bytes;
+    fn ready(&mut self) -> Option<Option<bytes::Bytes>> {
+        if self.buf.len() >= self.size {
+            return Some(Some(self.buf.split_to(self.size).freeze()));
+        }
+        if self.done {
+            return Some((!self.buf.is_empty()).then(|| self.buf.split().freeze()));
+        }
+        None
+    }
+    fn feed(&mut self, chunk: Option<&[u8]>) {
+        match chunk {
+            Some(c) => self.buf.extend_from_slice(c),
+            None => self.done = true,
+        }
+    }
+}
+
 /// `iter_lines`: lines without their terminators.
 pub struct LinePieces {
     decoder: Option<TextDecoder>,
@@ -218,6 +251,24 @@ impl Assemble for LinePieces {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sized_pieces_rechunk_exactly() {
+        let mut p = SizedPieces::new(3);
+        let mut out = Vec::new();
+        for chunk in [&b"ab"[..], b"cdefg", b"h"] {
+            p.feed(Some(chunk));
+            while let Some(Some(piece)) = p.ready() {
+                out.push(piece);
+            }
+        }
+        p.feed(None);
+        while let Some(Some(piece)) = p.ready() {
+            out.push(piece);
+        }
+        assert_eq!(out, vec![&b"abc"[..], b"def", b"gh"]);
+        assert_eq!(p.ready(), Some(None));
+    }
 
     #[test]
     fn split_utf8_character_decodes() {

@@ -14,6 +14,8 @@ use crate::error::{Error, ErrorKind, Result};
 pub struct TlsOptions {
     pub verify: bool,
     pub ca_cert_file: Option<String>,
+    /// CA certificates as PEM (from an `ssl.SSLContext` given as `verify=`); wins over the file.
+    pub ca_pem_data: Option<Vec<u8>>,
     pub client_pem: Option<String>,
     pub client_pem_data: Option<Vec<u8>>,
     pub http2_only: bool,
@@ -57,10 +59,17 @@ fn read_pem_certs(pem: &[u8], origin: &str) -> Result<Vec<CertificateDer<'static
 }
 
 fn ca_store(path: &str) -> Result<Arc<RootCertStore>> {
+    if std::path::Path::new(path).is_dir() {
+        return Err(tls_error(format!("CA bundle {path:?} is a directory: pass a PEM file (c_rehash directories are not supported)")));
+    }
     let pem = std::fs::read(path).map_err(|e| tls_error(format!("could not read CA file {path:?}: {e}")))?;
+    pem_store(&pem, &format!("CA file {path:?}"))
+}
+
+fn pem_store(pem: &[u8], origin: &str) -> Result<Arc<RootCertStore>> {
     let mut store = RootCertStore::empty();
-    for cert in read_pem_certs(&pem, &format!("CA file {path:?}"))? {
-        store.add(cert).map_err(|e| tls_error(format!("invalid CA certificate in {path:?}: {e}")))?;
+    for cert in read_pem_certs(pem, origin)? {
+        store.add(cert).map_err(|e| tls_error(format!("invalid CA certificate in {origin}: {e}")))?;
     }
     Ok(Arc::new(store))
 }
@@ -92,7 +101,7 @@ pub fn client_pem_bytes(path: Option<&str>, data: Option<Vec<u8>>) -> Result<Opt
 
 /// The default config (verify on, system roots) is shared by every client that uses it.
 pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>> {
-    let is_default = opts.verify && opts.ca_cert_file.is_none() && opts.client_pem.is_none() && opts.client_pem_data.is_none();
+    let is_default = opts.verify && opts.ca_cert_file.is_none() && opts.ca_pem_data.is_none() && opts.client_pem.is_none() && opts.client_pem_data.is_none();
     if is_default {
         static DEFAULTS: OnceLock<[Arc<ClientConfig>; 3]> = OnceLock::new();
         let set = DEFAULTS.get_or_init(|| {
@@ -111,9 +120,10 @@ fn build(opts: &TlsOptions) -> Result<Arc<ClientConfig>> {
     let builder = if !opts.verify {
         builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerifier(provider())))
     } else {
-        let roots = match &opts.ca_cert_file {
-            Some(path) => ca_store(path)?,
-            None => system_roots(),
+        let roots = match (&opts.ca_pem_data, &opts.ca_cert_file) {
+            (Some(pem), _) => pem_store(pem, "the ssl.SSLContext's CA certificates")?,
+            (None, Some(path)) => ca_store(path)?,
+            (None, None) => system_roots(),
         };
         builder.with_root_certificates(roots)
     };

@@ -11,7 +11,7 @@ use crate::request::Maybe;
 use crate::retry::RetryPolicy;
 use crate::timeout::Timeouts;
 
-fn type_name(o: &Bound<'_, PyAny>) -> String {
+pub(crate) fn type_name(o: &Bound<'_, PyAny>) -> String {
     o.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
 }
 
@@ -133,17 +133,37 @@ impl<'a, 'py> FromPyObject<'a, 'py> for StrPairs {
     }
 }
 
-/// Basic auth: (username, password or None).
-#[derive(Debug, Clone)]
-pub struct Auth(pub String, pub Option<String>);
+/// `auth=`: Basic auth as `(username, password or None)`, sent natively; or an httpx-style
+/// flow (an `httpr.Auth` such as DigestAuth, or a callable `request -> request`) that
+/// `httpr._auth.run_sync`/`run_async` drive around the sends.
+#[derive(Debug)]
+pub enum Auth {
+    Basic(String, Option<String>),
+    Flow(Py<PyAny>),
+}
+
+impl Auth {
+    /// (the Basic credentials, the flow): one of them is set.
+    pub fn split(self) -> (Option<(String, Option<String>)>, Option<Py<PyAny>>) {
+        match self {
+            Auth::Basic(u, p) => (Some((u, p)), None),
+            Auth::Flow(f) => (None, Some(f)),
+        }
+    }
+}
 
 impl<'a, 'py> FromPyObject<'a, 'py> for Auth {
     type Error = PyErr;
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        let (u, p): (String, Option<String>) = obj
-            .extract()
-            .map_err(|_| PyTypeError::new_err(format!("auth must be a (username, password) tuple, not {}", type_name(&obj))))?;
-        Ok(Auth(u, p))
+        if let Ok((u, p)) = obj.extract::<(String, Option<String>)>() {
+            return Ok(Auth::Basic(u, p));
+        }
+        // Tuples of the wrong shape, strings, ...: to_auth raises the TypeError naming all forms.
+        let flow = obj.py().import("httpr._auth")?.getattr("to_auth")?.call1((&*obj,))?;
+        if flow.is_none() {
+            return Err(PyTypeError::new_err(format!("auth must be a (username, password) tuple, an httpr.Auth or a callable, not {}", type_name(&obj))));
+        }
+        Ok(Auth::Flow(flow.unbind()))
     }
 }
 
@@ -205,8 +225,23 @@ impl<'a, 'py> FromPyObject<'a, 'py> for TimeoutArg {
             let secs = Seconds::extract(obj)?.0;
             return Ok(TimeoutArg(Maybe::Set(Timeouts::uniform(crate::timeout::from_secs(secs)?))));
         }
-        Err(PyTypeError::new_err(format!("timeout must be a number of seconds, an httpr.Timeout or None, not {}", type_name(&obj))))
+        if let Ok(t) = obj.cast::<pyo3::types::PyTuple>() {
+            return Ok(TimeoutArg(Maybe::Set(timeout_tuple(&t)?)));
+        }
+        Err(PyTypeError::new_err(format!("timeout must be a number of seconds, a (connect, read) or (connect, read, write, pool) tuple, an httpr.Timeout or None, not {}", type_name(&obj))))
     }
+}
+
+/// requests' `(connect, read)` (the write timeout follows read, the pool wait connect) and
+/// httpx's `(connect, read, write, pool)`.
+fn timeout_tuple(t: &Borrowed<'_, '_, pyo3::types::PyTuple>) -> PyResult<Timeouts> {
+    let secs = |i: usize| -> PyResult<Option<std::time::Duration>> { Ok(crate::timeout::from_secs(Seconds::extract(t.get_item(i)?.as_borrowed())?.0)?) };
+    let (connect, read, write, pool) = match t.len() {
+        2 => (secs(0)?, secs(1)?, secs(1)?, secs(0)?),
+        4 => (secs(0)?, secs(1)?, secs(2)?, secs(3)?),
+        n => return Err(pyo3::exceptions::PyValueError::new_err(format!("a timeout tuple must be (connect, read) or (connect, read, write, pool), got {n} values"))),
+    };
+    Ok(Timeouts { connect, read, write, pool, total: None })
 }
 
 /// `retries=`: a number of retries, a `Retry` object, or None (no retries); may be omitted.
@@ -248,9 +283,26 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Content {
                 .map(|s| Content(Bytes::copy_from_slice(s.as_bytes())))
                 .map_err(|_| pyo3::exceptions::PyValueError::new_err("content str cannot be encoded as UTF-8 (it contains a lone surrogate)"));
         }
-        super::json::bytes_like(&obj)
-            .map(Content)
-            .ok_or_else(|| PyTypeError::new_err(format!("content must be bytes or str, not {}", type_name(&obj))))
+        if let Some(b) = super::json::bytes_like(&obj) {
+            return Ok(Content(b));
+        }
+        if obj.hasattr("__aiter__")? {
+            return Err(PyTypeError::new_err("content as an async iterator is not supported yet: join it into bytes first (b\"\".join([c async for c in it]))"));
+        }
+        // An iterator or generator of bytes (httpx's streamed upload): joined here, so the
+        // body has a Content-Length and can be resent on a 307/308 redirect or a retry.
+        if !obj.is_instance_of::<PyDict>() && obj.hasattr("__iter__")? {
+            let mut buf = Vec::new();
+            for chunk in obj.try_iter()? {
+                let chunk = chunk?;
+                match super::json::bytes_like(&chunk) {
+                    Some(b) => buf.extend_from_slice(&b),
+                    None => return Err(PyTypeError::new_err(format!("content iterator must yield bytes, not {}", type_name(&chunk)))),
+                }
+            }
+            return Ok(Content(Bytes::from(buf)));
+        }
+        Err(PyTypeError::new_err(format!("content must be bytes, str or an iterator of bytes, not {}", type_name(&obj))))
     }
 }
 
@@ -265,9 +317,11 @@ impl<'a, 'py> FromPyObject<'a, 'py> for JsonValue {
     }
 }
 
-/// Files: field name -> path (str or os.PathLike).
-#[derive(Debug, Clone)]
-pub struct Files(pub Vec<(String, String)>);
+/// `files=`: a mapping or a list of pairs (repeated fields) of field name to what httpx takes:
+/// a path (str or os.PathLike), bytes, an open file, or a tuple `(filename, content)`,
+/// `(filename, content, content_type)` or `(filename, content, content_type, headers)` where
+/// content is bytes, str or an open file. Files given as objects are read here, with the GIL.
+pub struct Files(pub Vec<crate::body::FilePart>);
 
 impl<'a, 'py> FromPyObject<'a, 'py> for Files {
     type Error = PyErr;
@@ -275,13 +329,58 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Files {
         let mut out = Vec::new();
         for (k, v) in items(&obj, "files")? {
             let key = key_str(&k, "files")?;
-            let path: std::path::PathBuf = v
-                .extract()
-                .map_err(|_| PyTypeError::new_err(format!("files[{key:?}] must be a file path (str or os.PathLike), not {}", type_name(&v))))?;
-            out.push((key, path.to_string_lossy().into_owned()));
+            out.push(file_part(&key, &v)?);
         }
         Ok(Files(out))
     }
+}
+
+fn file_part(field: &str, v: &Bound<'_, PyAny>) -> PyResult<crate::body::FilePart> {
+    use crate::body::{FilePart, FileSource};
+    let bad = || PyTypeError::new_err(format!("files[{field:?}] must be a path, bytes, an open file, or a (filename, content[, content_type[, headers]]) tuple, not {}", type_name(v)));
+    if let Ok(t) = v.cast::<pyo3::types::PyTuple>() {
+        if !(2..=4).contains(&t.len()) {
+            return Err(bad());
+        }
+        let filename: Option<String> = t.get_item(0)?.extract().map_err(|_| bad())?;
+        let content = t.get_item(1)?;
+        // In a tuple a str is the content (a bare str is a path).
+        let data = match content.cast::<PyString>() {
+            Ok(s) => Bytes::copy_from_slice(s.to_str()?.as_bytes()),
+            Err(_) => file_bytes(field, &content)?.ok_or_else(bad)?,
+        };
+        let content_type: Option<String> = if t.len() > 2 { t.get_item(2)?.extract().map_err(|_| bad())? } else { None };
+        let headers = if t.len() > 3 { t.get_item(3)?.extract::<StrPairs>()?.0 } else { Vec::new() };
+        return Ok(FilePart { field: field.to_owned(), filename, source: FileSource::Data(data), content_type, headers });
+    }
+    if v.is_instance_of::<PyString>() {
+        return Ok(FilePart::path(field, v.extract::<&str>()?));
+    }
+    if let Some(data) = file_bytes(field, v)? {
+        // An open file is named after its file; bytes alone are an anonymous "upload".
+        let filename = v.getattr("name").ok().and_then(|n| n.extract::<String>().ok()).and_then(|n| std::path::Path::new(&n).file_name().map(|f| f.to_string_lossy().into_owned()));
+        return Ok(FilePart { field: field.to_owned(), filename, source: FileSource::Data(data), content_type: None, headers: Vec::new() });
+    }
+    let path: std::path::PathBuf = v.extract().map_err(|_| bad())?;
+    Ok(FilePart::path(field, &path.to_string_lossy()))
+}
+
+/// The bytes of a part given as bytes, str or an open file (read to the end); None otherwise
+/// (a path).
+fn file_bytes(field: &str, v: &Bound<'_, PyAny>) -> PyResult<Option<Bytes>> {
+    if let Some(b) = super::json::bytes_like(v) {
+        return Ok(Some(b));
+    }
+    if v.hasattr("read")? {
+        let data = v.call_method0("read")?;
+        if let Ok(s) = data.cast::<PyString>() {
+            return Ok(Some(Bytes::copy_from_slice(s.to_str()?.as_bytes())));
+        }
+        return super::json::bytes_like(&data)
+            .map(Some)
+            .ok_or_else(|| PyTypeError::new_err(format!("files[{field:?}]: read() returned {}, not bytes", type_name(&data))));
+    }
+    Ok(None)
 }
 
 /// One `**kwargs` entry, with PyO3's "argument 'name': ..." message on a bad value.

@@ -17,7 +17,7 @@ use crate::cookies::Jar;
 use super::stream::{Body, Streamed};
 use crate::request::Prepared;
 use crate::rt::Handle;
-use crate::stream::{Assemble, LinePieces, TextPieces};
+use crate::stream::{Assemble, LinePieces, SizedPieces, TextPieces};
 
 /// Bytes handed to Python as `bytes` (converted once, on the event loop's thread).
 struct BytesOut(Bytes);
@@ -92,12 +92,12 @@ impl AsyncStreamingResponse {
         AsyncStreamingResponse(Streamed::new(head, Handle::Shared(crate::rt::shared())))
     }
 
-    pub fn aiter_bytes(&self) -> PyResult<AsyncBytesIterator> {
+    pub fn aiter_bytes(&self, chunk_size: Option<usize>) -> PyResult<AsyncBytesIterator> {
         self.body.check_fresh()?;
-        Ok(AsyncBytesIterator { body: self.body.clone() })
+        Ok(AsyncBytesIterator { body: self.body.clone(), sized: chunk_size.map(|n| Arc::new(Mutex::new(SizedPieces::new(n)))) })
     }
     pub fn __aiter__(&self) -> PyResult<AsyncBytesIterator> {
-        self.aiter_bytes()
+        self.aiter_bytes(None)
     }
     pub fn aiter_text(&self) -> PyResult<AsyncTextIterator> {
         self.body.check_fresh()?;
@@ -135,6 +135,8 @@ fn stop() -> PyErr {
 
 pub struct AsyncBytesIterator {
     body: Body,
+    /// Set for `aiter_bytes(chunk_size=n)`.
+    sized: Option<Arc<Mutex<SizedPieces>>>,
 }
 
 impl AsyncBytesIterator {
@@ -142,8 +144,14 @@ impl AsyncBytesIterator {
         this.clone().unbind()
     }
     pub fn __anext__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let body = self.body.clone();
-        awaitable(py, async move { body.next().await?.map(BytesOut).ok_or_else(stop) })
+        let (body, sized) = (self.body.clone(), self.sized.clone());
+        awaitable(py, async move {
+            let chunk = match sized {
+                Some(pieces) => body.next_piece(&pieces).await?,
+                None => body.next().await?,
+            };
+            chunk.map(BytesOut).ok_or_else(stop)
+        })
     }
 }
 

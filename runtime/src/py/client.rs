@@ -9,20 +9,20 @@ use pyo3::types::PyDict;
 use std::sync::RwLock;
 
 use super::args::{Auth, Content, Files, FormPairs, JsonValue, OptTimeout, Pairs, RetryArg, StrPairs, TimeoutArg};
-use super::hooks::{HookArg, HookSlot, Hooks};
-use super::errors::exception_class;
 use super::astream::AsyncStream;
 use super::awaitable::awaitable;
+use super::errors::exception_class;
 use super::headers::Headers;
+use super::hooks::{HookArg, HookSlot, Hooks};
 use super::registry::Wrapped;
 use super::response::Response;
 use super::stream::StreamingResponse;
-use crate::config::{self, ClientSettings, DEFAULT_TIMEOUT};
 use crate::client::Driver;
+use crate::config::{self, ClientSettings, DEFAULT_TIMEOUT};
 use crate::cookies::Jar;
 use crate::error::{Error, ErrorKind};
-use crate::request::{self, JsonBody, RequestOptions};
 use crate::limits::PoolLimits;
+use crate::request::{self, JsonBody, RequestOptions};
 use crate::timeout::Timeouts;
 use crate::tls::TlsOptions;
 
@@ -39,7 +39,8 @@ pub struct ClientArgs {
     pub timeout: TimeoutArg,
     pub follow_redirects: bool,
     pub max_redirects: usize,
-    pub verify: bool,
+    pub verify: super::tls_args::VerifyArg,
+    pub cert: Option<super::tls_args::CertArg>,
     pub ca_cert_file: Option<String>,
     pub client_pem: Option<String>,
     pub client_pem_data: Option<Vec<u8>>,
@@ -53,7 +54,8 @@ pub struct ClientArgs {
     pub pool_idle_timeout: OptTimeout,
     pub trust_env: bool,
     pub event_hooks: Option<HookArg>,
-    pub transport: Option<super::mock::MockTransport>,
+    pub transport: Option<super::mock::TransportArg>,
+    pub limits: Option<super::limits::LimitsArg>,
 }
 
 /// Constructor arguments only the async client takes (api.yaml group `async_options`).
@@ -74,6 +76,8 @@ pub struct RequestKwargs {
     pub data: Option<FormPairs>,
     pub json: Option<JsonValue>,
     pub files: Option<Files>,
+    pub follow_redirects: Option<bool>,
+    pub allow_redirects: Option<bool>,
 }
 
 /// A `Cookie` entry in default headers becomes default cookies (as in httpr 0.7.8), so
@@ -96,7 +100,7 @@ fn parse_base_url(raw: &str) -> Result<url::Url, Error> {
 }
 
 /// A connection limit: None, or at least 1.
-fn limit(name: &str, value: Option<super::args::Count>) -> PyResult<Option<usize>> {
+pub(crate) fn limit(name: &str, value: Option<super::args::Count>) -> PyResult<Option<usize>> {
     match value.map(|c| c.0) {
         None => Ok(None),
         Some(n) if n >= 1 => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
@@ -105,13 +109,17 @@ fn limit(name: &str, value: Option<super::args::Count>) -> PyResult<Option<usize
 }
 
 impl ClientArgs {
-    pub fn into_settings(mut self) -> PyResult<(ClientSettings, Hooks)> {
+    /// `asynchronous`: for an AsyncClient (which calls a transport's `handle_async_request`).
+    pub fn into_settings(mut self, asynchronous: bool) -> PyResult<(ClientSettings, Hooks)> {
         let hooks = self.event_hooks.take().map(|h| h.0).unwrap_or_default();
         let base_url = self.base_url.as_deref().map(parse_base_url).transpose()?;
+        // httpx's `limits=`; the client's own arguments win where both are given.
+        let given = self.limits.as_ref().map(|l| l.0);
+        let tls = super::tls_args::resolve(self.verify, self.ca_cert_file.take(), self.cert.take(), self.client_pem.as_deref(), self.client_pem_data.take())?;
         let mut cookies = self.cookies.map(|c| c.0).unwrap_or_default();
         let headers = split_cookie_header(self.headers.map(|h| h.0).unwrap_or_default(), &mut cookies);
         let settings = ClientSettings {
-            auth: self.auth.map(|a| (a.0, a.1)),
+            auth: self.auth.and_then(|a| a.split().0),
             auth_bearer: self.auth_bearer,
             params: self.params.map(|p| p.0).unwrap_or_default(),
             headers: config::shared_headers(config::header_map(&headers)?),
@@ -124,21 +132,29 @@ impl ClientArgs {
             env_proxies: std::sync::Arc::new(if self.trust_env { crate::proxy::EnvProxies::from_env() } else { Default::default() }),
             timeout: self.timeout.0.or(Timeouts::uniform(Some(std::time::Duration::from_secs_f64(DEFAULT_TIMEOUT)))),
             base_url,
-            limits: PoolLimits { max_connections: limit("max_connections", self.max_connections)?, max_connections_per_host: limit("max_connections_per_host", self.max_connections_per_host)? },
-            pool_idle_timeout: self.pool_idle_timeout.resolve()?.or(ClientSettings::default().pool_idle_timeout),
+            limits: PoolLimits {
+                max_connections: limit("max_connections", self.max_connections)?.or(given.and_then(|l| l.max_connections)),
+                max_connections_per_host: limit("max_connections_per_host", self.max_connections_per_host)?,
+                max_keepalive: given.and_then(|l| l.max_keepalive_connections),
+            },
+            pool_idle_timeout: self.pool_idle_timeout.resolve()?.or(match given {
+                Some(l) => crate::timeout::from_secs(l.keepalive_expiry)?,
+                None => ClientSettings::default().pool_idle_timeout,
+            }),
             retry: self.retries.0.or(None),
             follow_redirects: self.follow_redirects,
             max_redirects: self.max_redirects,
             https_only: self.https_only,
             tls: TlsOptions {
-                verify: self.verify,
-                ca_cert_file: self.ca_cert_file,
-                client_pem_data: crate::tls::client_pem_bytes(self.client_pem.as_deref(), self.client_pem_data)?,
+                verify: tls.verify,
+                ca_cert_file: tls.ca_cert_file,
+                ca_pem_data: tls.ca_pem_data,
+                client_pem_data: tls.client_pem_data,
                 client_pem: self.client_pem,
                 http2_only: self.http2_only,
                 http1_only: self.http1_only,
             },
-            transport: self.transport.map(|t| t.hook()),
+            transport: self.transport.map(|t| t.into_mock(asynchronous)).transpose()?.map(|t| t.hook()),
         };
         Ok((settings, hooks))
     }
@@ -157,14 +173,17 @@ impl RequestKwargs {
                 } else {
                     None
                 };
-                Some(JsonBody { json: if cbor.is_some() { bytes::Bytes::new() } else { super::json::to_json(obj)? }, cbor })
+                Some(JsonBody {
+                    json: if cbor.is_some() { bytes::Bytes::new() } else { super::json::to_json(obj)? },
+                    cbor,
+                })
             }
         };
         Ok(RequestOptions {
             params: self.params.map(|p| p.0),
             headers: self.headers.map(|h| h.0),
             cookies: self.cookies.map(|c| c.0),
-            auth: self.auth.map(|a| (a.0, a.1)),
+            auth: self.auth.and_then(|a| a.split().0),
             auth_bearer: self.auth_bearer,
             timeout: self.timeout.0,
             retry: self.retries.0,
@@ -172,6 +191,7 @@ impl RequestKwargs {
             data: self.data.map(|d| d.0),
             json,
             files: self.files.map(|f| f.0),
+            follow_redirects: self.follow_redirects.or(self.allow_redirects),
         })
     }
 }
@@ -182,10 +202,14 @@ fn prepare(py: Python<'_>, state: &crate::client::State, method: &str, url: &str
 }
 
 /// Prepare with the GIL, then send and read with it released.
-pub fn perform(py: Python<'_>, core: &crate::client::Client, jar: Arc<Jar>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<Response> {
+pub fn perform(py: Python<'_>, core: &crate::client::Client, jar: Arc<Jar>, method: &str, url: &str, mut kw: RequestKwargs) -> PyResult<Py<PyAny>> {
     let state = core.state();
+    let flow = super::auth_flow::take(py, &mut kw, &RwLock::new(None));
     let prepared = prepare(py, &state, method, url, kw)?;
-    Ok(Response::from_data(execute_sync(py, state, jar, prepared)?))
+    match flow {
+        None => super::registry::wrap(py, Response::from_data(execute_sync(py, state, jar, prepared)?)),
+        Some(flow) => super::auth_flow::run(py, flow, prepared, false, move |py, p| super::registry::wrap(py, Response::from_data(execute_sync(py, state.clone(), jar.clone(), p)?))),
+    }
 }
 
 fn execute_sync(py: Python<'_>, state: Arc<crate::client::State>, jar: Arc<Jar>, prepared: request::Prepared) -> PyResult<crate::response::ResponseData> {
@@ -207,19 +231,33 @@ pub struct Client {
     core: crate::client::Client,
     limit: Option<Concurrency>,
     hooks: HookSlot,
+    /// The client's `auth=` when it is a flow (an `httpr.Auth` or a callable).
+    auth_flow: RwLock<Option<Py<PyAny>>>,
 }
 
 impl Client {
     pub fn new(args: ClientArgs) -> PyResult<Self> {
-        let (settings, hooks) = args.into_settings()?;
+        Self::build(args, false)
+    }
+
+    fn build(mut args: ClientArgs, asynchronous: bool) -> PyResult<Self> {
+        let (basic, flow) = args.auth.take().map(Auth::split).unwrap_or((None, None));
+        args.auth = basic.map(|(u, p)| Auth::Basic(u, p));
+        let (settings, hooks) = args.into_settings(asynchronous)?;
         let slot = HookSlot::default();
         slot.set(hooks);
-        Ok(Client { core: crate::client::Client::new(settings)?, limit: None, hooks: slot })
+        Ok(Client {
+            core: crate::client::Client::new(settings)?,
+            limit: None,
+            hooks: slot, auth_flow: RwLock::new(flow) })
     }
 
     pub fn new_async(args: ClientArgs, extra: AsyncArgs) -> PyResult<Self> {
-        let mut client = Self::new(args)?;
-        client.limit = extra.max_concurrency.map(|n| Concurrency { max: n, slots: RwLock::new(Arc::new(tokio::sync::Semaphore::new(n.max(1)))) });
+        let mut client = Self::build(args, true)?;
+        client.limit = extra.max_concurrency.map(|n| Concurrency {
+            max: n,
+            slots: RwLock::new(Arc::new(tokio::sync::Semaphore::new(n.max(1)))),
+        });
         Ok(client)
     }
 
@@ -238,15 +276,20 @@ impl Client {
         Ok(())
     }
 
-    pub fn request(&self, py: Python<'_>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<Py<PyAny>> {
+    pub fn request(&self, py: Python<'_>, method: &str, url: &str, mut kw: RequestKwargs) -> PyResult<Py<PyAny>> {
         self.reopen_if_closed(py)?;
         let state = self.core.state();
+        let flow = super::auth_flow::take(py, &mut kw, &self.auth_flow);
         let mut prepared = prepare(py, &state, method, url, kw)?;
         let hooks = self.hooks.get();
         if let Some(h) = &hooks {
             h.run_request(py, &mut prepared)?;
         }
-        let response = super::registry::wrap(py, Response::from_data(execute_sync(py, state, self.core.jar().clone(), prepared)?))?;
+        let jar = self.core.jar().clone();
+        let response = match flow {
+            None => super::registry::wrap(py, Response::from_data(execute_sync(py, state, jar, prepared)?))?,
+            Some(flow) => super::auth_flow::run(py, flow, prepared, false, move |py, p| super::registry::wrap(py, Response::from_data(execute_sync(py, state.clone(), jar.clone(), p)?)))?,
+        };
         if let Some(h) = &hooks {
             h.run_response(py, response.bind(py))?;
         }
@@ -254,34 +297,16 @@ impl Client {
     }
 
     /// Send the request; return once the response headers have arrived, body unread.
-    pub fn stream(&self, py: Python<'_>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<Py<PyAny>> {
+    pub fn stream(&self, py: Python<'_>, method: &str, url: &str, mut kw: RequestKwargs) -> PyResult<Py<PyAny>> {
         self.reopen_if_closed(py)?;
-        let state = self.core.state();
-        let mut prepared = prepare(py, &state, method, url, kw)?;
-        let hooks = self.hooks.get();
-        if let Some(h) = &hooks {
-            h.run_request(py, &mut prepared)?;
-        }
-        let jar = self.core.jar().clone();
-        // Driven on this thread's runtime, like other sync requests: no cross-thread hand-off
-        // per chunk. The stream keeps that runtime for reading the body.
-        let driver = state.sync_driver();
-        let rt = crate::rt::Handle::new(driver == Driver::Shared);
-        let head = py.detach(|| rt.block_on(crate::client::Client::send(&state, &jar, prepared, driver)))?;
-        let response = super::registry::wrap(py, StreamingResponse::from_head(head, rt))?;
-        if let Some(h) = &hooks {
-            if let Err(e) = h.run_response(py, response.bind(py)) {
-                // The caller never gets the stream to close: release its connection now.
-                response.bind(py).call_method0("close")?;
-                return Err(e);
-            }
-        }
-        Ok(response)
+        no_flow_for_streams(py, &mut kw, &self.auth_flow)?;
+        open_stream(py, &self.core, self.hooks.get(), method, url, kw)
     }
 
     /// The async twin of `stream`: an async context manager that sends on `__aenter__`.
-    pub fn astream(&self, py: Python<'_>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<AsyncStream> {
+    pub fn astream(&self, py: Python<'_>, method: &str, url: &str, mut kw: RequestKwargs) -> PyResult<AsyncStream> {
         self.reopen_if_closed(py)?;
+        no_flow_for_streams(py, &mut kw, &self.auth_flow)?;
         let state = self.core.state();
         let prepared = prepare(py, &state, method, url, kw)?;
         Ok(AsyncStream::new(state, self.core.jar().clone(), prepared, self.hooks.get()))
@@ -289,24 +314,33 @@ impl Client {
 
     /// The async twin of `request`: an awaitable driven by the shared tokio runtime.
     /// Cancelling the awaiting task drops the request (and its connection slot).
-    pub fn arequest(&self, py: Python<'_>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<Py<PyAny>> {
+    pub fn arequest(&self, py: Python<'_>, method: &str, url: &str, mut kw: RequestKwargs) -> PyResult<Py<PyAny>> {
         self.reopen_if_closed(py)?;
         let state = self.core.state();
+        let flow = super::auth_flow::take(py, &mut kw, &self.auth_flow);
         let prepared = prepare(py, &state, method, url, kw)?;
         let jar = self.core.jar().clone();
         let limit = self.limit.as_ref().map(|c| c.slots.read().unwrap_or_else(|p| p.into_inner()).clone());
-        let send = move |py: Python<'_>, prepared: request::Prepared| {
+        let send_one = move |py: Python<'_>, prepared: request::Prepared| {
+            let (state, jar, limit) = (state.clone(), jar.clone(), limit.clone());
             awaitable(py, async move {
                 // Waiting for a slot is part of the request, so cancelling it frees nothing twice.
                 let _permit = match limit {
                     Some(s) => Some(s.acquire_owned().await.map_err(|_| {
-                        Error::new(ErrorKind::ClientClosed, format!("the client was closed while {} {} waited for a free slot (max_concurrency)", prepared.method, prepared.url))
+                        Error::new(
+                            ErrorKind::ClientClosed,
+                            format!("the client was closed while {} {} waited for a free slot (max_concurrency)", prepared.method, prepared.url),
+                        )
                     })?),
                     None => None,
                 };
                 let data = crate::client::Client::execute(state, jar, prepared, Driver::Shared, None).await?;
                 Ok(Wrapped(Response::from_data(data)))
             })
+        };
+        let send = move |py: Python<'_>, prepared: request::Prepared| match flow {
+            Some(flow) => super::auth_flow::run(py, flow, prepared, true, send_one),
+            None => send_one(py, prepared),
         };
         match self.hooks.get() {
             Some(h) => h.wrap_async(py, prepared, send),
@@ -385,8 +419,10 @@ impl Client {
         self.core.settings().auth
     }
     pub fn set_auth(&self, value: Option<Auth>) -> PyResult<()> {
+        let (basic, flow) = value.map(Auth::split).unwrap_or((None, None));
+        *self.auth_flow.write().unwrap_or_else(|p| p.into_inner()) = flow;
         Ok(self.core.update(false, |s| {
-            s.auth = value.map(|a| (a.0, a.1));
+            s.auth = basic;
             Ok(())
         })?)
     }
@@ -447,6 +483,39 @@ impl Client {
             s.proxy = value;
             Ok(())
         })?)
+    }
+}
+
+/// `Client.stream` (and the module's `httpr.stream`, with a one-off client).
+pub fn open_stream(py: Python<'_>, core: &crate::client::Client, hooks: Option<Arc<Hooks>>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<Py<PyAny>> {
+    let state = core.state();
+    let mut prepared = prepare(py, &state, method, url, kw)?;
+    if let Some(h) = &hooks {
+        h.run_request(py, &mut prepared)?;
+    }
+    let jar = core.jar().clone();
+    // Driven on this thread's runtime, like other sync requests: no cross-thread hand-off
+    // per chunk. The stream keeps that runtime for reading the body.
+    let driver = state.sync_driver();
+    let rt = crate::rt::Handle::new(driver == Driver::Shared);
+    let head = py.detach(|| rt.block_on(crate::client::Client::send(&state, &jar, prepared, driver)))?;
+    let response = super::registry::wrap(py, StreamingResponse::from_head(head, rt))?;
+    if let Some(h) = &hooks {
+        if let Err(e) = h.run_response(py, response.bind(py)) {
+            // The caller never gets the stream to close: release its connection now.
+            response.bind(py).call_method0("close")?;
+            return Err(e);
+        }
+    }
+    Ok(response)
+}
+
+/// Auth flows answer a response with another request, which a stream cannot do once its
+/// body is handed out: refuse clearly (httpx reads the body first; here, use `request()`).
+fn no_flow_for_streams(py: Python<'_>, kw: &mut RequestKwargs, client: &RwLock<Option<Py<PyAny>>>) -> PyResult<()> {
+    match super::auth_flow::take(py, kw, client) {
+        Some(_) => Err(pyo3::exceptions::PyTypeError::new_err("auth flows (httpr.Auth, DigestAuth, a callable) are not supported by stream() yet: use a (username, password) tuple, or request()")),
+        None => Ok(()),
     }
 }
 

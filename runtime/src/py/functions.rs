@@ -6,12 +6,12 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 
 use super::client::{perform, ClientArgs, RequestKwargs};
-use super::response::Response;
 use crate::cookies::Jar;
 
 /// TLS arguments the module functions accept (api.yaml group `tls_options`).
 pub struct TlsArgs {
-    pub verify: bool,
+    pub verify: super::tls_args::VerifyArg,
+    pub cert: Option<super::tls_args::CertArg>,
     pub ca_cert_file: Option<String>,
     pub client_pem: Option<String>,
     pub client_pem_data: Option<Vec<u8>>,
@@ -32,6 +32,7 @@ fn client_for(tls: TlsArgs) -> PyResult<crate::client::Client> {
         follow_redirects: true,
         max_redirects: 20,
         verify: tls.verify,
+        cert: tls.cert,
         ca_cert_file: tls.ca_cert_file,
         client_pem: tls.client_pem,
         client_pem_data: tls.client_pem_data,
@@ -45,15 +46,16 @@ fn client_for(tls: TlsArgs) -> PyResult<crate::client::Client> {
         pool_idle_timeout: super::args::OptTimeout::UNSET,
         trust_env: true,
         event_hooks: None,
+        limits: None,
         transport: None,
     };
-    Ok(crate::client::Client::new(args.into_settings()?.0)?)
+    Ok(crate::client::Client::new(args.into_settings(false)?.0)?)
 }
 
 /// One request on a temporary client (as httpr 0.7.8 did), closed before returning: no
 /// connection stays open once the call is over. Creating one is cheap (the default TLS
 /// config and the root certificates are shared).
-pub fn request(py: Python<'_>, method: &str, url: &str, tls: TlsArgs, kw: RequestKwargs) -> PyResult<Response> {
+pub fn request(py: Python<'_>, method: &str, url: &str, tls: TlsArgs, kw: RequestKwargs) -> PyResult<Py<PyAny>> {
     let client = client_for(tls)?;
     let out = perform(py, &client, Arc::new(Jar::default()), method, url, kw);
     py.detach(|| {
@@ -67,4 +69,11 @@ pub fn request(py: Python<'_>, method: &str, url: &str, tls: TlsArgs, kw: Reques
         })
     });
     out
+}
+
+/// `httpr.stream(method, url, ...)`: a one-off client's stream. The client goes at once; the
+/// response holds its connection until closed (use it in a `with` block).
+pub fn stream(py: Python<'_>, method: &str, url: &str, tls: TlsArgs, kw: RequestKwargs) -> PyResult<Py<PyAny>> {
+    let client = client_for(tls)?;
+    super::client::open_stream(py, &client, None, method, url, kw)
 }

@@ -15,8 +15,9 @@ pub struct StreamHead {
     method: http::Method,
     status: StatusCode,
     version: Version,
-    url: String,
+    url: url::Url,
     headers: HeaderMap,
+    trail: crate::response::Trail,
     cookies: Vec<(String, String)>,
     pub(crate) encoding: &'static Encoding,
     /// What `read()` / `aread()` returned, for `content` (as httpx's streamed responses).
@@ -26,10 +27,11 @@ pub struct StreamHead {
 impl StreamHead {
     /// Split a response whose headers arrived into its head and its unread body.
     pub fn split(head: Head) -> (StreamHead, BodyStream) {
-        let Head { mut response, request, cookies, slot, deadline, .. } = head;
+        let Head { mut response, request, cookies, slot, deadline, history, next, .. } = head;
         let headers = std::mem::take(&mut response.headers);
         let encoding = crate::encoding::charset_from_headers(&headers).unwrap_or(encoding_rs::UTF_8);
-        let head = StreamHead { method: request.method.clone(), status: response.status, version: response.version, url: request.url.to_string(), headers, cookies, encoding, read_body: Default::default() };
+        let trail = crate::response::Trail { request_headers: request.headers.clone(), request_body: request.body.as_ref().map(|b| b.bytes.clone()), history, next };
+        let head = StreamHead { method: request.method.clone(), status: response.status, version: response.version, url: request.url.clone(), headers, trail, cookies, encoding, read_body: Default::default() };
         (head, BodyStream::new(response, request.timeout.read, deadline, request.method, request.url, slot))
     }
 
@@ -54,8 +56,26 @@ impl StreamHead {
     pub fn http_version(&self) -> String {
         version_str(self.version).to_owned()
     }
-    pub fn url(&self) -> String {
-        self.url.clone()
+    pub fn url(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        super::extras::url_object(py, self.url.as_str())
+    }
+    pub fn request(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        super::trail::request(py, &self.method, &self.url, Some(&self.trail))
+    }
+    pub fn history(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyList>> {
+        super::trail::history(py, &self.trail)
+    }
+    pub fn next_request(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        super::trail::next_request(py, &self.trail)
+    }
+    pub fn ok(&self) -> bool {
+        self.status.as_u16() < 400
+    }
+    pub fn reason(&self) -> String {
+        self.reason_phrase()
+    }
+    pub fn links(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
+        super::extras::links(py, &self.headers)
     }
     pub fn headers(&self) -> Headers {
         Headers::new(self.headers.clone())
@@ -72,8 +92,9 @@ impl StreamHead {
     pub fn is_success(&self) -> bool {
         self.status.is_success()
     }
+    /// As httpx: a followable redirect status with a Location header.
     pub fn is_redirect(&self) -> bool {
-        self.status.is_redirection()
+        self.has_redirect_location()
     }
     pub fn is_client_error(&self) -> bool {
         self.status.is_client_error()
@@ -88,6 +109,6 @@ impl StreamHead {
         super::status::has_redirect_location(self.status, &self.headers)
     }
     pub fn raise_for_status(&self, py: Python<'_>, this: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        super::status::raise_for_status(py, this, self.status, self.method.as_str(), &self.url, &self.headers)
+        super::status::raise_for_status(py, this, self.status, self.method.as_str(), self.url.as_str(), &self.headers)
     }
 }

@@ -19,6 +19,48 @@ use crate::error::{Error, ErrorKind, Foreign};
 use crate::mock::{MockRequest, Reply, Transport, TransportHook};
 use crate::response::{Body, ResponseData};
 
+/// `transport=`: a MockTransport, or any object with httpx's transport methods
+/// (`handle_request(request) -> Response`, `handle_async_request` for AsyncClient), such as
+/// `httpr.WSGITransport` / `httpr.ASGITransport` or a user class.
+pub enum TransportArg {
+    Mock(MockTransport),
+    Object(Py<PyAny>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for TransportArg {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Some(m) = super::registry::unwrap_value::<MockTransport>(&obj) {
+            return Ok(TransportArg::Mock(m));
+        }
+        if obj.hasattr("handle_request")? || obj.hasattr("handle_async_request")? {
+            return Ok(TransportArg::Object(obj.to_owned().unbind()));
+        }
+        let name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+        Err(PyTypeError::new_err(format!("transport must be an httpr.MockTransport or have a handle_request()/handle_async_request() method, not {name}")))
+    }
+}
+
+impl TransportArg {
+    /// The transport as the handler a MockTransport calls: the method the client kind needs
+    /// (an AsyncClient prefers `handle_async_request`, whose coroutine it awaits).
+    pub fn into_mock(self, asynchronous: bool) -> PyResult<MockTransport> {
+        match self {
+            TransportArg::Mock(m) => Ok(m),
+            TransportArg::Object(obj) => Python::attach(|py| {
+                let o = obj.bind(py);
+                let order = if asynchronous { ["handle_async_request", "handle_request"] } else { ["handle_request", "handle_async_request"] };
+                let method = order.iter().find(|m| o.hasattr(**m).unwrap_or(false)).copied().unwrap_or("handle_request");
+                if !asynchronous && method == "handle_async_request" {
+                    let name = o.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+                    return Err(PyTypeError::new_err(format!("{name} only has handle_async_request(): use it with httpr.AsyncClient")));
+                }
+                MockTransport::new(o.getattr(method)?.unbind())
+            }),
+        }
+    }
+}
+
 /// The handler as the runtime's transport.
 struct Handler {
     handler: Arc<Py<PyAny>>,
@@ -198,5 +240,6 @@ pub fn response_data(status_code: usize, headers: Option<StrPairs>, content: Opt
         headers,
         body: Body::from_chunks(if body.is_empty() { vec![] } else { vec![body] }),
         elapsed: Duration::ZERO,
+        trail: Default::default(),
     })
 }

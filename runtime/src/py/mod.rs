@@ -5,17 +5,20 @@
 
 pub mod args;
 pub mod astream;
+pub mod auth_flow;
 pub mod awaitable;
 pub mod bytes;
 pub mod client;
 pub mod completions;
 pub mod errors;
+pub mod extras;
 pub mod functions;
 pub mod guard;
 pub mod head;
 pub mod headers;
 pub mod hooks;
 pub mod json;
+pub mod limits;
 pub mod mock;
 pub mod registry;
 pub mod request;
@@ -24,5 +27,7 @@ pub mod retry;
 pub mod status;
 pub mod stream;
 pub mod timeout;
+pub mod tls_args;
+pub mod trail;
 
 pub use guard::guard;

@@ -25,8 +25,8 @@ impl Request {
     pub fn method(&self) -> String {
         self.method.clone()
     }
-    pub fn url(&self) -> String {
-        self.url.clone()
+    pub fn url(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        super::extras::url_object(py, &self.url)
     }
     pub fn headers(&self) -> Headers {
         Headers::live(self.headers.clone())

@@ -79,11 +79,8 @@ impl Response {
     pub fn http_version(&self) -> String {
         version_str(self.data.version).to_owned()
     }
-    pub fn url(&self) -> String {
-        if self.detached {
-            return String::new();
-        }
-        self.data.url.to_string()
+    pub fn url(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        super::extras::url_object(py, if self.detached { "" } else { self.data.url.as_str() })
     }
     pub fn content(&self, py: Python<'_>) -> Py<PyBytes> {
         let mut held = self.body.lock().unwrap_or_else(|p| p.into_inner());
@@ -117,8 +114,43 @@ impl Response {
     pub fn cookies(&self) -> Vec<(String, String)> {
         self.data.cookies.clone()
     }
-    pub fn elapsed(&self) -> f64 {
-        self.data.elapsed.as_secs_f64()
+    pub fn elapsed(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        super::extras::elapsed(py, self.data.elapsed)
+    }
+    pub fn ok(&self) -> bool {
+        self.data.status.as_u16() < 400
+    }
+    pub fn reason(&self) -> String {
+        self.reason_phrase()
+    }
+    pub fn links(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
+        super::extras::links(py, &self.data.headers)
+    }
+    pub fn num_bytes_downloaded(&self) -> usize {
+        let held = self.body.lock().unwrap_or_else(|p| p.into_inner());
+        match &*held {
+            Held::Chunks(body) => body.len(),
+            Held::Bytes(bytes) => Python::attach(|py| bytes.bind(py).as_bytes().len()),
+        }
+    }
+    /// A non-streamed response's body is in memory already: `read()` is `content`.
+    pub fn read(&self, py: Python<'_>) -> Py<PyBytes> {
+        self.content(py)
+    }
+    pub fn iter_bytes(&self, py: Python<'_>, chunk_size: Option<usize>) -> PyResult<Py<PyAny>> {
+        super::extras::iter_bytes(py, self.content(py).bind(py), chunk_size)
+    }
+    pub fn iter_text(&self, py: Python<'_>, chunk_size: Option<usize>) -> PyResult<Py<PyAny>> {
+        super::extras::iter_text(py, &self.text(py), chunk_size)
+    }
+    pub fn iter_lines(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        super::extras::iter_lines(py, &self.text(py))
+    }
+    pub fn iter_content(&self, py: Python<'_>, chunk_size: Option<usize>, decode_unicode: bool) -> PyResult<Py<PyAny>> {
+        if decode_unicode {
+            return self.iter_text(py, chunk_size);
+        }
+        self.iter_bytes(py, chunk_size)
     }
     pub fn json(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let is_cbor = self
@@ -150,8 +182,9 @@ impl Response {
     pub fn is_success(&self) -> bool {
         self.data.status.is_success()
     }
+    /// As httpx: a followable redirect status with a Location header.
     pub fn is_redirect(&self) -> bool {
-        self.data.status.is_redirection()
+        self.has_redirect_location()
     }
     pub fn is_client_error(&self) -> bool {
         self.data.status.is_client_error()
@@ -164,6 +197,15 @@ impl Response {
     }
     pub fn has_redirect_location(&self) -> bool {
         super::status::has_redirect_location(self.data.status, &self.data.headers)
+    }
+    pub fn request(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        super::trail::request(py, &self.data.method, &self.data.url, (!self.detached).then_some(&self.data.trail))
+    }
+    pub fn history(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyList>> {
+        super::trail::history(py, &self.data.trail)
+    }
+    pub fn next_request(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        super::trail::next_request(py, &self.data.trail)
     }
     pub fn raise_for_status(&self, py: Python<'_>, this: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let url = if self.detached { "" } else { self.data.url.as_str() };

@@ -16,7 +16,7 @@ use super::head::StreamHead;
 use crate::client::Head;
 use crate::error::{Error, ErrorKind, Result};
 use crate::rt::Handle;
-use crate::stream::{Assemble, BodyStream, LinePieces, TextPieces};
+use crate::stream::{Assemble, BodyStream, LinePieces, SizedPieces, TextPieces};
 
 struct Inner {
     stream: AsyncMutex<BodyStream>,
@@ -129,9 +129,9 @@ impl Body {
     }
 
     /// The sync iterators over this body, as both response classes hand them out.
-    pub fn iter_bytes(&self) -> PyResult<BytesIterator> {
+    pub fn iter_bytes(&self, chunk_size: Option<usize>) -> PyResult<BytesIterator> {
         self.check_fresh()?;
-        Ok(BytesIterator { body: self.clone() })
+        Ok(BytesIterator { body: self.clone(), sized: chunk_size.map(|n| Mutex::new(SizedPieces::new(n))) })
     }
     pub fn iter_text(&self, head: &StreamHead) -> PyResult<TextIterator> {
         self.check_fresh()?;
@@ -182,11 +182,19 @@ impl Streamed {
     pub fn is_consumed(&self) -> bool {
         self.body.is_consumed()
     }
-    pub fn iter_bytes(&self) -> PyResult<BytesIterator> {
-        self.body.iter_bytes()
+    pub fn iter_bytes(&self, chunk_size: Option<usize>) -> PyResult<BytesIterator> {
+        self.body.iter_bytes(chunk_size)
     }
     pub fn __iter__(&self) -> PyResult<BytesIterator> {
-        self.body.iter_bytes()
+        self.body.iter_bytes(None)
+    }
+    /// requests' name: `chunk_size` bytes at a time (None: as they arrive), or text pieces
+    /// with `decode_unicode`.
+    pub fn iter_content(&self, py: Python<'_>, chunk_size: Option<usize>, decode_unicode: bool) -> PyResult<Py<PyAny>> {
+        if decode_unicode {
+            return super::registry::wrap(py, self.iter_text()?);
+        }
+        super::registry::wrap(py, self.iter_bytes(chunk_size)?)
     }
     pub fn iter_text(&self) -> PyResult<TextIterator> {
         self.body.iter_text(&self.head)
@@ -228,6 +236,8 @@ impl StreamingResponse {
 
 pub struct BytesIterator {
     body: Body,
+    /// Set for `iter_bytes(chunk_size=n)`.
+    sized: Option<Mutex<SizedPieces>>,
 }
 
 impl BytesIterator {
@@ -235,7 +245,11 @@ impl BytesIterator {
         this.clone().unbind()
     }
     pub fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyBytes>>> {
-        self.body.next_blocking(py)?.map(|c| super::bytes::from_pieces(py, &[&c]).map(Bound::unbind)).transpose()
+        let chunk = match &self.sized {
+            Some(pieces) => self.body.next_piece_blocking(py, pieces)?,
+            None => self.body.next_blocking(py)?,
+        };
+        chunk.map(|c| super::bytes::from_pieces(py, &[&c]).map(Bound::unbind)).transpose()
     }
 }
 

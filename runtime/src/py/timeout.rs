@@ -2,8 +2,11 @@
 
 use pyo3::prelude::*;
 
-use super::args::{OptTimeout, Seconds};
-use crate::timeout::{from_secs, Timeouts};
+use pyo3::exceptions::PyValueError;
+
+use super::args::{OptTimeout, TimeoutArg};
+use crate::request::Maybe;
+use crate::timeout::Timeouts;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Timeout(pub Timeouts);
@@ -17,15 +20,23 @@ fn show(d: Option<std::time::Duration>) -> String {
 }
 
 impl Timeout {
-    /// `timeout` is the value of every phase not given on its own.
-    pub fn new(timeout: Seconds, connect: OptTimeout, read: OptTimeout, write: OptTimeout, pool: OptTimeout, total: Seconds) -> PyResult<Self> {
-        let default = from_secs(timeout.0)?;
+    /// `timeout` (a number, tuple or Timeout) is the value of every phase not given on its
+    /// own; left out, all four phases must be given (httpx's rule).
+    pub fn new(timeout: TimeoutArg, connect: OptTimeout, read: OptTimeout, write: OptTimeout, pool: OptTimeout, total: OptTimeout) -> PyResult<Self> {
+        let phases = [connect, read, write, pool];
+        let base = match timeout.0 {
+            Maybe::Set(t) => t,
+            Maybe::Unset if phases.iter().all(|p| p.0.is_some()) => Timeouts::uniform(None),
+            Maybe::Unset => {
+                return Err(PyValueError::new_err("httpr.Timeout must either include a default, or set all four parameters explicitly (connect, read, write, pool)."));
+            }
+        };
         Ok(Timeout(Timeouts {
-            connect: connect.resolve()?.or(default),
-            read: read.resolve()?.or(default),
-            write: write.resolve()?.or(default),
-            pool: pool.resolve()?.or(default),
-            total: from_secs(total.0)?,
+            connect: connect.resolve()?.or(base.connect),
+            read: read.resolve()?.or(base.read),
+            write: write.resolve()?.or(base.write),
+            pool: pool.resolve()?.or(base.pool),
+            total: total.resolve()?.or(base.total),
         }))
     }
     pub fn connect(&self) -> Option<f64> {
