@@ -398,3 +398,32 @@ def test_wsgi_and_asgi_transports_given_directly() -> None:
         httpx.Client(transport=object())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="only has handle_async_request\\(\\): use it with httpr.AsyncClient"):
         httpx.Client(transport=httpx.ASGITransport(app=asgi_app))
+
+
+def test_build_request_and_send(httpbin: Any) -> None:
+    with httpx.Client(headers={"X-Client": "c"}, params={"p": "1"}) as client:
+        request = client.build_request("POST", httpbin.url + "/post", json={"a": 1}, headers={"X-Req": "r"})
+        assert isinstance(request, httpr.Request)
+        assert request.url == httpbin.url + "/post?p=1"
+        assert request.headers["x-client"] == "c" and request.headers["x-req"] == "r"
+        assert request.headers["content-type"] == "application/json"
+        request.headers["X-Edited"] = "yes"
+        body = client.send(request).json()
+        assert body["json"] == {"a": 1} and body["args"] == {"p": "1"}  # params not added twice
+        assert body["headers"]["X-Edited"] == "yes" and body["headers"]["X-Client"] == "c"
+        assert client.send(httpr.Request("GET", httpbin.url + "/get")).status_code == 200
+    # following redirects by hand, as httpx code does (send() uses the client's redirect setting)
+    with httpx.Client(follow_redirects=False) as client:
+        r = client.get(httpbin.url + "/redirect/2")
+        hops = 0
+        while r.next_request is not None:
+            r = client.send(r.next_request)
+            hops += 1
+        assert (hops, r.status_code) == (2, 200)
+
+    async def main() -> int:
+        async with httpx.AsyncClient() as client:
+            req = client.build_request("GET", httpbin.url + "/get")
+            return (await client.send(req)).status_code
+
+    assert asyncio.run(main()) == 200

@@ -2018,6 +2018,57 @@ Raises:
         })
     }
 
+    #[doc = "httpx's `build_request`: the `httpr.Request` that `request()` would send (client and request headers, params, auth, body merged), to inspect or edit and pass to `send()`. Auth flows are not run here (TypeError).
+
+Args:
+    method (HttpMethod | str): HTTP method.
+    url (str): The URL (joined to base_url).
+    params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
+    headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
+    cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
+    data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
+    json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+
+Returns:
+    Request
+
+Raises:
+    ValueError, TypeError, InvalidURL, RequestError"]
+    #[pyo3(signature = (method, url, **kwargs), text_signature = "($self, method, url, **kwargs)")]
+    fn build_request(&self, py: Python<'_>, method: &str, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let request_options = extract_request_options("build_request", kwargs)?;
+            let v = self.0.build_request(py, method, url, request_options)?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "httpx's `send`: send this request as it is (method, URL, headers, body) with the client's timeouts, retries, redirects, cookies and hooks, and read the whole response.
+
+Args:
+    request (Request): An `httpr.Request` (from `build_request()`, `Request(...)` or a response's `next_request`).
+
+Returns:
+    Response
+
+Raises:
+    ValueError, TypeError, InvalidURL, RequestError"]
+    #[pyo3(signature = (request), text_signature = "($self, request)")]
+    fn send(&self, py: Python<'_>, request: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.send(py, &request)?;
+            Ok(v)
+        })
+    }
+
     #[doc = "Set one default header.
 
 Args:
@@ -2554,6 +2605,57 @@ Raises:
     fn aclose(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
             let v = self.0.aclose(py)?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "httpx's `build_request`: the `httpr.Request` that `request()` would send (client and request headers, params, auth, body merged), to inspect or edit and pass to `send()`. Auth flows are not run here (TypeError).
+
+Args:
+    method (HttpMethod | str): HTTP method.
+    url (str): The URL (joined to base_url).
+    params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
+    headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
+    cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
+    content (bytes | str | Iterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry). Default: None.
+    data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
+    json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+
+Returns:
+    Request
+
+Raises:
+    ValueError, TypeError, InvalidURL, RequestError"]
+    #[pyo3(signature = (method, url, **kwargs), text_signature = "($self, method, url, **kwargs)")]
+    fn build_request(&self, py: Python<'_>, method: &str, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let request_options = extract_request_options("build_request", kwargs)?;
+            let v = self.0.build_request(py, method, url, request_options)?;
+            Ok(v)
+        })
+    }
+
+    #[doc = "httpx's `send`: send this request as it is (method, URL, headers, body) with the client's timeouts, retries, redirects, cookies and hooks, and read the whole response.
+
+Args:
+    request (Request): An `httpr.Request` (from `build_request()`, `Request(...)` or a response's `next_request`).
+
+Returns:
+    Response
+
+Raises:
+    ValueError, TypeError, InvalidURL, RequestError"]
+    #[pyo3(signature = (request), text_signature = "($self, request)")]
+    fn send(&self, py: Python<'_>, request: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.asend(py, &request)?;
             Ok(v)
         })
     }

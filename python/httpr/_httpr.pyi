@@ -843,6 +843,12 @@ class Client:
     def close(self) -> None:
         """Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning. AsyncClient has it too (sync, as in httpr 0.7.8) beside `await aclose()`."""
 
+    def build_request(self, method: HttpMethod | str, url: str, **kwargs: Unpack[RequestParams]) -> Request:
+        """httpx's `build_request`: the `httpr.Request` that `request()` would send (client and request headers, params, auth, body merged), to inspect or edit and pass to `send()`. Auth flows are not run here (TypeError)."""
+
+    def send(self, request: Request) -> Response:
+        """httpx's `send`: send this request as it is (method, URL, headers, body) with the client's timeouts, retries, redirects, cookies and hooks, and read the whole response."""
+
     def set_header(self, name: str, value: str) -> None:
         """Set one default header."""
 
@@ -980,6 +986,12 @@ class AsyncClient:
 
     async def aclose(self) -> None:
         """Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning. AsyncClient has it too (sync, as in httpr 0.7.8) beside `await aclose()`."""
+
+    def build_request(self, method: HttpMethod | str, url: str, **kwargs: Unpack[RequestParams]) -> Request:
+        """httpx's `build_request`: the `httpr.Request` that `request()` would send (client and request headers, params, auth, body merged), to inspect or edit and pass to `send()`. Auth flows are not run here (TypeError)."""
+
+    async def send(self, request: Request) -> Response:
+        """httpx's `send`: send this request as it is (method, URL, headers, body) with the client's timeouts, retries, redirects, cookies and hooks, and read the whole response."""
 
     def set_header(self, name: str, value: str) -> None:
         """Set one default header."""

@@ -26,7 +26,7 @@ pub fn take(py: Python<'_>, kw: &mut RequestKwargs, client: &RwLock<Option<Py<Py
 }
 
 /// The request a flow yielded, on top of the prepared one (timeouts, retries, cookies).
-fn from_request(base: &Prepared, req: &Bound<'_, PyAny>) -> PyResult<Prepared> {
+pub fn from_request(base: &Prepared, req: &Bound<'_, PyAny>) -> PyResult<Prepared> {
     let mut p = base.clone();
     p.method = crate::request::parse_method(&req.getattr("method")?.extract::<String>()?)?;
     let url: String = req.getattr("url")?.str()?.extract()?;

@@ -64,6 +64,7 @@ pub struct AsyncArgs {
 }
 
 /// Per-request arguments (api.yaml group `request_options`).
+#[derive(Default)]
 pub struct RequestKwargs {
     pub params: Option<Pairs>,
     pub headers: Option<StrPairs>,
@@ -319,6 +320,53 @@ impl Client {
         let state = self.core.state();
         let flow = super::auth_flow::take(py, &mut kw, &self.auth_flow);
         let prepared = prepare(py, &state, method, url, kw)?;
+        self.asend_prepared(py, state, prepared, flow)
+    }
+
+    /// httpx's `client.build_request(...)`: the request `request()` would send (merged
+    /// headers, params, auth and body), to edit and pass to `send()`.
+    pub fn build_request(&self, py: Python<'_>, method: &str, url: &str, mut kw: RequestKwargs) -> PyResult<Py<PyAny>> {
+        let state = self.core.state();
+        if super::auth_flow::take(py, &mut kw, &self.auth_flow).is_some() {
+            return Err(pyo3::exceptions::PyTypeError::new_err("build_request() does not run auth flows: pass auth= to send() via request(), or set the header yourself"));
+        }
+        let prepared = prepare(py, &state, method, url, kw)?;
+        Ok(super::hooks::request_object(py, &prepared)?.0.unbind())
+    }
+
+    /// The request `request` (an `httpr.Request`) as this client sends it: its method, URL,
+    /// headers and body, with the client's timeouts, retries, redirects and cookies.
+    fn prepared_from(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<(Arc<crate::client::State>, request::Prepared)> {
+        let state = self.core.state();
+        let method: String = request.getattr("method")?.extract()?;
+        let url: String = request.getattr("url")?.str()?.extract()?;
+        let base = prepare(py, &state, &method, &url, RequestKwargs::default())?;
+        Ok((state, super::auth_flow::from_request(&base, request)?))
+    }
+
+    /// httpx's `client.send(request)`.
+    pub fn send(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.reopen_if_closed(py)?;
+        let (state, mut prepared) = self.prepared_from(py, request)?;
+        let hooks = self.hooks.get();
+        if let Some(h) = &hooks {
+            h.run_request(py, &mut prepared)?;
+        }
+        let response = super::registry::wrap(py, Response::from_data(execute_sync(py, state, self.core.jar().clone(), prepared)?))?;
+        if let Some(h) = &hooks {
+            h.run_response(py, response.bind(py))?;
+        }
+        Ok(response)
+    }
+
+    /// The async twin of `send`.
+    pub fn asend(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.reopen_if_closed(py)?;
+        let (state, prepared) = self.prepared_from(py, request)?;
+        self.asend_prepared(py, state, prepared, None)
+    }
+
+    fn asend_prepared(&self, py: Python<'_>, state: Arc<crate::client::State>, prepared: request::Prepared, flow: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
         let jar = self.core.jar().clone();
         let limit = self.limit.as_ref().map(|c| c.slots.read().unwrap_or_else(|p| p.into_inner()).clone());
         let send_one = move |py: Python<'_>, prepared: request::Prepared| {
