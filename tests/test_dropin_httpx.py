@@ -427,3 +427,10 @@ def test_build_request_and_send(httpbin: Any) -> None:
             return (await client.send(req)).status_code
 
     assert asyncio.run(main()) == 200
+
+
+def test_a_cookie_header_joins_the_stored_cookies(httpbin: Any) -> None:
+    with httpx.Client() as client:
+        client.get(httpbin.url + "/cookies/set", params={"a": "1", "c": "9"})
+        got = client.get(httpbin.url + "/cookies", headers={"Cookie": "a=2; b=3"}).json()["cookies"]
+    assert got == {"a": "2", "b": "3", "c": "9"}

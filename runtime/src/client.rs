@@ -333,7 +333,10 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Re
     let mut headers = p.headers.clone();
     let stored = if state.settings.cookie_store { jar.matching(&p.url) } else { Vec::new() };
     if !stored.is_empty() || !p.explicit_cookies.is_empty() {
-        let merged = cookies::merge(&[&stored, &p.explicit_cookies]);
+        // A Cookie header the request carries itself (`headers={"Cookie": ...}`, an auth
+        // flow's) joins the merge, and wins, rather than being replaced.
+        let given = headers.get(COOKIE).and_then(|v| v.to_str().ok()).map(cookies::parse_header).unwrap_or_default();
+        let merged = cookies::merge(&[&stored, &p.explicit_cookies, &given]);
         if let Ok(v) = HeaderValue::from_str(&cookies::header_value(&merged)) {
             headers.insert(COOKIE, v);
         }

@@ -74,6 +74,11 @@ pub fn validate(name: &str, value: &str) -> crate::error::Result<()> {
 }
 
 /// The Cookie header value: `a=1; b=2`.
+/// The pairs of a `Cookie` header value (`a=1; b=2`); parts without `=` are skipped.
+pub fn parse_header(value: &str) -> Vec<(String, String)> {
+    value.split(';').filter_map(|part| part.trim().split_once('=')).map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned())).collect()
+}
+
 pub fn header_value(cookies: &[(String, String)]) -> String {
     let mut s = String::new();
     for (i, (k, v)) in cookies.iter().enumerate() {
