@@ -12,8 +12,8 @@ use super::client::RequestKwargs;
 use crate::request::Prepared;
 
 /// The flow a request runs under: its own `auth=` flow; else, unless it gives credentials of
-/// its own, the client's.
-pub fn take(py: Python<'_>, kw: &mut RequestKwargs, client: &RwLock<Option<Py<PyAny>>>) -> Option<Py<PyAny>> {
+/// its own, the client's (None for the module functions, which have no client default).
+pub fn take(py: Python<'_>, kw: &mut RequestKwargs, client: Option<&RwLock<Option<Py<PyAny>>>>) -> Option<Py<PyAny>> {
     match kw.auth.take() {
         Some(Auth::Flow(f)) => Some(f),
         Some(basic) => {
@@ -21,7 +21,7 @@ pub fn take(py: Python<'_>, kw: &mut RequestKwargs, client: &RwLock<Option<Py<Py
             None
         }
         None if kw.auth_bearer.is_some() => None,
-        None => client.read().unwrap_or_else(|p| p.into_inner()).as_ref().map(|f| f.clone_ref(py)),
+        None => client?.read().unwrap_or_else(|p| p.into_inner()).as_ref().map(|f| f.clone_ref(py)),
     }
 }
 

@@ -205,8 +205,13 @@ fn prepare(py: Python<'_>, state: &crate::client::State, method: &str, url: &str
 /// Prepare with the GIL, then send and read with it released.
 pub fn perform(py: Python<'_>, core: &crate::client::Client, jar: Arc<Jar>, method: &str, url: &str, mut kw: RequestKwargs) -> PyResult<Py<PyAny>> {
     let state = core.state();
-    let flow = super::auth_flow::take(py, &mut kw, &RwLock::new(None));
+    let flow = super::auth_flow::take(py, &mut kw, None);
     let prepared = prepare(py, &state, method, url, kw)?;
+    send_sync(py, state, jar, prepared, flow)
+}
+
+/// Send `prepared` from sync code (under the auth `flow`, if any) and wrap the Response.
+fn send_sync(py: Python<'_>, state: Arc<crate::client::State>, jar: Arc<Jar>, prepared: request::Prepared, flow: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
     match flow {
         None => super::registry::wrap(py, Response::from_data(execute_sync(py, state, jar, prepared)?)),
         Some(flow) => super::auth_flow::run(py, flow, prepared, false, move |py, p| super::registry::wrap(py, Response::from_data(execute_sync(py, state.clone(), jar.clone(), p)?))),
@@ -247,10 +252,7 @@ impl Client {
         let (settings, hooks) = args.into_settings(asynchronous)?;
         let slot = HookSlot::default();
         slot.set(hooks);
-        Ok(Client {
-            core: crate::client::Client::new(settings)?,
-            limit: None,
-            hooks: slot, auth_flow: RwLock::new(flow) })
+        Ok(Client { core: crate::client::Client::new(settings)?, limit: None, hooks: slot, auth_flow: RwLock::new(flow) })
     }
 
     pub fn new_async(args: ClientArgs, extra: AsyncArgs) -> PyResult<Self> {
@@ -280,17 +282,13 @@ impl Client {
     pub fn request(&self, py: Python<'_>, method: &str, url: &str, mut kw: RequestKwargs) -> PyResult<Py<PyAny>> {
         self.reopen_if_closed(py)?;
         let state = self.core.state();
-        let flow = super::auth_flow::take(py, &mut kw, &self.auth_flow);
+        let flow = super::auth_flow::take(py, &mut kw, Some(&self.auth_flow));
         let mut prepared = prepare(py, &state, method, url, kw)?;
         let hooks = self.hooks.get();
         if let Some(h) = &hooks {
             h.run_request(py, &mut prepared)?;
         }
-        let jar = self.core.jar().clone();
-        let response = match flow {
-            None => super::registry::wrap(py, Response::from_data(execute_sync(py, state, jar, prepared)?))?,
-            Some(flow) => super::auth_flow::run(py, flow, prepared, false, move |py, p| super::registry::wrap(py, Response::from_data(execute_sync(py, state.clone(), jar.clone(), p)?)))?,
-        };
+        let response = send_sync(py, state, self.core.jar().clone(), prepared, flow)?;
         if let Some(h) = &hooks {
             h.run_response(py, response.bind(py))?;
         }
@@ -318,7 +316,7 @@ impl Client {
     pub fn arequest(&self, py: Python<'_>, method: &str, url: &str, mut kw: RequestKwargs) -> PyResult<Py<PyAny>> {
         self.reopen_if_closed(py)?;
         let state = self.core.state();
-        let flow = super::auth_flow::take(py, &mut kw, &self.auth_flow);
+        let flow = super::auth_flow::take(py, &mut kw, Some(&self.auth_flow));
         let prepared = prepare(py, &state, method, url, kw)?;
         self.asend_prepared(py, state, prepared, flow)
     }
@@ -327,7 +325,7 @@ impl Client {
     /// headers, params, auth and body), to edit and pass to `send()`.
     pub fn build_request(&self, py: Python<'_>, method: &str, url: &str, mut kw: RequestKwargs) -> PyResult<Py<PyAny>> {
         let state = self.core.state();
-        if super::auth_flow::take(py, &mut kw, &self.auth_flow).is_some() {
+        if super::auth_flow::take(py, &mut kw, Some(&self.auth_flow)).is_some() {
             return Err(pyo3::exceptions::PyTypeError::new_err("build_request() does not run auth flows: pass auth= to send() via request(), or set the header yourself"));
         }
         let prepared = prepare(py, &state, method, url, kw)?;
@@ -352,7 +350,7 @@ impl Client {
         if let Some(h) = &hooks {
             h.run_request(py, &mut prepared)?;
         }
-        let response = super::registry::wrap(py, Response::from_data(execute_sync(py, state, self.core.jar().clone(), prepared)?))?;
+        let response = send_sync(py, state, self.core.jar().clone(), prepared, None)?;
         if let Some(h) = &hooks {
             h.run_response(py, response.bind(py))?;
         }
@@ -561,7 +559,7 @@ pub fn open_stream(py: Python<'_>, core: &crate::client::Client, hooks: Option<A
 /// Auth flows answer a response with another request, which a stream cannot do once its
 /// body is handed out: refuse clearly (httpx reads the body first; here, use `request()`).
 fn no_flow_for_streams(py: Python<'_>, kw: &mut RequestKwargs, client: &RwLock<Option<Py<PyAny>>>) -> PyResult<()> {
-    match super::auth_flow::take(py, kw, client) {
+    match super::auth_flow::take(py, kw, Some(client)) {
         Some(_) => Err(pyo3::exceptions::PyTypeError::new_err("auth flows (httpr.Auth, DigestAuth, a callable) are not supported by stream() yet: use a (username, password) tuple, or request()")),
         None => Ok(()),
     }
