@@ -359,9 +359,10 @@ def test_callable_and_custom_auth_flow(httpbin: Any) -> None:
             return (await client.get("http://test/", auth=TokenAuth())).text
 
     assert asyncio.run(main()) == "ok"
-    with pytest.raises(TypeError, match="auth flows .* are not supported by stream"):
-        with httpx.Client() as client:
-            client.stream("GET", httpbin.url + "/get", auth=sign)
+    with httpx.Client() as client:
+        with client.stream("GET", httpbin.url + "/headers", auth=sign) as r:
+            r.read()
+            assert r.json()["headers"]["X-Signature"] == "s1"
 
 
 def test_bad_auth_is_a_type_error() -> None:

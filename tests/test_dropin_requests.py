@@ -5,6 +5,7 @@ guides, run with only the import changed (``import httpr as requests``), against
 
 from __future__ import annotations
 
+import pathlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -164,10 +165,50 @@ def test_verify_takes_a_ca_bundle_path(certs: Certs, tls_server: EchoServer) -> 
         requests.get(tls_server.url(), verify=certs.other_ca_pem)
     with pytest.raises(ValueError, match="pass the CA bundle as verify=<path> or ca_cert_file=, not both"):
         httpr.Client(verify=certs.ca_pem, ca_cert_file=certs.ca_pem)
-    with pytest.raises(httpr.RequestError, match="is a directory"):
-        httpr.Client(verify=str(certs.directory)).get(tls_server.url())
     with pytest.raises(TypeError, match="verify must be a bool, a path to a CA bundle or an ssl.SSLContext, not int"):
         httpr.Client(verify=1)  # type: ignore[arg-type]
+
+
+def ca_dir(tmp_path: pathlib.Path, *pems: str) -> str:
+    """A CA directory as c_rehash leaves it: the certificates, plus a file that is not one."""
+    import shutil
+
+    for i, pem in enumerate(pems):
+        shutil.copy(pem, tmp_path / f"ca{i}.pem")
+    (tmp_path / "README").write_text("not a certificate\n")
+    return str(tmp_path)
+
+
+def test_verify_takes_a_ca_directory(certs: Certs, tls_server: EchoServer, tmp_path: pathlib.Path) -> None:
+    # httpx: verify=<capath>; requests: verify=<directory> (REQUESTS_CA_BUNDLE may be one too).
+    (tmp_path / "good").mkdir()
+    good = ca_dir(tmp_path / "good", certs.other_ca_pem, certs.ca_pem)
+    assert requests.get(tls_server.url(), verify=good).status_code == 200
+    (tmp_path / "bad").mkdir()
+    bad = ca_dir(tmp_path / "bad", certs.other_ca_pem)
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(tls_server.url(), verify=bad)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(httpr.RequestError, match="no PEM certificate found in the CA directory"):
+        httpr.Client(verify=str(tmp_path / "empty")).get(tls_server.url())
+
+
+def test_trust_env_reads_ssl_cert_file_and_dir(certs: Certs, tls_server: EchoServer, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HTTPR_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("SSL_CERT_FILE", certs.ca_pem)
+    assert httpr.get(tls_server.url()).status_code == 200
+    with httpr.Client() as client:
+        assert client.get(tls_server.url()).status_code == 200
+    with pytest.raises(httpr.SSLError):
+        httpr.Client(trust_env=False).get(tls_server.url())
+    # An explicit bundle wins over the environment.
+    with pytest.raises(httpr.SSLError):
+        httpr.get(tls_server.url(), verify=certs.other_ca_pem)
+    monkeypatch.delenv("SSL_CERT_FILE")
+    monkeypatch.setenv("SSL_CERT_DIR", ca_dir(tmp_path, certs.ca_pem))
+    assert httpr.Client().get(tls_server.url()).status_code == 200
+    with pytest.raises(httpr.SSLError):
+        httpr.Client(trust_env=False).get(tls_server.url())
 
 
 def test_verify_takes_an_ssl_context(certs: Certs, tls_server: EchoServer) -> None:
@@ -187,7 +228,7 @@ def test_verify_takes_an_ssl_context(certs: Certs, tls_server: EchoServer) -> No
         httpr.Client(verify=half)
 
 
-def test_cert_as_a_pair_and_as_one_file(certs: Certs, mtls_server: EchoServer, tmp_path: Any) -> None:
+def test_cert_as_a_pair_and_as_one_file(certs: Certs, mtls_server: EchoServer, tmp_path: pathlib.Path) -> None:
     cert, key = split_identity(certs, str(tmp_path))
     r = requests.get(mtls_server.url(), verify=certs.ca_pem, cert=(cert, key))
     assert r.json()["client_cert_cn"] == CLIENT_CN
@@ -197,7 +238,7 @@ def test_cert_as_a_pair_and_as_one_file(certs: Certs, mtls_server: EchoServer, t
     assert httpr.get(mtls_server.url(), verify=certs.ca_pem, cert=(cert, key, None)).status_code == 200
 
 
-def test_cert_errors_are_clear(certs: Certs, tmp_path: Any) -> None:
+def test_cert_errors_are_clear(certs: Certs, tmp_path: pathlib.Path) -> None:
     enc = tmp_path / "enc.pem"
     enc.write_bytes(certs.bad_client_identities["encrypted-key"])
     cert, _ = split_identity(certs, str(tmp_path))
@@ -209,3 +250,31 @@ def test_cert_errors_are_clear(certs: Certs, tmp_path: Any) -> None:
         httpr.Client(cert=certs.client_pem, client_pem=certs.client_pem)
     with pytest.raises(TypeError, match=r"cert must be a path, \(cert, key\) or \(cert, key, password\), not int"):
         httpr.Client(cert=3)  # type: ignore[arg-type]
+
+
+# -- trust_env: .netrc -----------------------------------------------------------------------------
+
+
+def test_trust_env_sends_netrc_credentials(httpbin: Any, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # requests reads ~/.netrc (or $NETRC) when a request brings no auth of its own.
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1\n  login alice\n  password s3cret\n")
+    monkeypatch.setenv("NETRC", str(netrc))
+    url = httpbin.url + "/basic-auth/alice/s3cret"
+    assert requests.get(url).json() == {"authenticated": True, "user": "alice"}
+    with requests.Session() as s:
+        assert s.get(url).status_code == 200
+        # The request's own auth wins.
+        assert s.get(url, auth=("alice", "wrong")).status_code == 401
+    assert httpr.Client(trust_env=False).get(url).status_code == 401
+    # An auth flow brings its own credentials: no Basic header from .netrc beside it.
+    seen: list[str | None] = []
+
+    def flow(request: httpr.Request) -> httpr.Request:
+        seen.append(request.headers.get("authorization"))
+        return request
+
+    assert httpr.get(httpbin.url + "/headers", auth=flow).status_code == 200
+    assert seen == [None]
+    netrc.write_text("machine other.example login bob password pw\n")
+    assert httpr.get(url).status_code == 401

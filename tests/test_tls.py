@@ -213,8 +213,10 @@ def bad_ca_path(certs: Certs, kind: str) -> str:
         path = certs.directory / "empty-ca.pem"
         path.write_bytes(b"")
         return str(path)
-    assert kind == "directory"
-    return str(certs.directory)
+    assert kind == "directory"  # a CA directory without certificates (one with them is fine)
+    path = certs.directory / "empty-ca-dir"
+    path.mkdir(exist_ok=True)
+    return str(path)
 
 
 @pytest.mark.parametrize("kind", BAD_CA_KINDS)

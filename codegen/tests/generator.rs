@@ -76,7 +76,7 @@ fn adding_a_parameter_reaches_wrapper_stub_and_docs() {
     assert!(!before["generated/src/lib.rs"].contains("trace_id"));
     assert!(wrapper.contains("let mut trace_id: Option<String> = None;"), "wrapper argument with its default");
     assert!(wrapper.contains("\"trace_id\" => trace_id = rt::py::args::kwarg(&value, \"trace_id\")?"), "read from **kwargs");
-    assert!(wrapper.contains("RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, retries, content, data, json, trace_id, files, follow_redirects, allow_redirects }"));
+    assert!(wrapper.contains("RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, retries, content, data, json, trace_id, files, follow_redirects, allow_redirects, stream, hooks }"));
     assert!(after["python/httpr/_types.py"].contains("trace_id: str | None"), "TypedDict gains it");
     assert!(after["docs/api/client.md"].contains("`trace_id`"), "docs gain it");
     assert!(after["docs/api/functions.md"].contains("A trace id sent along."));

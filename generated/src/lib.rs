@@ -633,6 +633,41 @@ Raises:
         })
     }
 
+    #[doc = "Nothing to release (the body is read and the connection back in the pool): here so requests and httpx code that closes its responses runs unchanged."]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.close();
+            Ok(v)
+        })
+    }
+
+    #[doc = "Enter a `with` block (as requests' `with requests.get(url) as r:`).
+
+Returns:
+    Self"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn __enter__(slf: &Bound<'_, Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = slf.get().0.__enter__(slf.as_any());
+            Ok(v)
+        })
+    }
+
+    #[doc = "Leave a `with` block.
+
+Args:
+    exc_type (Any | None): Exception type.
+    exc_value (Any | None): Exception value.
+    traceback (Any | None): Traceback."]
+    #[pyo3(signature = (exc_type=None, exc_value=None, traceback=None), text_signature = "($self, exc_type=None, exc_value=None, traceback=None)")]
+    fn __exit__(&self, py: Python<'_>, exc_type: Option<Py<PyAny>>, exc_value: Option<Py<PyAny>>, traceback: Option<Py<PyAny>>) -> PyResult<()> {
+        rt::py::guard(|| {
+            let v = self.0.__exit__(exc_type, exc_value, traceback);
+            Ok(v)
+        })
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         rt::py::guard(|| {
             let v = self.0.__repr__();
@@ -780,10 +815,31 @@ impl StreamingResponse {
         rt::py::guard(|| Ok({ let v = self.0.next_request(py); v? }))
     }
 
-    #[doc = "The body returned by `read()` (`await aread()` on AsyncClient); ResponseNotRead before that, as in httpx."]
+    #[doc = "The body returned by `read()` (`await aread()` on AsyncClient); ResponseNotRead before that, as in httpx. A response from requests' `stream=True` reads the rest of the body instead (as requests does)."]
     #[getter]
     fn content(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyBytes>> {
         rt::py::guard(|| Ok({ let v = self.0.content(py)?; v }))
+    }
+
+    #[doc = "`content` decoded with `encoding`; ResponseNotRead before `read()`, as in httpx (read on first use after `stream=True`)."]
+    #[getter]
+    fn text(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| Ok({ let v = self.0.text(py)?; v }))
+    }
+
+    #[doc = "The body read by `read()` parsed as JSON (CBOR when the Content-Type is application/cbor); ResponseNotRead before that, as in httpx (read on first use after `stream=True`).
+
+Returns:
+    Any
+
+Raises:
+    ResponseNotRead, JSONDecodeError"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn json(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.json(py)?;
+            Ok(v)
+        })
     }
 
     #[doc = "Raise HTTPStatusError unless the status is 2xx (as httpx and httpr 0.7.8 do); otherwise return the response.
@@ -1160,10 +1216,31 @@ impl AsyncStreamingResponse {
         rt::py::guard(|| Ok({ let v = self.0.next_request(py); v? }))
     }
 
-    #[doc = "The body returned by `read()` (`await aread()` on AsyncClient); ResponseNotRead before that, as in httpx."]
+    #[doc = "The body returned by `read()` (`await aread()` on AsyncClient); ResponseNotRead before that, as in httpx. A response from requests' `stream=True` reads the rest of the body instead (as requests does)."]
     #[getter]
     fn content(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyBytes>> {
         rt::py::guard(|| Ok({ let v = self.0.content(py)?; v }))
+    }
+
+    #[doc = "`content` decoded with `encoding`; ResponseNotRead before `read()`, as in httpx (read on first use after `stream=True`)."]
+    #[getter]
+    fn text(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| Ok({ let v = self.0.text(py)?; v }))
+    }
+
+    #[doc = "The body read by `await aread()` parsed as JSON (CBOR when the Content-Type is application/cbor); ResponseNotRead before that, as in httpx.
+
+Returns:
+    Any
+
+Raises:
+    ResponseNotRead, JSONDecodeError"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn json(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.json(py)?;
+            Ok(v)
+        })
     }
 
     #[doc = "Raise HTTPStatusError unless the status is 2xx (as httpx and httpr 0.7.8 do); otherwise return the response.
@@ -1602,9 +1679,9 @@ pub struct Client(pub rt::py::client::Client);
 #[pymethods]
 impl Client {
     #[new]
-    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::TimeoutArg::UNSET, follow_redirects=true, max_redirects=20, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, base_url=None, retries=rt::py::args::RetryArg::UNSET, max_connections=None, max_connections_per_host=None, pool_idle_timeout=rt::py::args::OptTimeout::UNSET, trust_env=true, event_hooks=None, limits=None, transport=None), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, base_url=None, retries=None, max_connections=None, max_connections_per_host=None, pool_idle_timeout=90, trust_env=True, event_hooks=None, limits=None, transport=None)")]
-    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::TimeoutArg, follow_redirects: bool, max_redirects: usize, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, base_url: Option<String>, retries: rt::py::args::RetryArg, max_connections: Option<rt::py::args::Count>, max_connections_per_host: Option<rt::py::args::Count>, pool_idle_timeout: rt::py::args::OptTimeout, trust_env: bool, event_hooks: Option<rt::py::hooks::HookArg>, limits: Option<rt::py::limits::LimitsArg>, transport: Option<rt::py::mock::TransportArg>) -> PyResult<Self> {
-        rt::py::guard(|| Ok(Self(rt::py::client::Client::new(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, cert, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only, base_url, retries, max_connections, max_connections_per_host, pool_idle_timeout, trust_env, event_hooks, limits, transport })?)))
+    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, proxies=None, timeout=rt::py::args::TimeoutArg::UNSET, follow_redirects=true, max_redirects=20, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, base_url=None, retries=rt::py::args::RetryArg::UNSET, max_connections=None, max_connections_per_host=None, pool_idle_timeout=rt::py::args::OptTimeout::UNSET, trust_env=true, event_hooks=None, limits=None, transport=None), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, proxies=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, base_url=None, retries=None, max_connections=None, max_connections_per_host=None, pool_idle_timeout=90, trust_env=True, event_hooks=None, limits=None, transport=None)")]
+    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, proxies: Option<rt::py::args::ProxyMap>, timeout: rt::py::args::TimeoutArg, follow_redirects: bool, max_redirects: usize, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, base_url: Option<String>, retries: rt::py::args::RetryArg, max_connections: Option<rt::py::args::Count>, max_connections_per_host: Option<rt::py::args::Count>, pool_idle_timeout: rt::py::args::OptTimeout, trust_env: bool, event_hooks: Option<rt::py::hooks::HookArg>, limits: Option<rt::py::limits::LimitsArg>, transport: Option<rt::py::mock::TransportArg>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::client::Client::new(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, proxies, timeout, follow_redirects, max_redirects, verify, cert, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only, base_url, retries, max_connections, max_connections_per_host, pool_idle_timeout, trust_env, event_hooks, limits, transport })?)))
     }
 
     #[doc = "Default headers sent with every request (lowercase names). Live: `client.headers[\"x\"] = \"1\"` changes what the next request sends."]
@@ -1713,6 +1790,50 @@ impl Client {
         rt::py::guard(|| self.0.set_proxy(value))
     }
 
+    #[doc = "requests' `session.proxies`: the per-scheme `proxies=` map, live: `client.proxies.update({\"https\": url})` or `client.proxies = {...}` applies from the next request (rebuilding the connection pool). An explicit `proxy=` still wins."]
+    #[getter]
+    fn proxies(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
+        rt::py::guard(|| Ok({ let v = self.0.proxies(py)?; v }))
+    }
+
+    #[setter]
+    fn set_proxies(&self, value: Option<rt::py::args::ProxyMap>) -> PyResult<()> {
+        rt::py::guard(|| self.0.set_proxies(value))
+    }
+
+    #[doc = "requests' `session.hooks`: `{\"response\": [...]}`, live: `client.hooks[\"response\"].append(f)` makes every later request call `f(response)` (a request's own `hooks=` replaces them, as in requests). For request hooks and async hooks see `event_hooks`."]
+    #[getter]
+    fn hooks(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
+        rt::py::guard(|| Ok({ let v = self.0.hooks(py)?; v }))
+    }
+
+    #[setter]
+    fn set_hooks(&self, value: Option<rt::py::hooks::RequestHooks>) -> PyResult<()> {
+        rt::py::guard(|| self.0.set_hooks(value))
+    }
+
+    #[doc = "requests' `session.verify`: False, the CA bundle path, or True. Setting it (a bool, a path or an ssl.SSLContext) rebuilds the connection pool."]
+    #[getter]
+    fn verify(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| Ok({ let v = self.0.verify(py)?; v }))
+    }
+
+    #[setter]
+    fn set_verify(&self, value: rt::py::tls_args::VerifyArg) -> PyResult<()> {
+        rt::py::guard(|| self.0.set_verify(value))
+    }
+
+    #[doc = "requests' `session.cert`: the client certificate as given (`path` or `(cert, key)`), or None. Setting it rebuilds the connection pool."]
+    #[getter]
+    fn cert(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        rt::py::guard(|| Ok({ let v = self.0.cert(py)?; v }))
+    }
+
+    #[setter]
+    fn set_cert(&self, value: Option<rt::py::tls_args::CertArg>) -> PyResult<()> {
+        rt::py::guard(|| self.0.set_cert(value))
+    }
+
     #[doc = "Whether `close()` was called (a later request reopens the client)."]
     #[getter]
     fn is_closed(&self, py: Python<'_>) -> PyResult<bool> {
@@ -1727,7 +1848,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -1737,6 +1858,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -1759,7 +1882,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -1769,6 +1892,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -1791,7 +1916,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -1801,6 +1926,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -1823,7 +1950,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -1833,6 +1960,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -1855,7 +1984,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -1865,6 +1994,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -1887,7 +2018,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -1897,6 +2028,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -1919,7 +2052,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -1929,6 +2062,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -1951,7 +2086,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -1961,6 +2096,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -1984,7 +2121,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -1994,6 +2131,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     StreamingResponse
@@ -2026,7 +2165,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2036,6 +2175,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Request
@@ -2051,20 +2192,23 @@ Raises:
         })
     }
 
-    #[doc = "httpx's `send`: send this request as it is (method, URL, headers, body) with the client's timeouts, retries, redirects, cookies and hooks, and read the whole response.
+    #[doc = "httpx's `send`: send this request as it is (method, URL, headers, body) with the client's timeouts, retries, redirects, cookies and hooks, and read the whole response (or, with `stream=True`, only its headers).
 
 Args:
     request (Request): An `httpr.Request` (from `build_request()`, `Request(...)` or a response's `next_request`).
+    stream (bool): Return as soon as the headers arrive: a StreamingResponse (AsyncStreamingResponse on AsyncClient) to iterate, or `read()`, and close, as httpx's `send(request, stream=True)`. Default: False.
+    auth (AuthTypes | None): Auth for this send (Basic credentials or a flow); None uses the client's auth flow, if it has one (its Basic credentials were applied by `build_request()`). Default: None.
+    follow_redirects (bool | None): Follow redirects for this send; None uses the client's setting. Default: None.
 
 Returns:
     Response
 
 Raises:
     ValueError, TypeError, InvalidURL, RequestError"]
-    #[pyo3(signature = (request), text_signature = "($self, request)")]
-    fn send(&self, py: Python<'_>, request: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (request, stream=false, auth=None, follow_redirects=None), text_signature = "($self, request, stream=False, auth=None, follow_redirects=None)")]
+    fn send(&self, py: Python<'_>, request: Bound<'_, PyAny>, stream: bool, auth: Option<rt::py::args::Auth>, follow_redirects: Option<bool>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
-            let v = self.0.send(py, &request)?;
+            let v = self.0.send(py, &request, stream, auth, follow_redirects)?;
             Ok(v)
         })
     }
@@ -2184,9 +2328,9 @@ pub struct AsyncClient(pub rt::py::client::Client);
 #[pymethods]
 impl AsyncClient {
     #[new]
-    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, timeout=rt::py::args::TimeoutArg::UNSET, follow_redirects=true, max_redirects=20, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, base_url=None, retries=rt::py::args::RetryArg::UNSET, max_connections=None, max_connections_per_host=None, pool_idle_timeout=rt::py::args::OptTimeout::UNSET, trust_env=true, event_hooks=None, limits=None, transport=None, max_concurrency=Some(64)), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, base_url=None, retries=None, max_connections=None, max_connections_per_host=None, pool_idle_timeout=90, trust_env=True, event_hooks=None, limits=None, transport=None, max_concurrency=64)")]
-    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, timeout: rt::py::args::TimeoutArg, follow_redirects: bool, max_redirects: usize, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, base_url: Option<String>, retries: rt::py::args::RetryArg, max_connections: Option<rt::py::args::Count>, max_connections_per_host: Option<rt::py::args::Count>, pool_idle_timeout: rt::py::args::OptTimeout, trust_env: bool, event_hooks: Option<rt::py::hooks::HookArg>, limits: Option<rt::py::limits::LimitsArg>, transport: Option<rt::py::mock::TransportArg>, max_concurrency: Option<usize>) -> PyResult<Self> {
-        rt::py::guard(|| Ok(Self(rt::py::client::Client::new_async(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, timeout, follow_redirects, max_redirects, verify, cert, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only, base_url, retries, max_connections, max_connections_per_host, pool_idle_timeout, trust_env, event_hooks, limits, transport }, rt::py::client::AsyncArgs { max_concurrency })?)))
+    #[pyo3(signature = (auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=true, referer=true, proxy=None, proxies=None, timeout=rt::py::args::TimeoutArg::UNSET, follow_redirects=true, max_redirects=20, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=false, http2_only=false, http1_only=false, base_url=None, retries=rt::py::args::RetryArg::UNSET, max_connections=None, max_connections_per_host=None, pool_idle_timeout=rt::py::args::OptTimeout::UNSET, trust_env=true, event_hooks=None, limits=None, transport=None, max_concurrency=Some(64)), text_signature = "(auth=None, auth_bearer=None, params=None, headers=None, cookies=None, cookie_store=True, referer=True, proxy=None, proxies=None, timeout=30, follow_redirects=True, max_redirects=20, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, https_only=False, http2_only=False, http1_only=False, base_url=None, retries=None, max_connections=None, max_connections_per_host=None, pool_idle_timeout=90, trust_env=True, event_hooks=None, limits=None, transport=None, max_concurrency=64)")]
+    fn __new__(auth: Option<rt::py::args::Auth>, auth_bearer: Option<String>, params: Option<rt::py::args::Pairs>, headers: Option<rt::py::args::StrPairs>, cookies: Option<rt::py::args::StrPairs>, cookie_store: bool, referer: bool, proxy: Option<String>, proxies: Option<rt::py::args::ProxyMap>, timeout: rt::py::args::TimeoutArg, follow_redirects: bool, max_redirects: usize, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, https_only: bool, http2_only: bool, http1_only: bool, base_url: Option<String>, retries: rt::py::args::RetryArg, max_connections: Option<rt::py::args::Count>, max_connections_per_host: Option<rt::py::args::Count>, pool_idle_timeout: rt::py::args::OptTimeout, trust_env: bool, event_hooks: Option<rt::py::hooks::HookArg>, limits: Option<rt::py::limits::LimitsArg>, transport: Option<rt::py::mock::TransportArg>, max_concurrency: Option<usize>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::client::Client::new_async(rt::py::client::ClientArgs { auth, auth_bearer, params, headers, cookies, cookie_store, referer, proxy, proxies, timeout, follow_redirects, max_redirects, verify, cert, ca_cert_file, client_pem, client_pem_data, https_only, http2_only, http1_only, base_url, retries, max_connections, max_connections_per_host, pool_idle_timeout, trust_env, event_hooks, limits, transport }, rt::py::client::AsyncArgs { max_concurrency })?)))
     }
 
     #[doc = "Default headers sent with every request (lowercase names). Live: `client.headers[\"x\"] = \"1\"` changes what the next request sends."]
@@ -2295,6 +2439,50 @@ impl AsyncClient {
         rt::py::guard(|| self.0.set_proxy(value))
     }
 
+    #[doc = "requests' `session.proxies`: the per-scheme `proxies=` map, live: `client.proxies.update({\"https\": url})` or `client.proxies = {...}` applies from the next request (rebuilding the connection pool). An explicit `proxy=` still wins."]
+    #[getter]
+    fn proxies(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
+        rt::py::guard(|| Ok({ let v = self.0.proxies(py)?; v }))
+    }
+
+    #[setter]
+    fn set_proxies(&self, value: Option<rt::py::args::ProxyMap>) -> PyResult<()> {
+        rt::py::guard(|| self.0.set_proxies(value))
+    }
+
+    #[doc = "requests' `session.hooks`: `{\"response\": [...]}`, live: `client.hooks[\"response\"].append(f)` makes every later request call `f(response)` (a request's own `hooks=` replaces them, as in requests). For request hooks and async hooks see `event_hooks`."]
+    #[getter]
+    fn hooks(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyDict>> {
+        rt::py::guard(|| Ok({ let v = self.0.hooks(py)?; v }))
+    }
+
+    #[setter]
+    fn set_hooks(&self, value: Option<rt::py::hooks::RequestHooks>) -> PyResult<()> {
+        rt::py::guard(|| self.0.set_hooks(value))
+    }
+
+    #[doc = "requests' `session.verify`: False, the CA bundle path, or True. Setting it (a bool, a path or an ssl.SSLContext) rebuilds the connection pool."]
+    #[getter]
+    fn verify(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| Ok({ let v = self.0.verify(py)?; v }))
+    }
+
+    #[setter]
+    fn set_verify(&self, value: rt::py::tls_args::VerifyArg) -> PyResult<()> {
+        rt::py::guard(|| self.0.set_verify(value))
+    }
+
+    #[doc = "requests' `session.cert`: the client certificate as given (`path` or `(cert, key)`), or None. Setting it rebuilds the connection pool."]
+    #[getter]
+    fn cert(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        rt::py::guard(|| Ok({ let v = self.0.cert(py)?; v }))
+    }
+
+    #[setter]
+    fn set_cert(&self, value: Option<rt::py::tls_args::CertArg>) -> PyResult<()> {
+        rt::py::guard(|| self.0.set_cert(value))
+    }
+
     #[doc = "Whether `close()` was called (a later request reopens the client)."]
     #[getter]
     fn is_closed(&self, py: Python<'_>) -> PyResult<bool> {
@@ -2309,7 +2497,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2319,6 +2507,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -2341,7 +2531,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2351,6 +2541,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -2373,7 +2565,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2383,6 +2575,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -2405,7 +2599,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2415,6 +2609,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -2437,7 +2633,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2447,6 +2643,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -2469,7 +2667,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2479,6 +2677,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -2501,7 +2701,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2511,6 +2711,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -2533,7 +2735,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2543,6 +2745,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -2566,7 +2770,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2576,6 +2780,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     AsyncStream
@@ -2617,7 +2823,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2627,6 +2833,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Request
@@ -2642,20 +2850,23 @@ Raises:
         })
     }
 
-    #[doc = "httpx's `send`: send this request as it is (method, URL, headers, body) with the client's timeouts, retries, redirects, cookies and hooks, and read the whole response.
+    #[doc = "httpx's `send`: send this request as it is (method, URL, headers, body) with the client's timeouts, retries, redirects, cookies and hooks, and read the whole response (or, with `stream=True`, only its headers).
 
 Args:
     request (Request): An `httpr.Request` (from `build_request()`, `Request(...)` or a response's `next_request`).
+    stream (bool): Return as soon as the headers arrive: a StreamingResponse (AsyncStreamingResponse on AsyncClient) to iterate, or `read()`, and close, as httpx's `send(request, stream=True)`. Default: False.
+    auth (AuthTypes | None): Auth for this send (Basic credentials or a flow); None uses the client's auth flow, if it has one (its Basic credentials were applied by `build_request()`). Default: None.
+    follow_redirects (bool | None): Follow redirects for this send; None uses the client's setting. Default: None.
 
 Returns:
     Response
 
 Raises:
     ValueError, TypeError, InvalidURL, RequestError"]
-    #[pyo3(signature = (request), text_signature = "($self, request)")]
-    fn send(&self, py: Python<'_>, request: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (request, stream=false, auth=None, follow_redirects=None), text_signature = "($self, request, stream=False, auth=None, follow_redirects=None)")]
+    fn send(&self, py: Python<'_>, request: Bound<'_, PyAny>, stream: bool, auth: Option<rt::py::args::Auth>, follow_redirects: Option<bool>) -> PyResult<Py<PyAny>> {
         rt::py::guard(|| {
-            let v = self.0.asend(py, &request)?;
+            let v = self.0.asend(py, &request, stream, auth, follow_redirects)?;
             Ok(v)
         })
     }
@@ -2711,6 +2922,9 @@ Raises:
 Args:
     method (HttpMethod | str): HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.
     url (str): The URL.
+    proxy (str | None): Proxy URL for this call (as httpx's `proxy=`). Falls back to the environment's proxies. Default: None.
+    proxies (Mapping[str, str | None] | None): requests' per-scheme proxies for this call: `{\"http\": url, \"https\": url}` (see Client). Default: None.
+    trust_env (bool): Read proxies, the CA bundle (SSL_CERT_FILE, SSL_CERT_DIR) and .netrc credentials from the environment. Default: True.
     verify (bool | str | os.PathLike[str] | ssl.SSLContext): Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`). Default: True.
     cert (str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None): The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`. Default: None.
     ca_cert_file (str | None): Path to a PEM CA bundle to trust instead of the system roots. Default: None.
@@ -2719,7 +2933,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2729,6 +2943,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -2736,11 +2952,11 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (method, url, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(method, url, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
-fn request(py: Python<'_>, method: &str, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
+#[pyo3(signature = (method, url, proxy=None, proxies=None, trust_env=true, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(method, url, proxy=None, proxies=None, trust_env=True, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn request(py: Python<'_>, method: &str, url: &str, proxy: Option<String>, proxies: Option<rt::py::args::ProxyMap>, trust_env: bool, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
     rt::py::guard(|| {
         let request_options = extract_request_options("request", kwargs)?;
-        let v = rt::py::functions::request(py, method, url, rt::py::functions::TlsArgs { verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
+        let v = rt::py::functions::request(py, method, url, rt::py::functions::TlsArgs { proxy, proxies, trust_env, verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
         Ok(v)
     })
 }
@@ -2749,6 +2965,9 @@ fn request(py: Python<'_>, method: &str, url: &str, verify: rt::py::tls_args::Ve
 
 Args:
     url (str): The URL.
+    proxy (str | None): Proxy URL for this call (as httpx's `proxy=`). Falls back to the environment's proxies. Default: None.
+    proxies (Mapping[str, str | None] | None): requests' per-scheme proxies for this call: `{\"http\": url, \"https\": url}` (see Client). Default: None.
+    trust_env (bool): Read proxies, the CA bundle (SSL_CERT_FILE, SSL_CERT_DIR) and .netrc credentials from the environment. Default: True.
     verify (bool | str | os.PathLike[str] | ssl.SSLContext): Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`). Default: True.
     cert (str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None): The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`. Default: None.
     ca_cert_file (str | None): Path to a PEM CA bundle to trust instead of the system roots. Default: None.
@@ -2757,7 +2976,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2767,6 +2986,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -2774,11 +2995,11 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
-fn get(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
+#[pyo3(signature = (url, proxy=None, proxies=None, trust_env=true, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, proxy=None, proxies=None, trust_env=True, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn get(py: Python<'_>, url: &str, proxy: Option<String>, proxies: Option<rt::py::args::ProxyMap>, trust_env: bool, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
     rt::py::guard(|| {
         let request_options = extract_request_options("get", kwargs)?;
-        let v = rt::py::functions::request(py, "GET", url, rt::py::functions::TlsArgs { verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
+        let v = rt::py::functions::request(py, "GET", url, rt::py::functions::TlsArgs { proxy, proxies, trust_env, verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
         Ok(v)
     })
 }
@@ -2787,6 +3008,9 @@ fn get(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Opt
 
 Args:
     url (str): The URL.
+    proxy (str | None): Proxy URL for this call (as httpx's `proxy=`). Falls back to the environment's proxies. Default: None.
+    proxies (Mapping[str, str | None] | None): requests' per-scheme proxies for this call: `{\"http\": url, \"https\": url}` (see Client). Default: None.
+    trust_env (bool): Read proxies, the CA bundle (SSL_CERT_FILE, SSL_CERT_DIR) and .netrc credentials from the environment. Default: True.
     verify (bool | str | os.PathLike[str] | ssl.SSLContext): Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`). Default: True.
     cert (str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None): The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`. Default: None.
     ca_cert_file (str | None): Path to a PEM CA bundle to trust instead of the system roots. Default: None.
@@ -2795,7 +3019,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2805,6 +3029,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -2812,11 +3038,11 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
-fn head(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
+#[pyo3(signature = (url, proxy=None, proxies=None, trust_env=true, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, proxy=None, proxies=None, trust_env=True, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn head(py: Python<'_>, url: &str, proxy: Option<String>, proxies: Option<rt::py::args::ProxyMap>, trust_env: bool, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
     rt::py::guard(|| {
         let request_options = extract_request_options("head", kwargs)?;
-        let v = rt::py::functions::request(py, "HEAD", url, rt::py::functions::TlsArgs { verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
+        let v = rt::py::functions::request(py, "HEAD", url, rt::py::functions::TlsArgs { proxy, proxies, trust_env, verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
         Ok(v)
     })
 }
@@ -2825,6 +3051,9 @@ fn head(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Op
 
 Args:
     url (str): The URL.
+    proxy (str | None): Proxy URL for this call (as httpx's `proxy=`). Falls back to the environment's proxies. Default: None.
+    proxies (Mapping[str, str | None] | None): requests' per-scheme proxies for this call: `{\"http\": url, \"https\": url}` (see Client). Default: None.
+    trust_env (bool): Read proxies, the CA bundle (SSL_CERT_FILE, SSL_CERT_DIR) and .netrc credentials from the environment. Default: True.
     verify (bool | str | os.PathLike[str] | ssl.SSLContext): Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`). Default: True.
     cert (str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None): The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`. Default: None.
     ca_cert_file (str | None): Path to a PEM CA bundle to trust instead of the system roots. Default: None.
@@ -2833,7 +3062,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2843,6 +3072,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -2850,11 +3081,11 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
-fn options(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
+#[pyo3(signature = (url, proxy=None, proxies=None, trust_env=true, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, proxy=None, proxies=None, trust_env=True, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn options(py: Python<'_>, url: &str, proxy: Option<String>, proxies: Option<rt::py::args::ProxyMap>, trust_env: bool, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
     rt::py::guard(|| {
         let request_options = extract_request_options("options", kwargs)?;
-        let v = rt::py::functions::request(py, "OPTIONS", url, rt::py::functions::TlsArgs { verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
+        let v = rt::py::functions::request(py, "OPTIONS", url, rt::py::functions::TlsArgs { proxy, proxies, trust_env, verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
         Ok(v)
     })
 }
@@ -2863,6 +3094,9 @@ fn options(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert:
 
 Args:
     url (str): The URL.
+    proxy (str | None): Proxy URL for this call (as httpx's `proxy=`). Falls back to the environment's proxies. Default: None.
+    proxies (Mapping[str, str | None] | None): requests' per-scheme proxies for this call: `{\"http\": url, \"https\": url}` (see Client). Default: None.
+    trust_env (bool): Read proxies, the CA bundle (SSL_CERT_FILE, SSL_CERT_DIR) and .netrc credentials from the environment. Default: True.
     verify (bool | str | os.PathLike[str] | ssl.SSLContext): Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`). Default: True.
     cert (str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None): The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`. Default: None.
     ca_cert_file (str | None): Path to a PEM CA bundle to trust instead of the system roots. Default: None.
@@ -2871,7 +3105,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2881,6 +3115,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -2888,11 +3124,11 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
-fn delete(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
+#[pyo3(signature = (url, proxy=None, proxies=None, trust_env=true, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, proxy=None, proxies=None, trust_env=True, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn delete(py: Python<'_>, url: &str, proxy: Option<String>, proxies: Option<rt::py::args::ProxyMap>, trust_env: bool, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
     rt::py::guard(|| {
         let request_options = extract_request_options("delete", kwargs)?;
-        let v = rt::py::functions::request(py, "DELETE", url, rt::py::functions::TlsArgs { verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
+        let v = rt::py::functions::request(py, "DELETE", url, rt::py::functions::TlsArgs { proxy, proxies, trust_env, verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
         Ok(v)
     })
 }
@@ -2901,6 +3137,9 @@ fn delete(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: 
 
 Args:
     url (str): The URL.
+    proxy (str | None): Proxy URL for this call (as httpx's `proxy=`). Falls back to the environment's proxies. Default: None.
+    proxies (Mapping[str, str | None] | None): requests' per-scheme proxies for this call: `{\"http\": url, \"https\": url}` (see Client). Default: None.
+    trust_env (bool): Read proxies, the CA bundle (SSL_CERT_FILE, SSL_CERT_DIR) and .netrc credentials from the environment. Default: True.
     verify (bool | str | os.PathLike[str] | ssl.SSLContext): Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`). Default: True.
     cert (str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None): The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`. Default: None.
     ca_cert_file (str | None): Path to a PEM CA bundle to trust instead of the system roots. Default: None.
@@ -2909,7 +3148,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2919,6 +3158,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -2926,11 +3167,11 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
-fn post(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
+#[pyo3(signature = (url, proxy=None, proxies=None, trust_env=true, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, proxy=None, proxies=None, trust_env=True, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn post(py: Python<'_>, url: &str, proxy: Option<String>, proxies: Option<rt::py::args::ProxyMap>, trust_env: bool, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
     rt::py::guard(|| {
         let request_options = extract_request_options("post", kwargs)?;
-        let v = rt::py::functions::request(py, "POST", url, rt::py::functions::TlsArgs { verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
+        let v = rt::py::functions::request(py, "POST", url, rt::py::functions::TlsArgs { proxy, proxies, trust_env, verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
         Ok(v)
     })
 }
@@ -2939,6 +3180,9 @@ fn post(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Op
 
 Args:
     url (str): The URL.
+    proxy (str | None): Proxy URL for this call (as httpx's `proxy=`). Falls back to the environment's proxies. Default: None.
+    proxies (Mapping[str, str | None] | None): requests' per-scheme proxies for this call: `{\"http\": url, \"https\": url}` (see Client). Default: None.
+    trust_env (bool): Read proxies, the CA bundle (SSL_CERT_FILE, SSL_CERT_DIR) and .netrc credentials from the environment. Default: True.
     verify (bool | str | os.PathLike[str] | ssl.SSLContext): Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`). Default: True.
     cert (str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None): The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`. Default: None.
     ca_cert_file (str | None): Path to a PEM CA bundle to trust instead of the system roots. Default: None.
@@ -2947,7 +3191,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2957,6 +3201,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -2964,11 +3210,11 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
-fn put(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
+#[pyo3(signature = (url, proxy=None, proxies=None, trust_env=true, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, proxy=None, proxies=None, trust_env=True, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn put(py: Python<'_>, url: &str, proxy: Option<String>, proxies: Option<rt::py::args::ProxyMap>, trust_env: bool, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
     rt::py::guard(|| {
         let request_options = extract_request_options("put", kwargs)?;
-        let v = rt::py::functions::request(py, "PUT", url, rt::py::functions::TlsArgs { verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
+        let v = rt::py::functions::request(py, "PUT", url, rt::py::functions::TlsArgs { proxy, proxies, trust_env, verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
         Ok(v)
     })
 }
@@ -2977,6 +3223,9 @@ fn put(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Opt
 
 Args:
     url (str): The URL.
+    proxy (str | None): Proxy URL for this call (as httpx's `proxy=`). Falls back to the environment's proxies. Default: None.
+    proxies (Mapping[str, str | None] | None): requests' per-scheme proxies for this call: `{\"http\": url, \"https\": url}` (see Client). Default: None.
+    trust_env (bool): Read proxies, the CA bundle (SSL_CERT_FILE, SSL_CERT_DIR) and .netrc credentials from the environment. Default: True.
     verify (bool | str | os.PathLike[str] | ssl.SSLContext): Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`). Default: True.
     cert (str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None): The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`. Default: None.
     ca_cert_file (str | None): Path to a PEM CA bundle to trust instead of the system roots. Default: None.
@@ -2985,7 +3234,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -2995,6 +3244,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     Response
@@ -3002,11 +3253,11 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (url, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
-fn patch(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
+#[pyo3(signature = (url, proxy=None, proxies=None, trust_env=true, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(url, proxy=None, proxies=None, trust_env=True, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn patch(py: Python<'_>, url: &str, proxy: Option<String>, proxies: Option<rt::py::args::ProxyMap>, trust_env: bool, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
     rt::py::guard(|| {
         let request_options = extract_request_options("patch", kwargs)?;
-        let v = rt::py::functions::request(py, "PATCH", url, rt::py::functions::TlsArgs { verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
+        let v = rt::py::functions::request(py, "PATCH", url, rt::py::functions::TlsArgs { proxy, proxies, trust_env, verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
         Ok(v)
     })
 }
@@ -3016,6 +3267,9 @@ fn patch(py: Python<'_>, url: &str, verify: rt::py::tls_args::VerifyArg, cert: O
 Args:
     method (HttpMethod | str): HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.
     url (str): The URL.
+    proxy (str | None): Proxy URL for this call (as httpx's `proxy=`). Falls back to the environment's proxies. Default: None.
+    proxies (Mapping[str, str | None] | None): requests' per-scheme proxies for this call: `{\"http\": url, \"https\": url}` (see Client). Default: None.
+    trust_env (bool): Read proxies, the CA bundle (SSL_CERT_FILE, SSL_CERT_DIR) and .netrc credentials from the environment. Default: True.
     verify (bool | str | os.PathLike[str] | ssl.SSLContext): Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`). Default: True.
     cert (str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None): The client certificate for mTLS as requests and httpx take it: a PEM path holding certificate and key, or `(cert_path, key_path)`, or `(cert_path, key_path, password)` (the key must be unencrypted: an encrypted one raises ValueError saying how to decrypt it). Exclusive with `client_pem`/`client_pem_data`. Default: None.
     ca_cert_file (str | None): Path to a PEM CA bundle to trust instead of the system roots. Default: None.
@@ -3024,7 +3278,7 @@ Args:
     params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
     headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
     cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
-    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError). Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
     auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
     timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
     retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
@@ -3034,6 +3288,8 @@ Args:
     files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
     follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
     allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
 
 Returns:
     StreamingResponse
@@ -3041,11 +3297,11 @@ Returns:
 Raises:
     ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
 #[pyfunction]
-#[pyo3(signature = (method, url, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(method, url, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
-fn stream(py: Python<'_>, method: &str, url: &str, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
+#[pyo3(signature = (method, url, proxy=None, proxies=None, trust_env=true, verify=rt::py::tls_args::VerifyArg::Bool(true), cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs), text_signature = "(method, url, proxy=None, proxies=None, trust_env=True, verify=True, cert=None, ca_cert_file=None, client_pem=None, client_pem_data=None, **kwargs)")]
+fn stream(py: Python<'_>, method: &str, url: &str, proxy: Option<String>, proxies: Option<rt::py::args::ProxyMap>, trust_env: bool, verify: rt::py::tls_args::VerifyArg, cert: Option<rt::py::tls_args::CertArg>, ca_cert_file: Option<String>, client_pem: Option<String>, client_pem_data: Option<Vec<u8>>, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
     rt::py::guard(|| {
         let request_options = extract_request_options("stream", kwargs)?;
-        let v = rt::py::functions::stream(py, method, url, rt::py::functions::TlsArgs { verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
+        let v = rt::py::functions::stream(py, method, url, rt::py::functions::TlsArgs { proxy, proxies, trust_env, verify, cert, ca_cert_file, client_pem, client_pem_data }, request_options)?;
         Ok(v)
     })
 }
@@ -3066,6 +3322,8 @@ fn extract_request_options(func: &str, kwargs: Option<&Bound<'_, pyo3::types::Py
     let mut files: Option<rt::py::args::Files> = None;
     let mut follow_redirects: Option<bool> = None;
     let mut allow_redirects: Option<bool> = None;
+    let mut stream: bool = false;
+    let mut hooks: Option<rt::py::hooks::RequestHooks> = None;
     if let Some(kwargs) = kwargs {
         for (key, value) in kwargs.iter() {
             match key.extract::<&str>()? {
@@ -3082,11 +3340,13 @@ fn extract_request_options(func: &str, kwargs: Option<&Bound<'_, pyo3::types::Py
                 "files" => files = rt::py::args::kwarg(&value, "files")?,
                 "follow_redirects" => follow_redirects = rt::py::args::kwarg(&value, "follow_redirects")?,
                 "allow_redirects" => allow_redirects = rt::py::args::kwarg(&value, "allow_redirects")?,
+                "stream" => stream = rt::py::args::kwarg(&value, "stream")?,
+                "hooks" => hooks = rt::py::args::kwarg(&value, "hooks")?,
                 other => return Err(rt::py::args::unexpected_kwarg(func, other)),
             }
         }
     }
-    Ok(rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, retries, content, data, json, files, follow_redirects, allow_redirects })
+    Ok(rt::py::client::RequestKwargs { params, headers, cookies, auth, auth_bearer, timeout, retries, content, data, json, files, follow_redirects, allow_redirects, stream, hooks })
 }
 
 #[pymodule]

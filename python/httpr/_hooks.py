@@ -32,3 +32,30 @@ async def run_async(
             await aclose()
         raise
     return response
+
+
+def _replace(response: Any, hooks: Sequence[Callable[[Any], Any]]) -> Any:
+    for hook in hooks:
+        result = hook(response)
+        if result is not None:
+            response = result
+    return response
+
+
+def apply_response_hooks(response: Any, hooks: Sequence[Callable[[Any], Any]]) -> Any:
+    """requests' `hooks={"response": [...]}`: each hook gets the response; one that returns
+    something other than None replaces it (as requests' `dispatch_hook`)."""
+    return _replace(response, hooks)
+
+
+async def apply_response_hooks_async(pending: Awaitable[Any], hooks: Sequence[Callable[[Any], Any]]) -> Any:
+    """The AsyncClient flavour: await the response, then run the hooks as above (a hook may
+    return an awaitable, which is awaited)."""
+    response = await pending
+    for hook in hooks:
+        result = hook(response)
+        if inspect.isawaitable(result):
+            result = await result
+        if result is not None:
+            response = result
+    return response

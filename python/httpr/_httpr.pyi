@@ -307,6 +307,15 @@ class Response:
     def iter_content(self, chunk_size: int | None = 1, decode_unicode: bool = False) -> Iterator[Any]:
         """requests' reader: the body in `chunk_size` pieces."""
 
+    def close(self) -> None:
+        """Nothing to release (the body is read and the connection back in the pool): here so requests and httpx code that closes its responses runs unchanged."""
+
+    def __enter__(self) -> Self:
+        """Enter a `with` block (as requests' `with requests.get(url) as r:`)."""
+
+    def __exit__(self, exc_type: Any | None = None, exc_value: Any | None = None, traceback: Any | None = None) -> None:
+        """Leave a `with` block."""
+
     def __repr__(self) -> str:
         """`<Response [200 OK]>`."""
 
@@ -404,7 +413,14 @@ class StreamingResponse:
 
     @property
     def content(self) -> bytes:
-        """The body returned by `read()` (`await aread()` on AsyncClient); ResponseNotRead before that, as in httpx."""
+        """The body returned by `read()` (`await aread()` on AsyncClient); ResponseNotRead before that, as in httpx. A response from requests' `stream=True` reads the rest of the body instead (as requests does)."""
+
+    @property
+    def text(self) -> str:
+        """`content` decoded with `encoding`; ResponseNotRead before `read()`, as in httpx (read on first use after `stream=True`)."""
+
+    def json(self) -> Any:
+        """The body read by `read()` parsed as JSON (CBOR when the Content-Type is application/cbor); ResponseNotRead before that, as in httpx (read on first use after `stream=True`)."""
 
     def raise_for_status(self) -> Self:
         """Raise HTTPStatusError unless the status is 2xx (as httpx and httpr 0.7.8 do); otherwise return the response."""
@@ -573,7 +589,14 @@ class AsyncStreamingResponse:
 
     @property
     def content(self) -> bytes:
-        """The body returned by `read()` (`await aread()` on AsyncClient); ResponseNotRead before that, as in httpx."""
+        """The body returned by `read()` (`await aread()` on AsyncClient); ResponseNotRead before that, as in httpx. A response from requests' `stream=True` reads the rest of the body instead (as requests does)."""
+
+    @property
+    def text(self) -> str:
+        """`content` decoded with `encoding`; ResponseNotRead before `read()`, as in httpx (read on first use after `stream=True`)."""
+
+    def json(self) -> Any:
+        """The body read by `await aread()` parsed as JSON (CBOR when the Content-Type is application/cbor); ResponseNotRead before that, as in httpx."""
 
     def raise_for_status(self) -> Self:
         """Raise HTTPStatusError unless the status is 2xx (as httpx and httpr 0.7.8 do); otherwise return the response."""
@@ -747,7 +770,7 @@ class Limits:
 class Client:
     """An HTTP client with connection pooling, default settings and a cookie store. Safe to share between threads."""
 
-    def __new__(cls, auth: AuthTypes | None = None, auth_bearer: str | None = None, params: QueryParamTypes | None = None, headers: HeaderTypes | None = None, cookies: CookieTypes | None = None, cookie_store: bool = True, referer: bool = True, proxy: str | None = None, timeout: float | tuple[float | None, ...] | Timeout | None = 30, follow_redirects: bool = True, max_redirects: int = 20, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, https_only: bool = False, http2_only: bool = False, http1_only: bool = False, base_url: str | None = None, retries: int | Retry | None = None, max_connections: int | None = None, max_connections_per_host: int | None = None, pool_idle_timeout: float | None = 90, trust_env: bool = True, event_hooks: EventHooks | None = None, limits: Limits | None = None, transport: MockTransport | BaseTransport | AsyncBaseTransport | None = None) -> Self: ...
+    def __new__(cls, auth: AuthTypes | None = None, auth_bearer: str | None = None, params: QueryParamTypes | None = None, headers: HeaderTypes | None = None, cookies: CookieTypes | None = None, cookie_store: bool = True, referer: bool = True, proxy: str | None = None, proxies: Mapping[str, str | None] | None = None, timeout: float | tuple[float | None, ...] | Timeout | None = 30, follow_redirects: bool = True, max_redirects: int = 20, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, https_only: bool = False, http2_only: bool = False, http1_only: bool = False, base_url: str | None = None, retries: int | Retry | None = None, max_connections: int | None = None, max_connections_per_host: int | None = None, pool_idle_timeout: float | None = 90, trust_env: bool = True, event_hooks: EventHooks | None = None, limits: Limits | None = None, transport: MockTransport | BaseTransport | AsyncBaseTransport | None = None) -> Self: ...
 
     @property
     def headers(self) -> Headers:
@@ -810,6 +833,30 @@ class Client:
     def proxy(self, value: str | None) -> None: ...
 
     @property
+    def proxies(self) -> dict[str, str]:
+        """requests' `session.proxies`: the per-scheme `proxies=` map, live: `client.proxies.update({"https": url})` or `client.proxies = {...}` applies from the next request (rebuilding the connection pool). An explicit `proxy=` still wins."""
+    @proxies.setter
+    def proxies(self, value: Mapping[str, str | None] | None) -> None: ...
+
+    @property
+    def hooks(self) -> dict[str, list[Callable[..., Any]]]:
+        """requests' `session.hooks`: `{"response": [...]}`, live: `client.hooks["response"].append(f)` makes every later request call `f(response)` (a request's own `hooks=` replaces them, as in requests). For request hooks and async hooks see `event_hooks`."""
+    @hooks.setter
+    def hooks(self, value: Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None) -> None: ...
+
+    @property
+    def verify(self) -> bool | str:
+        """requests' `session.verify`: False, the CA bundle path, or True. Setting it (a bool, a path or an ssl.SSLContext) rebuilds the connection pool."""
+    @verify.setter
+    def verify(self, value: bool | str | os.PathLike[str] | ssl.SSLContext) -> None: ...
+
+    @property
+    def cert(self) -> str | tuple[str, ...] | None:
+        """requests' `session.cert`: the client certificate as given (`path` or `(cert, key)`), or None. Setting it rebuilds the connection pool."""
+    @cert.setter
+    def cert(self, value: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None) -> None: ...
+
+    @property
     def is_closed(self) -> bool:
         """Whether `close()` was called (a later request reopens the client)."""
 
@@ -846,8 +893,8 @@ class Client:
     def build_request(self, method: HttpMethod | str, url: str, **kwargs: Unpack[RequestParams]) -> Request:
         """httpx's `build_request`: the `httpr.Request` that `request()` would send (client and request headers, params, auth, body merged), to inspect or edit and pass to `send()`. Auth flows are not run here (TypeError)."""
 
-    def send(self, request: Request) -> Response:
-        """httpx's `send`: send this request as it is (method, URL, headers, body) with the client's timeouts, retries, redirects, cookies and hooks, and read the whole response."""
+    def send(self, request: Request, stream: bool = False, auth: AuthTypes | None = None, follow_redirects: bool | None = None) -> Response:
+        """httpx's `send`: send this request as it is (method, URL, headers, body) with the client's timeouts, retries, redirects, cookies and hooks, and read the whole response (or, with `stream=True`, only its headers)."""
 
     def set_header(self, name: str, value: str) -> None:
         """Set one default header."""
@@ -888,7 +935,7 @@ class MockTransport:
 class AsyncClient:
     """The asyncio client. Same constructor and methods as `Client`; request methods are coroutines."""
 
-    def __new__(cls, auth: AuthTypes | None = None, auth_bearer: str | None = None, params: QueryParamTypes | None = None, headers: HeaderTypes | None = None, cookies: CookieTypes | None = None, cookie_store: bool = True, referer: bool = True, proxy: str | None = None, timeout: float | tuple[float | None, ...] | Timeout | None = 30, follow_redirects: bool = True, max_redirects: int = 20, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, https_only: bool = False, http2_only: bool = False, http1_only: bool = False, base_url: str | None = None, retries: int | Retry | None = None, max_connections: int | None = None, max_connections_per_host: int | None = None, pool_idle_timeout: float | None = 90, trust_env: bool = True, event_hooks: EventHooks | None = None, limits: Limits | None = None, transport: MockTransport | BaseTransport | AsyncBaseTransport | None = None, max_concurrency: int | None = 64) -> Self: ...
+    def __new__(cls, auth: AuthTypes | None = None, auth_bearer: str | None = None, params: QueryParamTypes | None = None, headers: HeaderTypes | None = None, cookies: CookieTypes | None = None, cookie_store: bool = True, referer: bool = True, proxy: str | None = None, proxies: Mapping[str, str | None] | None = None, timeout: float | tuple[float | None, ...] | Timeout | None = 30, follow_redirects: bool = True, max_redirects: int = 20, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, https_only: bool = False, http2_only: bool = False, http1_only: bool = False, base_url: str | None = None, retries: int | Retry | None = None, max_connections: int | None = None, max_connections_per_host: int | None = None, pool_idle_timeout: float | None = 90, trust_env: bool = True, event_hooks: EventHooks | None = None, limits: Limits | None = None, transport: MockTransport | BaseTransport | AsyncBaseTransport | None = None, max_concurrency: int | None = 64) -> Self: ...
 
     @property
     def headers(self) -> Headers:
@@ -949,6 +996,30 @@ class AsyncClient:
         """The proxy URL in use, or None. Setting it rebuilds the connection pool and keeps every other setting."""
     @proxy.setter
     def proxy(self, value: str | None) -> None: ...
+
+    @property
+    def proxies(self) -> dict[str, str]:
+        """requests' `session.proxies`: the per-scheme `proxies=` map, live: `client.proxies.update({"https": url})` or `client.proxies = {...}` applies from the next request (rebuilding the connection pool). An explicit `proxy=` still wins."""
+    @proxies.setter
+    def proxies(self, value: Mapping[str, str | None] | None) -> None: ...
+
+    @property
+    def hooks(self) -> dict[str, list[Callable[..., Any]]]:
+        """requests' `session.hooks`: `{"response": [...]}`, live: `client.hooks["response"].append(f)` makes every later request call `f(response)` (a request's own `hooks=` replaces them, as in requests). For request hooks and async hooks see `event_hooks`."""
+    @hooks.setter
+    def hooks(self, value: Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None) -> None: ...
+
+    @property
+    def verify(self) -> bool | str:
+        """requests' `session.verify`: False, the CA bundle path, or True. Setting it (a bool, a path or an ssl.SSLContext) rebuilds the connection pool."""
+    @verify.setter
+    def verify(self, value: bool | str | os.PathLike[str] | ssl.SSLContext) -> None: ...
+
+    @property
+    def cert(self) -> str | tuple[str, ...] | None:
+        """requests' `session.cert`: the client certificate as given (`path` or `(cert, key)`), or None. Setting it rebuilds the connection pool."""
+    @cert.setter
+    def cert(self, value: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None) -> None: ...
 
     @property
     def is_closed(self) -> bool:
@@ -990,8 +1061,8 @@ class AsyncClient:
     def build_request(self, method: HttpMethod | str, url: str, **kwargs: Unpack[RequestParams]) -> Request:
         """httpx's `build_request`: the `httpr.Request` that `request()` would send (client and request headers, params, auth, body merged), to inspect or edit and pass to `send()`. Auth flows are not run here (TypeError)."""
 
-    async def send(self, request: Request) -> Response:
-        """httpx's `send`: send this request as it is (method, URL, headers, body) with the client's timeouts, retries, redirects, cookies and hooks, and read the whole response."""
+    async def send(self, request: Request, stream: bool = False, auth: AuthTypes | None = None, follow_redirects: bool | None = None) -> Response:
+        """httpx's `send`: send this request as it is (method, URL, headers, body) with the client's timeouts, retries, redirects, cookies and hooks, and read the whole response (or, with `stream=True`, only its headers)."""
 
     def set_header(self, name: str, value: str) -> None:
         """Set one default header."""
@@ -1005,29 +1076,29 @@ class AsyncClient:
     async def __aexit__(self, exc_type: Any | None, exc_value: Any | None, traceback: Any | None, /) -> None:
         """Leave an `async with` block, closing the client."""
 
-def request(method: HttpMethod | str, url: str, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> Response:
+def request(method: HttpMethod | str, url: str, proxy: str | None = None, proxies: Mapping[str, str | None] | None = None, trust_env: bool = True, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> Response:
     """Send one request with a shared connection pool and a fresh cookie jar (cookies never leak between calls)."""
 
-def get(url: str, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> Response:
+def get(url: str, proxy: str | None = None, proxies: Mapping[str, str | None] | None = None, trust_env: bool = True, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> Response:
     """Send a GET request."""
 
-def head(url: str, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> Response:
+def head(url: str, proxy: str | None = None, proxies: Mapping[str, str | None] | None = None, trust_env: bool = True, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> Response:
     """Send a HEAD request."""
 
-def options(url: str, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> Response:
+def options(url: str, proxy: str | None = None, proxies: Mapping[str, str | None] | None = None, trust_env: bool = True, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> Response:
     """Send an OPTIONS request."""
 
-def delete(url: str, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> Response:
+def delete(url: str, proxy: str | None = None, proxies: Mapping[str, str | None] | None = None, trust_env: bool = True, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> Response:
     """Send a DELETE request."""
 
-def post(url: str, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> Response:
+def post(url: str, proxy: str | None = None, proxies: Mapping[str, str | None] | None = None, trust_env: bool = True, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> Response:
     """Send a POST request."""
 
-def put(url: str, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> Response:
+def put(url: str, proxy: str | None = None, proxies: Mapping[str, str | None] | None = None, trust_env: bool = True, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> Response:
     """Send a PUT request."""
 
-def patch(url: str, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> Response:
+def patch(url: str, proxy: str | None = None, proxies: Mapping[str, str | None] | None = None, trust_env: bool = True, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> Response:
     """Send a PATCH request."""
 
-def stream(method: HttpMethod | str, url: str, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> StreamingResponse:
+def stream(method: HttpMethod | str, url: str, proxy: str | None = None, proxies: Mapping[str, str | None] | None = None, trust_env: bool = True, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, **kwargs: Unpack[RequestParams]) -> StreamingResponse:
     """Send one request and return as soon as the headers arrive, as httpx's `httpx.stream`: `with httpr.stream("GET", url) as r: for chunk in r.iter_bytes(): ...`. The response holds its connection until it is closed."""

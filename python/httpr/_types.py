@@ -72,6 +72,8 @@ class ClientParams(TypedDict, total=False):
     """Set the Referer header when following redirects (never from https to http)."""
     proxy: str | None
     """Proxy URL (`http://`, `https://`, `socks5://`, `socks5h://`, credentials allowed). Falls back to the HTTPR_PROXY environment variable."""
+    proxies: Mapping[str, str | None] | None
+    """requests' per-scheme proxies: `{"http": url, "https": url, "all": url, "no_proxy": "host,.domain"}` (httpx's `"http://"`-style keys too; None for a scheme connects directly). Used instead of the environment's proxies; NO_PROXY still applies unless `no_proxy` is given. Exclusive with `proxy=`."""
     timeout: float | tuple[float | None, ...] | Timeout | None
     """Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout(connect=, read=, write=, pool=, total=)`. None disables it."""
     follow_redirects: bool
@@ -105,7 +107,7 @@ class ClientParams(TypedDict, total=False):
     pool_idle_timeout: float | None
     """Seconds an idle pooled connection is kept before it is closed; None keeps it forever."""
     trust_env: bool
-    """Read proxies from HTTPR_PROXY, HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY (hosts, domains, CIDR ranges). An explicit `proxy=` wins; False ignores them all."""
+    """Read the environment as requests and httpx do: proxies from HTTPR_PROXY, HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY (hosts, domains, CIDR ranges; an explicit `proxy=`/`proxies=` wins), the CA bundle from SSL_CERT_FILE or SSL_CERT_DIR (after `verify=<path>`, `ca_cert_file=` and HTTPR_CA_BUNDLE), and Basic credentials from `.netrc` (the file NETRC names, else `~/.netrc`) for requests without auth of their own. False ignores them all (HTTPR_CA_BUNDLE excepted)."""
     event_hooks: EventHooks | None
     """`{"request": [...], "response": [...]}`: callables run with each `Request` before it is sent (header edits are sent) and with each response (they may call `raise_for_status()`). AsyncClient also awaits coroutine functions."""
     limits: Limits | None
@@ -124,7 +126,7 @@ class RequestParams(TypedDict, total=False):
     cookies: CookieTypes | None
     """Cookies for this request, merged with the client's into one `Cookie` header."""
     auth: AuthTypes | None
-    """Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. Flows are not supported by `stream()` yet (TypeError)."""
+    """Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read."""
     auth_bearer: str | None
     """Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth."""
     timeout: float | tuple[float | None, ...] | Timeout | None
@@ -143,11 +145,21 @@ class RequestParams(TypedDict, total=False):
     """Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`."""
     allow_redirects: bool | None
     """requests' name for `follow_redirects` (used when `follow_redirects` is not given)."""
+    stream: bool
+    """requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`."""
+    hooks: Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None
+    """requests' per-request hooks: `{"response": f}` or `{"response": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests."""
 
 
 class TlsParams(TypedDict, total=False):
-    """TLS settings accepted by the module-level request functions."""
+    """Connection settings (TLS, proxies) accepted by the module-level request functions, as httpx's and requests' functions take them."""
 
+    proxy: str | None
+    """Proxy URL for this call (as httpx's `proxy=`). Falls back to the environment's proxies."""
+    proxies: Mapping[str, str | None] | None
+    """requests' per-scheme proxies for this call: `{"http": url, "https": url}` (see Client)."""
+    trust_env: bool
+    """Read proxies, the CA bundle (SSL_CERT_FILE, SSL_CERT_DIR) and .netrc credentials from the environment."""
     verify: bool | str | os.PathLike[str] | ssl.SSLContext
     """Verify the server's TLS certificate: True/False, a path to a PEM CA bundle to trust instead of the system roots (as requests and httpx take it), or an `ssl.SSLContext` (its verify mode and the CA certificates it loaded are used; a client certificate loaded into it is not: pass `cert=`)."""
     cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None

@@ -41,6 +41,11 @@ pub struct ClientSettings {
     /// The proxy environment as read when the client was built (so rebuilding the transport
     /// for a new timeout never picks up a different one).
     pub env_proxies: Arc<proxy::EnvProxies>,
+    /// requests' `proxies=` map (per scheme); `proxy=` wins over it, it wins over the environment.
+    pub proxy_map: Option<Arc<proxy::EnvProxies>>,
+    /// `.netrc` credentials (read when the client was built, with trust_env): Basic auth for
+    /// requests that bring none of their own.
+    pub netrc: Option<Arc<crate::netrc::Netrc>>,
     pub timeout: Timeouts,
     /// Relative request URLs resolve against it (its path is kept as a prefix).
     pub base_url: Option<url::Url>,
@@ -70,6 +75,8 @@ impl Default for ClientSettings {
             proxy_disabled: false,
             trust_env: true,
             env_proxies: Arc::default(),
+            proxy_map: None,
+            netrc: None,
             timeout: Timeouts::uniform(Some(Duration::from_secs_f64(DEFAULT_TIMEOUT))),
             base_url: None,
             limits: PoolLimits::default(),
@@ -116,9 +123,11 @@ impl ClientSettings {
     }
 }
 
-/// The CA bundle in effect: the explicit argument, else HTTPR_CA_BUNDLE.
-pub fn effective_ca(explicit: &Option<String>) -> Option<String> {
-    explicit.clone().or_else(|| std::env::var("HTTPR_CA_BUNDLE").ok().filter(|s| !s.is_empty()))
+/// The CA bundle (file or directory) in effect: the explicit argument, else HTTPR_CA_BUNDLE,
+/// else, with `trust_env`, SSL_CERT_FILE and then SSL_CERT_DIR (as httpx and OpenSSL read them).
+pub fn effective_ca(explicit: &Option<String>, trust_env: bool) -> Option<String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|s| !s.is_empty());
+    explicit.clone().or_else(|| var("HTTPR_CA_BUNDLE")).or_else(|| if trust_env { var("SSL_CERT_FILE").or_else(|| var("SSL_CERT_DIR")) } else { None })
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod limits;
 pub mod links;
 pub mod proxy;
 pub mod mock;
+pub mod netrc;
 pub mod redirect;
 pub mod request;
 pub mod response;

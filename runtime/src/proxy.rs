@@ -44,6 +44,34 @@ impl EnvProxies {
         }
     }
 
+    /// requests' `proxies={"http": url, "https": url, "all": url, "no_proxy": hosts}` (httpx's
+    /// mount keys `"http://"`, `"https://"`, `"all://"` too; None: connect directly).
+    /// `no_proxy` defaults to `env_no_proxy` (the environment's, when trust_env is on).
+    pub fn from_map(map: &[(String, Option<String>)], env_no_proxy: NoProxy) -> Result<Self> {
+        let mut out = EnvProxies { no_proxy: env_no_proxy, ..Default::default() };
+        for (key, value) in map {
+            let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty());
+            let url = value.map(|v| if v.contains("://") { v.to_owned() } else { format!("http://{v}") });
+            match key.trim_end_matches("://").to_ascii_lowercase().as_str() {
+                "http" => out.http = url,
+                "https" => out.https = url,
+                "all" => out.all = url,
+                "no_proxy" => out.no_proxy = NoProxy::parse(value.unwrap_or("")),
+                _ => {
+                    return Err(Error::value(format!(
+                        "proxies keys are \"http\", \"https\", \"all\" (or \"http://\", \"https://\", \"all://\") and \"no_proxy\", not {key:?} (per-host proxies are not supported)"
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The map `from_map` was given, back as pairs (for `client.proxies`).
+    pub fn to_map(&self) -> Vec<(String, String)> {
+        [("http", &self.http), ("https", &self.https), ("all", &self.all)].into_iter().filter_map(|(k, v)| v.clone().map(|v| (k.to_owned(), v))).collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.httpr.is_none() && self.http.is_none() && self.https.is_none() && self.all.is_none()
     }
@@ -250,10 +278,20 @@ impl Proxies {
         if let Some(p) = &s.proxy {
             return Ok(Proxies { every: Some(ProxyTarget::parse(p)?), ..Default::default() });
         }
+        if let Some(map) = &s.proxy_map {
+            return Self::by_scheme(map.clone());
+        }
         if !s.trust_env || s.env_proxies.is_empty() {
             return Ok(Proxies::default());
         }
-        let env = s.env_proxies.clone();
+        Self::by_scheme(s.env_proxies.clone())
+    }
+
+    /// Proxies chosen per destination (the environment's, or a `proxies=` map).
+    fn by_scheme(env: Arc<EnvProxies>) -> Result<Self> {
+        if env.is_empty() {
+            return Ok(Proxies::default());
+        }
         let mut by_url: Vec<ProxyTarget> = Vec::new();
         for url in env.urls() {
             if !by_url.iter().any(|t| t.url == url) {

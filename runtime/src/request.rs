@@ -63,6 +63,8 @@ pub struct RequestOptions {
     pub files: Option<Vec<crate::body::FilePart>>,
     /// httpx's per-request `follow_redirects=` (requests' `allow_redirects=`); None: the client's.
     pub follow_redirects: Option<bool>,
+    /// An auth flow runs this request: it brings its own credentials, so no `.netrc` ones.
+    pub auth_flow: bool,
 }
 
 /// Everything needed to send (and resend on redirect) one request.
@@ -140,8 +142,11 @@ pub fn prepare(settings: &ClientSettings, method: &str, url: &str, opts: Request
             Some(basic_auth(u, p.as_deref()))
         } else if let Some(token) = &settings.auth_bearer {
             Some(format!("Bearer {token}"))
+        } else if let Some((u, p)) = &settings.auth {
+            Some(basic_auth(u, p.as_deref()))
         } else {
-            settings.auth.as_ref().map(|(u, p)| basic_auth(u, p.as_deref()))
+            // trust_env's `.netrc`, as requests: only when nothing else gave credentials.
+            settings.netrc.as_ref().filter(|_| !opts.auth_flow).zip(url.host_str()).and_then(|(n, host)| n.lookup(host)).map(|(u, p)| basic_auth(&u, Some(&p)))
         };
         if let Some(a) = auth {
             headers.insert(AUTHORIZATION, config::header_value("Authorization", &a)?);

@@ -32,8 +32,7 @@ fn system_roots() -> Arc<RootCertStore> {
     ROOTS
         .get_or_init(|| {
             let mut store = RootCertStore::empty();
-            let loaded = rustls_native_certs::load_native_certs();
-            for cert in loaded.certs {
+            for cert in native_certs() {
                 let _ = store.add(cert);
             }
             if store.is_empty() {
@@ -42,6 +41,23 @@ fn system_roots() -> Arc<RootCertStore> {
             Arc::new(store)
         })
         .clone()
+}
+
+/// The platform's roots. On Linux and the BSDs they are read from the usual directories
+/// without the SSL_CERT_FILE/SSL_CERT_DIR overrides: a client reads those itself when
+/// `trust_env` is on (`config::effective_ca`), so one with trust_env=False never sees them.
+fn native_certs() -> Vec<CertificateDer<'static>> {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    {
+        let mut certs = Vec::new();
+        for dir in openssl_probe::candidate_cert_dirs() {
+            certs.extend(rustls_native_certs::load_certs_from_paths(None, Some(dir)).certs);
+        }
+        if !certs.is_empty() {
+            return certs;
+        }
+    }
+    rustls_native_certs::load_native_certs().certs
 }
 
 fn tls_error(msg: String) -> Error {
@@ -60,10 +76,24 @@ fn read_pem_certs(pem: &[u8], origin: &str) -> Result<Vec<CertificateDer<'static
 
 fn ca_store(path: &str) -> Result<Arc<RootCertStore>> {
     if std::path::Path::new(path).is_dir() {
-        return Err(tls_error(format!("CA bundle {path:?} is a directory: pass a PEM file (c_rehash directories are not supported)")));
+        return dir_store(path);
     }
     let pem = std::fs::read(path).map_err(|e| tls_error(format!("could not read CA file {path:?}: {e}")))?;
     pem_store(&pem, &format!("CA file {path:?}"))
+}
+
+/// A CA directory (`SSL_CERT_DIR`, a c_rehash'd `capath`): every certificate in every file
+/// in it. OpenSSL reads such a directory lazily by hash; rustls wants the roots up front.
+fn dir_store(path: &str) -> Result<Arc<RootCertStore>> {
+    let loaded = rustls_native_certs::load_certs_from_paths(None, Some(std::path::Path::new(path)));
+    let mut store = RootCertStore::empty();
+    for cert in loaded.certs {
+        let _ = store.add(cert);
+    }
+    if store.is_empty() {
+        return Err(tls_error(format!("no PEM certificate found in the CA directory {path:?}")));
+    }
+    Ok(Arc::new(store))
 }
 
 fn pem_store(pem: &[u8], origin: &str) -> Result<Arc<RootCertStore>> {

@@ -417,3 +417,23 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Count {
         Ok(Count(obj.extract::<i64>().unwrap_or(i64::MAX)))
     }
 }
+
+/// requests' `proxies=`: scheme (or `no_proxy`) to a proxy URL, None meaning "direct".
+pub struct ProxyMap(pub Vec<(String, Option<String>)>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for ProxyMap {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let mut out = Vec::new();
+        for (k, v) in items(&obj, "proxies mapping")? {
+            let key = key_str(&k, "proxies mapping")?;
+            let value = if v.is_none() {
+                None
+            } else {
+                Some(v.cast::<PyString>().map_err(|_| PyTypeError::new_err(format!("proxies[{key:?}] must be a proxy URL (str) or None, not {}", type_name(&v))))?.to_str()?.to_owned())
+            };
+            out.push((key, value));
+        }
+        Ok(ProxyMap(out))
+    }
+}

@@ -33,31 +33,52 @@ impl<'py> IntoPyObject<'py> for BytesOut {
 
 /// What `AsyncClient.stream()` returns: the request is sent by `__aenter__`.
 pub struct AsyncStream {
-    pending: Mutex<Option<(Arc<State>, Arc<Jar>, Prepared)>>,
+    pending: Mutex<Option<Pending>>,
     body: Arc<Mutex<Option<Body>>>,
     hooks: Option<Arc<Hooks>>,
 }
 
+struct Pending {
+    state: Arc<State>,
+    jar: Arc<Jar>,
+    prepared: Prepared,
+    /// The auth flow to run the request under, if any.
+    flow: Option<Py<PyAny>>,
+}
+
 impl AsyncStream {
-    pub fn new(state: Arc<State>, jar: Arc<Jar>, prepared: Prepared, hooks: Option<Arc<Hooks>>) -> Self {
-        AsyncStream { pending: Mutex::new(Some((state, jar, prepared))), body: Arc::new(Mutex::new(None)), hooks }
+    pub fn new(state: Arc<State>, jar: Arc<Jar>, prepared: Prepared, hooks: Option<Arc<Hooks>>, flow: Option<Py<PyAny>>) -> Self {
+        AsyncStream { pending: Mutex::new(Some(Pending { state, jar, prepared, flow })), body: Arc::new(Mutex::new(None)), hooks }
     }
 
     pub fn __aenter__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let (state, jar, prepared) = self
+        self.open(py, false)
+    }
+
+    /// Send the request: an awaitable of the AsyncStreamingResponse (`__aenter__`, and
+    /// `await client.send(request, stream=True)`). An auth flow sees each response before its
+    /// body is read; the ones it answers are closed.
+    pub fn open(&self, py: Python<'_>, read_on_access: bool) -> PyResult<Py<PyAny>> {
+        let Pending { state, jar, prepared, flow } = self
             .pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()
             .ok_or_else(|| PyRuntimeError::new_err("this stream was already entered; call client.stream() again"))?;
         let slot = self.body.clone();
-        let send = move |py: Python<'_>, prepared: Prepared| {
+        let send_one = move |py: Python<'_>, prepared: Prepared| {
+            let (state, jar, slot) = (state.clone(), jar.clone(), slot.clone());
             awaitable(py, async move {
                 let head = crate::client::Client::send(&state, &jar, prepared, Driver::Shared).await?;
-                let resp = AsyncStreamingResponse::from_head(head);
+                let mut resp = AsyncStreamingResponse::from_head(head);
+                resp.0.read_on_access = read_on_access;
                 *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(resp.body.clone());
                 Ok(Wrapped(resp))
             })
+        };
+        let send = move |py: Python<'_>, prepared: Prepared| match flow {
+            Some(flow) => super::auth_flow::run(py, flow, prepared, true, send_one),
+            None => send_one(py, prepared),
         };
         match &self.hooks {
             Some(h) => h.wrap_async(py, prepared, send),

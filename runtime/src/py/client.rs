@@ -36,6 +36,7 @@ pub struct ClientArgs {
     pub cookie_store: bool,
     pub referer: bool,
     pub proxy: Option<String>,
+    pub proxies: Option<super::args::ProxyMap>,
     pub timeout: TimeoutArg,
     pub follow_redirects: bool,
     pub max_redirects: usize,
@@ -79,6 +80,8 @@ pub struct RequestKwargs {
     pub files: Option<Files>,
     pub follow_redirects: Option<bool>,
     pub allow_redirects: Option<bool>,
+    pub stream: bool,
+    pub hooks: Option<super::hooks::RequestHooks>,
 }
 
 /// A `Cookie` entry in default headers becomes default cookies (as in httpr 0.7.8), so
@@ -119,6 +122,13 @@ impl ClientArgs {
         let tls = super::tls_args::resolve(self.verify, self.ca_cert_file.take(), self.cert.take(), self.client_pem.as_deref(), self.client_pem_data.take())?;
         let mut cookies = self.cookies.map(|c| c.0).unwrap_or_default();
         let headers = split_cookie_header(self.headers.map(|h| h.0).unwrap_or_default(), &mut cookies);
+        let env_proxies = std::sync::Arc::new(if self.trust_env { crate::proxy::EnvProxies::from_env() } else { Default::default() });
+        let proxy_map = match self.proxies {
+            Some(_) if self.proxy.is_some() => return Err(Error::value("pass proxy= (one proxy for everything) or proxies= (per scheme), not both").into()),
+            // NO_PROXY still applies (with trust_env) unless the map has its own `no_proxy`.
+            Some(map) => Some(Arc::new(crate::proxy::EnvProxies::from_map(&map.0, env_proxies.no_proxy.clone())?)),
+            None => None,
+        };
         let settings = ClientSettings {
             auth: self.auth.and_then(|a| a.split().0),
             auth_bearer: self.auth_bearer,
@@ -130,7 +140,9 @@ impl ClientArgs {
             proxy: self.proxy,
             proxy_disabled: false,
             trust_env: self.trust_env,
-            env_proxies: std::sync::Arc::new(if self.trust_env { crate::proxy::EnvProxies::from_env() } else { Default::default() }),
+            env_proxies,
+            proxy_map,
+            netrc: if self.trust_env { crate::netrc::Netrc::from_env().map(Arc::new) } else { None },
             timeout: self.timeout.0.or(Timeouts::uniform(Some(std::time::Duration::from_secs_f64(DEFAULT_TIMEOUT)))),
             base_url,
             limits: PoolLimits {
@@ -164,7 +176,7 @@ impl ClientArgs {
 impl RequestKwargs {
     /// Convert while holding the GIL (JSON is serialised here), so the request itself can
     /// run with the GIL released.
-    fn into_options(self, py: Python<'_>, settings: &ClientSettings) -> PyResult<RequestOptions> {
+    fn into_options(self, py: Python<'_>, settings: &ClientSettings, auth_flow: bool) -> PyResult<RequestOptions> {
         let json = match self.json {
             None => None,
             Some(v) => {
@@ -193,21 +205,30 @@ impl RequestKwargs {
             json,
             files: self.files.map(|f| f.0),
             follow_redirects: self.follow_redirects.or(self.allow_redirects),
+            auth_flow,
         })
     }
 }
 
-fn prepare(py: Python<'_>, state: &crate::client::State, method: &str, url: &str, kw: RequestKwargs) -> PyResult<request::Prepared> {
-    let opts = kw.into_options(py, &state.settings)?;
+/// `flow`: the auth flow the request will run under, if any.
+fn prepare(py: Python<'_>, state: &crate::client::State, method: &str, url: &str, kw: RequestKwargs, flow: &Option<Py<PyAny>>) -> PyResult<request::Prepared> {
+    let opts = kw.into_options(py, &state.settings, flow.is_some())?;
     Ok(request::prepare(&state.settings, method, url, opts).map_err(|e| e.for_request(method, url))?)
 }
 
-/// Prepare with the GIL, then send and read with it released.
+/// Prepare with the GIL, then send and read with it released (or, with requests'
+/// `stream=True`, return once the headers are in).
 pub fn perform(py: Python<'_>, core: &crate::client::Client, jar: Arc<Jar>, method: &str, url: &str, mut kw: RequestKwargs) -> PyResult<Py<PyAny>> {
     let state = core.state();
     let flow = super::auth_flow::take(py, &mut kw, None);
-    let prepared = prepare(py, &state, method, url, kw)?;
-    send_sync(py, state, jar, prepared, flow)
+    let hooks = kw.hooks.take();
+    let stream = kw.stream;
+    let prepared = prepare(py, &state, method, url, kw, &flow)?;
+    let response = if stream { stream_prepared(py, state, jar, None, prepared, flow, true)? } else { send_sync(py, state, jar, prepared, flow)? };
+    match hooks {
+        Some(h) => h.apply(py, response, false),
+        None => Ok(response),
+    }
 }
 
 /// Send `prepared` from sync code (under the auth `flow`, if any) and wrap the Response.
@@ -239,6 +260,8 @@ pub struct Client {
     hooks: HookSlot,
     /// The client's `auth=` when it is a flow (an `httpr.Auth` or a callable).
     auth_flow: RwLock<Option<Py<PyAny>>>,
+    /// requests' live `session.proxies` / `session.hooks`, and `session.cert` as given.
+    views: super::session_views::SessionViews,
 }
 
 impl Client {
@@ -249,10 +272,12 @@ impl Client {
     fn build(mut args: ClientArgs, asynchronous: bool) -> PyResult<Self> {
         let (basic, flow) = args.auth.take().map(Auth::split).unwrap_or((None, None));
         args.auth = basic.map(|(u, p)| Auth::Basic(u, p));
+        let views = super::session_views::SessionViews::default();
+        *views.cert.lock().unwrap_or_else(|p| p.into_inner()) = args.cert.as_mut().and_then(|c| c.1.take());
         let (settings, hooks) = args.into_settings(asynchronous)?;
         let slot = HookSlot::default();
         slot.set(hooks);
-        Ok(Client { core: crate::client::Client::new(settings)?, limit: None, hooks: slot, auth_flow: RwLock::new(flow) })
+        Ok(Client { core: crate::client::Client::new(settings)?, limit: None, hooks: slot, auth_flow: RwLock::new(flow), views })
     }
 
     pub fn new_async(args: ClientArgs, extra: AsyncArgs) -> PyResult<Self> {
@@ -276,14 +301,43 @@ impl Client {
             PyErr::warn(py, cls.bind(py), c"Client was closed; reopening it for this request", 1)?;
             self.core.reopen();
         }
+        // requests code may have edited `session.proxies` in place since the last request.
+        if let Some(map) = self.views.changed_proxies(py)? {
+            self.apply_proxies(Some(map))?;
+        }
         Ok(())
+    }
+
+    fn apply_proxies(&self, map: Option<super::args::ProxyMap>) -> PyResult<()> {
+        Ok(self.core.update(true, |s| {
+            s.proxy_map = match &map {
+                None => None,
+                Some(m) => Some(Arc::new(crate::proxy::EnvProxies::from_map(&m.0, s.env_proxies.no_proxy.clone())?)),
+            };
+            Ok(())
+        })?)
     }
 
     pub fn request(&self, py: Python<'_>, method: &str, url: &str, mut kw: RequestKwargs) -> PyResult<Py<PyAny>> {
         self.reopen_if_closed(py)?;
         let state = self.core.state();
         let flow = super::auth_flow::take(py, &mut kw, Some(&self.auth_flow));
-        let mut prepared = prepare(py, &state, method, url, kw)?;
+        let hooks = self.views.request_hooks(py, kw.hooks.take())?;
+        let stream = kw.stream;
+        let prepared = prepare(py, &state, method, url, kw, &flow)?;
+        let response = if stream {
+            stream_prepared(py, state, self.core.jar().clone(), self.hooks.get(), prepared, flow, true)?
+        } else {
+            self.send_prepared(py, state, prepared, flow)?
+        };
+        match hooks {
+            Some(h) => h.apply(py, response, false),
+            None => Ok(response),
+        }
+    }
+
+    /// Send from sync code with the client's hooks around it (and the auth `flow` inside them).
+    fn send_prepared(&self, py: Python<'_>, state: Arc<crate::client::State>, mut prepared: request::Prepared, flow: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
         let hooks = self.hooks.get();
         if let Some(h) = &hooks {
             h.run_request(py, &mut prepared)?;
@@ -298,17 +352,19 @@ impl Client {
     /// Send the request; return once the response headers have arrived, body unread.
     pub fn stream(&self, py: Python<'_>, method: &str, url: &str, mut kw: RequestKwargs) -> PyResult<Py<PyAny>> {
         self.reopen_if_closed(py)?;
-        no_flow_for_streams(py, &mut kw, &self.auth_flow)?;
-        open_stream(py, &self.core, self.hooks.get(), method, url, kw)
+        let state = self.core.state();
+        let flow = super::auth_flow::take(py, &mut kw, Some(&self.auth_flow));
+        let prepared = prepare(py, &state, method, url, kw, &flow)?;
+        stream_prepared(py, state, self.core.jar().clone(), self.hooks.get(), prepared, flow, false)
     }
 
     /// The async twin of `stream`: an async context manager that sends on `__aenter__`.
     pub fn astream(&self, py: Python<'_>, method: &str, url: &str, mut kw: RequestKwargs) -> PyResult<AsyncStream> {
         self.reopen_if_closed(py)?;
-        no_flow_for_streams(py, &mut kw, &self.auth_flow)?;
         let state = self.core.state();
-        let prepared = prepare(py, &state, method, url, kw)?;
-        Ok(AsyncStream::new(state, self.core.jar().clone(), prepared, self.hooks.get()))
+        let flow = super::auth_flow::take(py, &mut kw, Some(&self.auth_flow));
+        let prepared = prepare(py, &state, method, url, kw, &flow)?;
+        Ok(AsyncStream::new(state, self.core.jar().clone(), prepared, self.hooks.get(), flow))
     }
 
     /// The async twin of `request`: an awaitable driven by the shared tokio runtime.
@@ -317,51 +373,66 @@ impl Client {
         self.reopen_if_closed(py)?;
         let state = self.core.state();
         let flow = super::auth_flow::take(py, &mut kw, Some(&self.auth_flow));
-        let prepared = prepare(py, &state, method, url, kw)?;
-        self.asend_prepared(py, state, prepared, flow)
+        let hooks = self.views.request_hooks(py, kw.hooks.take())?;
+        let stream = kw.stream;
+        let prepared = prepare(py, &state, method, url, kw, &flow)?;
+        let pending = if stream {
+            AsyncStream::new(state, self.core.jar().clone(), prepared, self.hooks.get(), flow).open(py, true)?
+        } else {
+            self.asend_prepared(py, state, prepared, flow)?
+        };
+        match hooks {
+            Some(h) => h.apply(py, pending, true),
+            None => Ok(pending),
+        }
     }
 
     /// httpx's `client.build_request(...)`: the request `request()` would send (merged
     /// headers, params, auth and body), to edit and pass to `send()`.
     pub fn build_request(&self, py: Python<'_>, method: &str, url: &str, mut kw: RequestKwargs) -> PyResult<Py<PyAny>> {
         let state = self.core.state();
-        if super::auth_flow::take(py, &mut kw, Some(&self.auth_flow)).is_some() {
-            return Err(pyo3::exceptions::PyTypeError::new_err("build_request() does not run auth flows: pass auth= to send() via request(), or set the header yourself"));
+        // The client's auth flow runs in send(), as httpx's does.
+        if super::auth_flow::take(py, &mut kw, None).is_some() {
+            return Err(pyo3::exceptions::PyTypeError::new_err("build_request() does not run auth flows: pass auth= to send(request, auth=...) instead"));
         }
-        let prepared = prepare(py, &state, method, url, kw)?;
+        let prepared = prepare(py, &state, method, url, kw, &None)?;
         Ok(super::hooks::request_object(py, &prepared)?.0.unbind())
     }
 
     /// The request `request` (an `httpr.Request`) as this client sends it: its method, URL,
-    /// headers and body, with the client's timeouts, retries, redirects and cookies.
-    fn prepared_from(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<(Arc<crate::client::State>, request::Prepared)> {
+    /// headers and body, with the client's timeouts, retries, redirects and cookies, and
+    /// `send()`'s own `follow_redirects`.
+    fn prepared_from(&self, py: Python<'_>, request: &Bound<'_, PyAny>, follow_redirects: Option<bool>) -> PyResult<(Arc<crate::client::State>, request::Prepared)> {
         let state = self.core.state();
         let method: String = request.getattr("method")?.extract()?;
         let url: String = request.getattr("url")?.str()?.extract()?;
-        let base = prepare(py, &state, &method, &url, RequestKwargs::default())?;
+        let kw = RequestKwargs { follow_redirects, ..Default::default() };
+        // Never `.netrc` here: the request carries the headers it is sent with.
+        let base = prepare(py, &state, &method, &url, kw, &Some(py.None()))?;
         Ok((state, super::auth_flow::from_request(&base, request)?))
     }
 
-    /// httpx's `client.send(request)`.
-    pub fn send(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    /// httpx's `send(request, stream=, auth=, follow_redirects=)`: `auth=` (else the client's
+    /// auth flow, if it has one) runs around the send.
+    pub fn send(&self, py: Python<'_>, request: &Bound<'_, PyAny>, stream: bool, auth: Option<Auth>, follow_redirects: Option<bool>) -> PyResult<Py<PyAny>> {
         self.reopen_if_closed(py)?;
-        let (state, mut prepared) = self.prepared_from(py, request)?;
-        let hooks = self.hooks.get();
-        if let Some(h) = &hooks {
-            h.run_request(py, &mut prepared)?;
+        let (state, prepared) = self.prepared_from(py, request, follow_redirects)?;
+        let (prepared, flow) = send_auth(py, prepared, auth, &self.auth_flow)?;
+        if stream {
+            return stream_prepared(py, state, self.core.jar().clone(), self.hooks.get(), prepared, flow, false);
         }
-        let response = send_sync(py, state, self.core.jar().clone(), prepared, None)?;
-        if let Some(h) = &hooks {
-            h.run_response(py, response.bind(py))?;
-        }
-        Ok(response)
+        self.send_prepared(py, state, prepared, flow)
     }
 
     /// The async twin of `send`.
-    pub fn asend(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    pub fn asend(&self, py: Python<'_>, request: &Bound<'_, PyAny>, stream: bool, auth: Option<Auth>, follow_redirects: Option<bool>) -> PyResult<Py<PyAny>> {
         self.reopen_if_closed(py)?;
-        let (state, prepared) = self.prepared_from(py, request)?;
-        self.asend_prepared(py, state, prepared, None)
+        let (state, prepared) = self.prepared_from(py, request, follow_redirects)?;
+        let (prepared, flow) = send_auth(py, prepared, auth, &self.auth_flow)?;
+        if stream {
+            return AsyncStream::new(state, self.core.jar().clone(), prepared, self.hooks.get(), flow).open(py, false);
+        }
+        self.asend_prepared(py, state, prepared, flow)
     }
 
     fn asend_prepared(&self, py: Python<'_>, state: Arc<crate::client::State>, prepared: request::Prepared, flow: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
@@ -522,6 +593,55 @@ impl Client {
     pub fn proxy(&self) -> Option<String> {
         self.core.settings().proxy_in_use()
     }
+    /// requests' `session.proxies`: the `proxies=` map, live (edits apply to the next request).
+    pub fn proxies(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
+        let current = self.core.settings().proxy_map.map(|m| m.to_map()).unwrap_or_default();
+        self.views.proxies(py, &current)
+    }
+    pub fn set_proxies(&self, value: Option<super::args::ProxyMap>) -> PyResult<()> {
+        self.apply_proxies(value)?;
+        self.views.forget_proxies();
+        Ok(())
+    }
+    /// requests' `session.hooks`: `{"response": [...]}`, live.
+    pub fn hooks(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
+        self.views.hooks(py)
+    }
+    pub fn set_hooks(&self, value: Option<super::hooks::RequestHooks>) -> PyResult<()> {
+        Python::attach(|py| self.views.set_hooks(py, value))
+    }
+    /// `verify` as requests' session has it: False, the CA bundle path, or True.
+    pub fn verify(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let s = self.core.settings();
+        Ok(match (s.tls.verify, s.tls.ca_cert_file) {
+            (false, _) => pyo3::types::PyBool::new(py, false).to_owned().into_any().unbind(),
+            (true, Some(path)) => path.into_pyobject(py)?.into_any().unbind(),
+            (true, None) => pyo3::types::PyBool::new(py, true).to_owned().into_any().unbind(),
+        })
+    }
+    /// Setting it rebuilds the connection pool (as `session.verify = False` in requests).
+    pub fn set_verify(&self, value: super::tls_args::VerifyArg) -> PyResult<()> {
+        let r = super::tls_args::resolve(value, None, None, None, None)?;
+        Ok(self.core.update(true, |s| {
+            s.tls.verify = r.verify;
+            s.tls.ca_cert_file = r.ca_cert_file;
+            s.tls.ca_pem_data = r.ca_pem_data;
+            Ok(())
+        })?)
+    }
+    pub fn cert(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        Ok(self.views.cert.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|c| c.clone_ref(py)))
+    }
+    pub fn set_cert(&self, value: Option<super::tls_args::CertArg>) -> PyResult<()> {
+        let (pem, given) = value.map(|c| (Some(c.0), c.1)).unwrap_or((None, None));
+        self.core.update(true, |s| {
+            s.tls.client_pem = None;
+            s.tls.client_pem_data = pem;
+            Ok(())
+        })?;
+        *self.views.cert.lock().unwrap_or_else(|p| p.into_inner()) = given;
+        Ok(())
+    }
     /// None removes the proxy entirely (HTTPR_PROXY included).
     pub fn set_proxy(&self, value: Option<String>) -> PyResult<()> {
         Ok(self.core.update(true, |s| {
@@ -532,20 +652,54 @@ impl Client {
     }
 }
 
-/// `Client.stream` (and the module's `httpr.stream`, with a one-off client).
-pub fn open_stream(py: Python<'_>, core: &crate::client::Client, hooks: Option<Arc<Hooks>>, method: &str, url: &str, kw: RequestKwargs) -> PyResult<Py<PyAny>> {
+/// `send()`'s `auth=`: Basic credentials set the header now; a flow runs around the send.
+fn send_auth(py: Python<'_>, mut prepared: request::Prepared, auth: Option<Auth>, client: &RwLock<Option<Py<PyAny>>>) -> PyResult<(request::Prepared, Option<Py<PyAny>>)> {
+    match auth {
+        None => Ok((prepared, client.read().unwrap_or_else(|p| p.into_inner()).as_ref().map(|f| f.clone_ref(py)))),
+        Some(Auth::Flow(f)) => Ok((prepared, Some(f))),
+        Some(Auth::Basic(user, password)) => {
+            let value = request::basic_auth(&user, password.as_deref());
+            prepared.headers.insert(http::header::AUTHORIZATION, crate::config::header_value("Authorization", &value)?);
+            Ok((prepared, None))
+        }
+    }
+}
+
+/// The module's `httpr.stream`, with a one-off client.
+pub fn open_stream(py: Python<'_>, core: &crate::client::Client, method: &str, url: &str, mut kw: RequestKwargs) -> PyResult<Py<PyAny>> {
     let state = core.state();
-    let mut prepared = prepare(py, &state, method, url, kw)?;
+    let flow = super::auth_flow::take(py, &mut kw, None);
+    let prepared = prepare(py, &state, method, url, kw, &flow)?;
+    stream_prepared(py, state, core.jar().clone(), None, prepared, flow, false)
+}
+
+/// Send from sync code and return the StreamingResponse once the headers arrive. An auth
+/// `flow` sees each response before its body is read (the ones it answers are closed).
+/// `read_on_access`: requests' `stream=True` (`content`/`text`/`json()` read the body).
+fn stream_prepared(
+    py: Python<'_>,
+    state: Arc<crate::client::State>,
+    jar: Arc<Jar>,
+    hooks: Option<Arc<Hooks>>,
+    mut prepared: request::Prepared,
+    flow: Option<Py<PyAny>>,
+    read_on_access: bool,
+) -> PyResult<Py<PyAny>> {
     if let Some(h) = &hooks {
         h.run_request(py, &mut prepared)?;
     }
-    let jar = core.jar().clone();
-    // Driven on this thread's runtime, like other sync requests: no cross-thread hand-off
-    // per chunk. The stream keeps that runtime for reading the body.
-    let driver = state.sync_driver();
-    let rt = crate::rt::Handle::new(driver == Driver::Shared);
-    let head = py.detach(|| rt.block_on(crate::client::Client::send(&state, &jar, prepared, driver)))?;
-    let response = super::registry::wrap(py, StreamingResponse::from_head(head, rt))?;
+    let send_one = move |py: Python<'_>, prepared: request::Prepared| -> PyResult<Py<PyAny>> {
+        // Driven on this thread's runtime, like other sync requests: no cross-thread hand-off
+        // per chunk. The stream keeps that runtime for reading the body.
+        let driver = state.sync_driver();
+        let rt = crate::rt::Handle::new(driver == Driver::Shared);
+        let head = py.detach(|| rt.block_on(crate::client::Client::send(&state, &jar, prepared, driver)))?;
+        super::registry::wrap(py, StreamingResponse::from_head(head, rt, read_on_access))
+    };
+    let response = match flow {
+        None => send_one(py, prepared)?,
+        Some(flow) => super::auth_flow::run(py, flow, prepared, false, send_one)?,
+    };
     if let Some(h) = &hooks {
         if let Err(e) = h.run_response(py, response.bind(py)) {
             // The caller never gets the stream to close: release its connection now.
@@ -554,15 +708,6 @@ pub fn open_stream(py: Python<'_>, core: &crate::client::Client, hooks: Option<A
         }
     }
     Ok(response)
-}
-
-/// Auth flows answer a response with another request, which a stream cannot do once its
-/// body is handed out: refuse clearly (httpx reads the body first; here, use `request()`).
-fn no_flow_for_streams(py: Python<'_>, kw: &mut RequestKwargs, client: &RwLock<Option<Py<PyAny>>>) -> PyResult<()> {
-    match super::auth_flow::take(py, kw, Some(client)) {
-        Some(_) => Err(pyo3::exceptions::PyTypeError::new_err("auth flows (httpr.Auth, DigestAuth, a callable) are not supported by stream() yet: use a (username, password) tuple, or request()")),
-        None => Ok(()),
-    }
 }
 
 /// Lists of pairs to a Python dict (last value wins), for the dict-valued properties.

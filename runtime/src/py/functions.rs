@@ -10,6 +10,9 @@ use crate::cookies::Jar;
 
 /// TLS arguments the module functions accept (api.yaml group `tls_options`).
 pub struct TlsArgs {
+    pub proxy: Option<String>,
+    pub proxies: Option<super::args::ProxyMap>,
+    pub trust_env: bool,
     pub verify: super::tls_args::VerifyArg,
     pub cert: Option<super::tls_args::CertArg>,
     pub ca_cert_file: Option<String>,
@@ -27,7 +30,8 @@ fn client_for(tls: TlsArgs) -> PyResult<crate::client::Client> {
         cookies: None,
         cookie_store: true,
         referer: true,
-        proxy: None,
+        proxy: tls.proxy,
+        proxies: tls.proxies,
         timeout: super::args::TimeoutArg::UNSET,
         follow_redirects: true,
         max_redirects: 20,
@@ -44,7 +48,7 @@ fn client_for(tls: TlsArgs) -> PyResult<crate::client::Client> {
         max_connections: None,
         max_connections_per_host: None,
         pool_idle_timeout: super::args::OptTimeout::UNSET,
-        trust_env: true,
+        trust_env: tls.trust_env,
         event_hooks: None,
         limits: None,
         transport: None,
@@ -75,5 +79,5 @@ pub fn request(py: Python<'_>, method: &str, url: &str, tls: TlsArgs, kw: Reques
 /// response holds its connection until closed (use it in a `with` block).
 pub fn stream(py: Python<'_>, method: &str, url: &str, tls: TlsArgs, kw: RequestKwargs) -> PyResult<Py<PyAny>> {
     let client = client_for(tls)?;
-    super::client::open_stream(py, &client, None, method, url, kw)
+    super::client::open_stream(py, &client, method, url, kw)
 }

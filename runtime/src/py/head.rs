@@ -35,16 +35,15 @@ impl StreamHead {
         (head, BodyStream::new(response, request.timeout.read, deadline, request.method, request.url, slot))
     }
 
-    /// The body `read()` returned; ResponseNotRead before that.
-    pub fn content(&self, py: Python<'_>) -> PyResult<Py<pyo3::types::PyBytes>> {
-        match self.read_body.get() {
-            Some(b) => Ok(super::bytes::from_pieces(py, &[b])?.unbind()),
-            None => Err(crate::error::Error::new(
-                crate::error::ErrorKind::ResponseNotRead,
-                "the body of a streamed response is only kept once read: call read() (await aread() on AsyncClient) before using .content",
-            )
-            .into()),
-        }
+    /// The body `read()` returned, if it was called.
+    pub(crate) fn kept_body(&self) -> Option<&bytes::Bytes> {
+        self.read_body.get()
+    }
+    pub(crate) fn method_and_url(&self) -> (&str, &str) {
+        (self.method.as_str(), self.url.as_str())
+    }
+    pub(crate) fn is_cbor(&self) -> bool {
+        self.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("application/cbor"))
     }
 
     pub fn status_code(&self) -> u16 {

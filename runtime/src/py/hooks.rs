@@ -127,6 +127,53 @@ fn run_async(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     Ok(RUN.get_or_try_init(py, || py.import("httpr._hooks")?.getattr("run_async").map(Bound::unbind))?.bind(py))
 }
 
+/// requests' per-request `hooks={"response": f or [f, ...]}`: the response hooks, in order.
+pub struct RequestHooks(pub Vec<Py<PyAny>>);
+
+impl RequestHooks {
+    /// The hooks of a requests-style mapping (`{"response": f}` or `{"response": [f, g]}`).
+    pub fn from_mapping(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let bad = || PyTypeError::new_err("hooks must be a dict like {\"response\": callable or [callables]}");
+        let dict = obj.cast::<PyDict>().map_err(|_| bad())?;
+        let mut out = Vec::new();
+        for (k, v) in dict.iter() {
+            let key: String = k.extract().map_err(|_| bad())?;
+            if key != "response" {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!("Unsupported event specified, with event name {key:?} (requests' hooks have only \"response\"; see event_hooks= for request hooks)")));
+            }
+            if v.is_callable() {
+                out.push(v.unbind());
+                continue;
+            }
+            for hook in v.try_iter().map_err(|_| bad())? {
+                let hook = hook?;
+                if !hook.is_callable() {
+                    return Err(PyTypeError::new_err(format!("hooks[\"response\"] items must be callable, not {}", hook.get_type().name()?)));
+                }
+                out.push(hook.unbind());
+            }
+        }
+        Ok(RequestHooks(out))
+    }
+
+    /// Run them on a sync response (or, `asynchronous`, around the awaitable of one).
+    pub fn apply(self, py: Python<'_>, response: Py<PyAny>, asynchronous: bool) -> PyResult<Py<PyAny>> {
+        if self.0.is_empty() {
+            return Ok(response);
+        }
+        let name = if asynchronous { "apply_response_hooks_async" } else { "apply_response_hooks" };
+        let hooks = PyList::new(py, self.0.iter().map(|h| h.bind(py)))?;
+        Ok(py.import("httpr._hooks")?.getattr(name)?.call1((response, hooks))?.unbind())
+    }
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for RequestHooks {
+    type Error = PyErr;
+    fn extract(obj: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        RequestHooks::from_mapping(&obj)
+    }
+}
+
 /// The client's hooks, swapped whole when `client.event_hooks` is set.
 #[derive(Default)]
 pub struct HookSlot(std::sync::RwLock<Option<Arc<Hooks>>>);

@@ -24,6 +24,7 @@ pub mod registry;
 pub mod request;
 pub mod response;
 pub mod retry;
+pub mod session_views;
 pub mod status;
 pub mod stream;
 pub mod timeout;

@@ -211,6 +211,11 @@ impl Response {
         let url = if self.detached { "" } else { self.data.url.as_str() };
         super::status::raise_for_status(py, this, self.data.status, self.data.method.as_str(), url, &self.data.headers)
     }
+    pub fn close(&self) {}
+    pub fn __enter__(&self, this: &Bound<'_, PyAny>) -> Py<PyAny> {
+        this.clone().unbind()
+    }
+    pub fn __exit__(&self, _exc_type: Option<Py<PyAny>>, _exc_value: Option<Py<PyAny>>, _traceback: Option<Py<PyAny>>) {}
     pub fn __repr__(&self) -> String {
         format!("<Response [{} {}]>", self.status_code(), self.reason_phrase())
     }

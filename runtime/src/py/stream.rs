@@ -161,6 +161,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub struct Streamed {
     pub head: StreamHead,
     pub body: Body,
+    /// Opened by requests' `stream=True`: `content`, `text` and `json()` read the rest of the
+    /// body when first used (as requests does) instead of raising ResponseNotRead (httpx).
+    pub read_on_access: bool,
 }
 
 impl std::ops::Deref for Streamed {
@@ -173,7 +176,38 @@ impl std::ops::Deref for Streamed {
 impl Streamed {
     pub fn new(head: Head, rt: Handle) -> Self {
         let (head, stream) = StreamHead::split(head);
-        Streamed { head, body: Body::new(stream, rt) }
+        Streamed { head, body: Body::new(stream, rt), read_on_access: false }
+    }
+
+    /// The whole body once `read()` ran (or, with `read_on_access`, reading it now).
+    fn body_bytes(&self, py: Python<'_>) -> PyResult<Bytes> {
+        if let Some(b) = self.head.kept_body() {
+            return Ok(b.clone());
+        }
+        if self.read_on_access {
+            self.read(py)?;
+            if let Some(b) = self.head.kept_body() {
+                return Ok(b.clone());
+            }
+        }
+        Err(Error::new(
+            ErrorKind::ResponseNotRead,
+            "the body of a streamed response is only kept once read: call read() (await aread() on AsyncClient) before using .content, .text or .json()",
+        )
+        .into())
+    }
+    pub fn content(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
+        Ok(super::bytes::from_pieces(py, &[&self.body_bytes(py)?])?.unbind())
+    }
+    pub fn text(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(crate::encoding::decode(self.head.encoding, &self.body_bytes(py)?))
+    }
+    /// As `Response.json()`: CBOR when the Content-Type says so.
+    pub fn json(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let body = self.body_bytes(py)?;
+        let obj = if self.head.is_cbor() { super::json::from_cbor(py, &body) } else { super::json::from_json(py, &body) };
+        let (method, url) = self.head.method_and_url();
+        obj.map(Bound::unbind).map_err(|e| e.for_request(method, url).into())
     }
 
     pub fn is_closed(&self) -> bool {
@@ -220,8 +254,10 @@ impl std::ops::Deref for StreamingResponse {
 }
 
 impl StreamingResponse {
-    pub fn from_head(head: Head, rt: Handle) -> Self {
-        StreamingResponse(Streamed::new(head, rt))
+    pub fn from_head(head: Head, rt: Handle, read_on_access: bool) -> Self {
+        let mut streamed = Streamed::new(head, rt);
+        streamed.read_on_access = read_on_access;
+        StreamingResponse(streamed)
     }
     pub fn __enter__(&self, this: &Bound<'_, PyAny>) -> Py<PyAny> {
         this.clone().unbind()

@@ -70,8 +70,9 @@ fn from_context(ctx: &Bound<'_, PyAny>, ssl: &Bound<'_, PyAny>) -> PyResult<Veri
     Ok(VerifyArg::Context { verify: true, ca_pem })
 }
 
-/// `cert=`: the client certificate and key, read now (as `client_pem` is).
-pub struct CertArg(pub Vec<u8>);
+/// `cert=`: the client certificate and key, read now (as `client_pem` is), and the value as
+/// given (for `client.cert`).
+pub struct CertArg(pub Vec<u8>, pub Option<Py<PyAny>>);
 
 fn read(path: &str, what: &str) -> PyResult<Vec<u8>> {
     std::fs::read(path).map_err(|e| PyErr::from(crate::error::Error::new(crate::ErrorKind::RequestError, format!("could not read the client {what} {path:?}: {e}"))))
@@ -100,10 +101,10 @@ impl<'a, 'py> FromPyObject<'a, 'py> for CertArg {
                 pem.push(b'\n');
             }
             pem.extend_from_slice(&key_pem);
-            return Ok(CertArg(pem));
+            return Ok(CertArg(pem, Some(obj.to_owned().unbind())));
         }
         let path = fspath(&obj).ok_or_else(bad)?;
-        Ok(CertArg(read(&path, "certificate")?))
+        Ok(CertArg(read(&path, "certificate")?, Some(obj.to_owned().unbind())))
     }
 }
 

@@ -75,7 +75,7 @@ impl Transport {
             return Err(Error::value("Only one of http1_only or http2_only may be set."));
         }
         let mut tls_opts = s.tls.clone();
-        tls_opts.ca_cert_file = crate::config::effective_ca(&s.tls.ca_cert_file);
+        tls_opts.ca_cert_file = crate::config::effective_ca(&s.tls.ca_cert_file, s.trust_env);
         let tls = tls::client_config(&tls_opts)?;
         let proxies = Arc::new(Proxies::for_settings(s)?);
         let connector = connect::Connector::new(tls, proxies.clone(), s.timeout.connect);
