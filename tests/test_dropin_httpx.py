@@ -301,16 +301,52 @@ def test_bad_files_values_are_type_errors(httpbin: Any) -> None:
         httpx.post(httpbin.url + "/post", files={"f": ("a", b"b", None, None, None)})  # type: ignore[dict-item]
 
 
-def test_content_from_a_generator(httpbin: Any) -> None:
-    def chunks() -> Any:
-        yield b"hello, "
-        yield b"world"
+def echoed(r: httpr.Response) -> tuple[bytes, dict[str, str]]:
+    """The body and headers the local /echo endpoint received."""
+    import base64
 
-    r = httpx.post(httpbin.url + "/post", content=chunks())
-    assert r.json()["data"] == "hello, world"
-    assert r.json()["headers"]["Content-Length"] == "12"
+    body = r.json()
+    return base64.b64decode(body["body"]), {k.lower(): v for k, v in body["headers"]}
+
+
+def test_content_from_a_generator_is_sent_chunked(echo_url: str) -> None:
+    # httpx's "Streaming requests": a generator of bytes goes out as it is produced.
+    produced: list[int] = []
+
+    def chunks() -> Any:
+        for i in range(3):
+            produced.append(i)
+            yield b"part%d," % i
+
+    r = httpx.post(echo_url, content=chunks())
+    body, headers = echoed(r)
+    assert body == b"part0,part1,part2," and produced == [0, 1, 2]
+    assert headers["transfer-encoding"] == "chunked" and "content-length" not in headers
     with pytest.raises(TypeError, match="content iterator must yield bytes, not int"):
-        httpx.post(httpbin.url + "/post", content=iter([1, 2]))  # type: ignore[arg-type]
+        httpx.post(echo_url, content=iter([1, 2]))  # type: ignore[arg-type]
+
+    def broken() -> Any:
+        yield b"a"
+        raise RuntimeError("generator broke")
+
+    with pytest.raises(httpx.WriteError, match="generator broke"):
+        httpx.post(echo_url, content=broken())
+
+
+def test_an_iterator_body_is_not_resent_on_a_307(echo_url: str, uid: str) -> None:
+    # A 307 keeps method and body: a one-shot iterator cannot be replayed (httpx: StreamConsumed).
+    from behaviour_servers import BehaviourServer
+
+    with BehaviourServer() as srv:
+        target = srv.add(f"/moved/{uid}", status=307, headers=[("Location", echo_url)])
+        _check_307(target)
+
+
+def _check_307(target: str) -> None:
+    with pytest.raises(httpx.StreamConsumed, match="cannot be sent again"):
+        httpx.post(target, content=iter([b"x"]))
+    r = httpx.post(target, content=b"x")
+    assert echoed(r)[0] == b"x"
 
 
 # auth flows and transports given directly, as httpx code passes them
@@ -435,3 +471,11 @@ def test_a_cookie_header_joins_the_stored_cookies(httpbin: Any) -> None:
         client.get(httpbin.url + "/cookies/set", params={"a": "1", "c": "9"})
         got = client.get(httpbin.url + "/cookies", headers={"Cookie": "a=2; b=3"}).json()["cookies"]
     assert got == {"a": "2", "b": "3", "c": "9"}
+
+
+def test_repeated_request_headers_are_all_sent(echo_url: str) -> None:
+    with httpx.Client(headers={"X-Tag": "client"}) as client:
+        r = client.get(echo_url, headers=[("X-Tag", "a"), ("X-Tag", "b"), ("X-Other", "1")])
+    sent = [(k.lower(), v) for k, v in r.json()["headers"]]
+    assert [v for k, v in sent if k == "x-tag"] == ["a", "b"]
+    assert ("x-other", "1") in sent

@@ -90,7 +90,7 @@ def test_proxies_errors_are_clear(proxy: HttpProxy) -> None:
     with pytest.raises(ValueError, match=r'proxies keys are .* not "http://example.com" \(per-host proxies are not supported\)'):
         httpr.Client(proxies={"http://example.com": proxy.url()})
     with pytest.raises(TypeError, match=r'proxies\["http"\] must be a proxy URL \(str\) or None, not int'):
-        httpr.Client(proxies={"http": 8080})
+        httpr.Client(proxies={"http": 8080})  # type: ignore[dict-item]
     with pytest.raises(httpr.ProxyError):
         httpr.Client(proxies={"http": "ftp://nope:1"}).get("http://127.0.0.1:1/")
 

@@ -130,3 +130,36 @@ def test_http1_only_and_http2_only_conflict(via: str) -> None:
     with pytest.raises(ValueError) as info:
         cls(http1_only=True, http2_only=True)
     assert "http1_only" in str(info.value) and "http2_only" in str(info.value)
+
+
+# -- httpx's http2=True: offered in ALPN, the server picks -----------------------------------------
+
+
+def test_http2_true_negotiates_and_falls_back(certs: Certs, h2_tls: Hypercorn, h1_tls: EchoServer, h2_cleartext: Hypercorn) -> None:
+    # httpx's "HTTP/2" page: Client(http2=True), then check response.http_version.
+    with client_for(certs, http2=True) as client:
+        r = client.get(h2_tls.url("/echo"))
+        assert (r.http_version, r.json()["http_version"]) == ("HTTP/2", "2")
+        # One connection carries later requests too.
+        assert client.get(h2_tls.url("/echo")).http_version == "HTTP/2"
+        assert client.get(h1_tls.url("/echo")).http_version == "HTTP/1.1"  # server offers only 1.1
+        assert client.get(h2_cleartext.url("/echo")).http_version == "HTTP/1.1"  # no prior knowledge
+    with client_for(certs) as client:
+        assert client.get(h2_tls.url("/echo")).http_version == "HTTP/1.1"  # not offered by default
+
+    import asyncio
+
+    async def main() -> str:
+        async with httpr.AsyncClient(ca_cert_file=certs.ca_pem, http2=True) as client:
+            return (await client.get(h2_tls.url("/echo"))).http_version
+
+    assert asyncio.run(main()) == "HTTP/2"
+
+
+def test_http1_false_means_http2_only(certs: Certs, h2_cleartext: Hypercorn) -> None:
+    with client_for(certs, http1=False, http2=True) as client:
+        assert client.get(h2_cleartext.url("/echo")).http_version == "HTTP/2"
+    with pytest.raises(ValueError, match="http1=False needs http2=True"):
+        httpr.Client(http1=False)
+    with pytest.raises(ValueError, match="http2=True and http1_only=True contradict"):
+        httpr.Client(http2=True, http1_only=True)

@@ -92,6 +92,8 @@ from ._transports import (
     BaseTransport,
     AsyncBaseTransport,
     WSGITransport,
+    HTTPTransport,
+    AsyncHTTPTransport,
     ASGITransport,
 )
 from ._urls import (
@@ -208,6 +210,8 @@ __all__ = [
     "BaseTransport",
     "AsyncBaseTransport",
     "WSGITransport",
+    "HTTPTransport",
+    "AsyncHTTPTransport",
     "ASGITransport",
     "URL",
     "QueryParams",

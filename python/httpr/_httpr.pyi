@@ -3,12 +3,12 @@
 
 import os
 import ssl
-from typing import Any, Awaitable, Callable, Iterable, Iterator, Sequence
+from typing import Any, AsyncIterable, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 
 from typing_extensions import Self, Unpack, disjoint_base
 
 from ._auth import Auth, BasicAuth, DigestAuth, FunctionAuth
-from ._transports import BaseTransport, AsyncBaseTransport, WSGITransport, ASGITransport
+from ._transports import BaseTransport, AsyncBaseTransport, WSGITransport, HTTPTransport, AsyncHTTPTransport, ASGITransport
 from ._urls import URL, QueryParams
 from ._elapsed import Elapsed
 
@@ -143,7 +143,7 @@ class Headers:
 class Request:
     """The method, URL and headers of a request, as carried by exceptions' `.request`."""
 
-    def __new__(cls, method: str, url: str, headers: HeaderTypes | None = None, content: bytes | str | Iterable[bytes] | None = None) -> Self: ...
+    def __new__(cls, method: str, url: str, headers: HeaderTypes | None = None, content: bytes | str | Iterable[bytes] | AsyncIterable[bytes] | None = None) -> Self: ...
 
     @property
     def method(self) -> str:
@@ -161,6 +161,10 @@ class Request:
     def content(self) -> bytes:
         """The request body as sent (empty when there is none). Set on the requests a MockTransport handler receives."""
 
+    @property
+    def extensions(self) -> dict[str, Any]:
+        """httpx's request extensions: `{"timeout": {"connect": ..., "read": ..., "write": ..., "pool": ...}}` (seconds, None for no limit) on the requests a client hands to hooks and transports; `{}` on a Request built by user code."""
+
     def json(self) -> Any:
         """Parse the request body as JSON."""
 
@@ -171,7 +175,7 @@ class Request:
 class Response:
     """A complete HTTP response. The body has been read; `content`, `text` and `json()` decode it on demand."""
 
-    def __new__(cls, status_code: int, headers: HeaderTypes | None = None, content: bytes | str | Iterable[bytes] | None = None, text: str | None = None, json: Any | None = None) -> Self: ...
+    def __new__(cls, status_code: int, headers: HeaderTypes | None = None, content: bytes | str | Iterable[bytes] | AsyncIterable[bytes] | None = None, text: str | None = None, json: Any | None = None) -> Self: ...
 
     @property
     def status_code(self) -> int:
@@ -704,7 +708,7 @@ class Timeout:
 
 @disjoint_base
 class Retry:
-    """When and how to retry (names as in urllib3's `Retry`). Connection failures (nothing reached the server) are retried for every method; read failures and responses whose status is in `status_forcelist` only for `allowed_methods`. When retries run out the last error is raised, or the last response returned. Streamed request bodies are never retried (httpr has none)."""
+    """When and how to retry (names as in urllib3's `Retry`). Connection failures (nothing reached the server) are retried for every method; read failures and responses whose status is in `status_forcelist` only for `allowed_methods`. When retries run out the last error is raised, or the last response returned. A streamed body (an iterator given as `content=`, an unseekable file) cannot be resent: a retry that needs it raises StreamConsumed."""
 
     def __new__(cls, total: int = 3, backoff_factor: float = 0.5, backoff_max: float = 120.0, backoff_jitter: float = 0.1, status_forcelist: Sequence[int] | None = None, allowed_methods: Sequence[str] | None = None, respect_retry_after_header: bool = True) -> Self: ...
 
@@ -770,7 +774,7 @@ class Limits:
 class Client:
     """An HTTP client with connection pooling, default settings and a cookie store. Safe to share between threads."""
 
-    def __new__(cls, auth: AuthTypes | None = None, auth_bearer: str | None = None, params: QueryParamTypes | None = None, headers: HeaderTypes | None = None, cookies: CookieTypes | None = None, cookie_store: bool = True, referer: bool = True, proxy: str | None = None, proxies: Mapping[str, str | None] | None = None, timeout: float | tuple[float | None, ...] | Timeout | None = 30, follow_redirects: bool = True, max_redirects: int = 20, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, https_only: bool = False, http2_only: bool = False, http1_only: bool = False, base_url: str | None = None, retries: int | Retry | None = None, max_connections: int | None = None, max_connections_per_host: int | None = None, pool_idle_timeout: float | None = 90, trust_env: bool = True, event_hooks: EventHooks | None = None, limits: Limits | None = None, transport: MockTransport | BaseTransport | AsyncBaseTransport | None = None) -> Self: ...
+    def __new__(cls, auth: AuthTypes | None = None, auth_bearer: str | None = None, params: QueryParamTypes | None = None, headers: HeaderTypes | None = None, cookies: CookieTypes | None = None, cookie_store: bool = True, referer: bool = True, proxy: str | None = None, proxies: Mapping[str, str | None] | None = None, timeout: float | tuple[float | None, ...] | Timeout | None = 30, follow_redirects: bool = True, max_redirects: int = 20, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, https_only: bool = False, http1: bool = True, http2: bool = False, http2_only: bool = False, http1_only: bool = False, base_url: str | None = None, retries: int | Retry | None = None, max_connections: int | None = None, max_connections_per_host: int | None = None, pool_idle_timeout: float | None = 90, trust_env: bool = True, event_hooks: EventHooks | None = None, limits: Limits | None = None, transport: MockTransport | BaseTransport | AsyncBaseTransport | None = None, mounts: Mapping[str, MockTransport | BaseTransport | AsyncBaseTransport | None] | None = None) -> Self: ...
 
     @property
     def headers(self) -> Headers:
@@ -935,7 +939,7 @@ class MockTransport:
 class AsyncClient:
     """The asyncio client. Same constructor and methods as `Client`; request methods are coroutines."""
 
-    def __new__(cls, auth: AuthTypes | None = None, auth_bearer: str | None = None, params: QueryParamTypes | None = None, headers: HeaderTypes | None = None, cookies: CookieTypes | None = None, cookie_store: bool = True, referer: bool = True, proxy: str | None = None, proxies: Mapping[str, str | None] | None = None, timeout: float | tuple[float | None, ...] | Timeout | None = 30, follow_redirects: bool = True, max_redirects: int = 20, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, https_only: bool = False, http2_only: bool = False, http1_only: bool = False, base_url: str | None = None, retries: int | Retry | None = None, max_connections: int | None = None, max_connections_per_host: int | None = None, pool_idle_timeout: float | None = 90, trust_env: bool = True, event_hooks: EventHooks | None = None, limits: Limits | None = None, transport: MockTransport | BaseTransport | AsyncBaseTransport | None = None, max_concurrency: int | None = 64) -> Self: ...
+    def __new__(cls, auth: AuthTypes | None = None, auth_bearer: str | None = None, params: QueryParamTypes | None = None, headers: HeaderTypes | None = None, cookies: CookieTypes | None = None, cookie_store: bool = True, referer: bool = True, proxy: str | None = None, proxies: Mapping[str, str | None] | None = None, timeout: float | tuple[float | None, ...] | Timeout | None = 30, follow_redirects: bool = True, max_redirects: int = 20, verify: bool | str | os.PathLike[str] | ssl.SSLContext = True, cert: str | os.PathLike[str] | tuple[str, str] | tuple[str, str, str | None] | None = None, ca_cert_file: str | None = None, client_pem: str | None = None, client_pem_data: bytes | None = None, https_only: bool = False, http1: bool = True, http2: bool = False, http2_only: bool = False, http1_only: bool = False, base_url: str | None = None, retries: int | Retry | None = None, max_connections: int | None = None, max_connections_per_host: int | None = None, pool_idle_timeout: float | None = 90, trust_env: bool = True, event_hooks: EventHooks | None = None, limits: Limits | None = None, transport: MockTransport | BaseTransport | AsyncBaseTransport | None = None, mounts: Mapping[str, MockTransport | BaseTransport | AsyncBaseTransport | None] | None = None, max_concurrency: int | None = 64) -> Self: ...
 
     @property
     def headers(self) -> Headers:

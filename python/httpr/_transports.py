@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import SplitResult, unquote, unquote_to_bytes, urlsplit
 
-from ._httpr import Response
+from ._httpr import AsyncClient, Client, Limits, Response, Retry, Timeout
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from ._httpr import Request
 
-__all__ = ["ASGITransport", "AsyncBaseTransport", "BaseTransport", "WSGITransport"]
+__all__ = ["ASGITransport", "AsyncBaseTransport", "AsyncHTTPTransport", "BaseTransport", "HTTPTransport", "WSGITransport"]
 
 # ASGI 3 callables (the spec's types; Starlette and FastAPI use the same shapes).
 Scope = MutableMapping[str, Any]
@@ -78,6 +78,116 @@ class AsyncBaseTransport:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+# Framing headers the inner client sets itself from the body it sends.
+_FRAMING = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+
+
+class _NetworkSettings:
+    """httpx's `HTTPTransport(...)` arguments as the settings of the client that sends."""
+
+    def __init__(
+        self,
+        verify: Any,
+        cert: Any,
+        trust_env: bool,
+        http1: bool,
+        http2: bool,
+        limits: Limits | None,
+        proxy: str | None,
+        uds: str | None,
+        local_address: str | None,
+        retries: int,
+        socket_options: Any,
+    ) -> None:
+        for name, value in (("uds", uds), ("local_address", local_address), ("socket_options", socket_options)):
+            if value is not None:
+                raise NotImplementedError(f"HTTPTransport({name}=...) is not supported by httpr")
+        # httpx retries connection failures only (ConnectError, ConnectTimeout).
+        retry = Retry(total=retries, status_forcelist=[], allowed_methods=[]) if retries else None
+        self.kwargs: dict[str, Any] = {
+            "verify": verify,
+            "cert": cert,
+            "trust_env": trust_env,
+            "http1": http1,
+            "http2": http2,
+            "proxy": proxy,
+            "retries": retry,
+            "follow_redirects": False,  # the outer client's job, as with httpx transports
+            "cookie_store": False,
+        }
+        if limits is not None:
+            self.kwargs["limits"] = limits
+
+    @staticmethod
+    def request_args(request: Request) -> dict[str, Any]:
+        headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() not in _FRAMING]
+        content = request.content
+        t = request.extensions.get("timeout")
+        # The sending client's timeouts (httpx passes them the same way); 30 s without them.
+        timeout: Any = Timeout(connect=t["connect"], read=t["read"], write=t["write"], pool=t["pool"]) if t else 30
+        return {"headers": headers, "content": content if content else None, "timeout": timeout}
+
+
+class HTTPTransport(BaseTransport):
+    """httpx's network transport: `transport=httpr.HTTPTransport(retries=3, proxy=...)` or a
+    value in `mounts=`. Each one keeps its own connection pool with these settings (TLS,
+    proxy, HTTP versions, limits, connect retries) and sends exactly one request per call:
+    redirects, cookies and auth stay with the client that uses it. `uds`, `local_address`
+    and `socket_options` are not supported (NotImplementedError)."""
+
+    def __init__(
+        self,
+        verify: Any = True,
+        cert: Any = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: Limits | None = None,
+        proxy: str | None = None,
+        uds: str | None = None,
+        local_address: str | None = None,
+        retries: int = 0,
+        socket_options: Any = None,
+    ) -> None:
+        self._settings = _NetworkSettings(verify, cert, trust_env, http1, http2, limits, proxy, uds, local_address, retries, socket_options)
+        self._client = Client(**self._settings.kwargs)
+
+    def handle_request(self, request: Request) -> Response:
+        """Send the request over the network and return the whole response."""
+        return self._client.request(request.method, str(request.url), **self._settings.request_args(request))
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class AsyncHTTPTransport(AsyncBaseTransport):
+    """The AsyncClient flavour of `HTTPTransport` (same arguments)."""
+
+    def __init__(
+        self,
+        verify: Any = True,
+        cert: Any = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: Limits | None = None,
+        proxy: str | None = None,
+        uds: str | None = None,
+        local_address: str | None = None,
+        retries: int = 0,
+        socket_options: Any = None,
+    ) -> None:
+        self._settings = _NetworkSettings(verify, cert, trust_env, http1, http2, limits, proxy, uds, local_address, retries, socket_options)
+        self._client = AsyncClient(**self._settings.kwargs)
+
+    async def handle_async_request(self, request: Request) -> Response:
+        """Send the request over the network and return the whole response."""
+        return await self._client.request(request.method, str(request.url), **self._settings.request_args(request))
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
 
 def _url(request: Request) -> tuple[SplitResult, str, int]:

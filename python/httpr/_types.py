@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import ssl
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Optional, Sequence, Tuple, TypedDict, Union
+from typing import IO, TYPE_CHECKING, Any, AsyncIterable, Callable, Iterable, Literal, Mapping, Optional, Sequence, Tuple, TypedDict, Union
 
 if TYPE_CHECKING:
     # Classes a parameter may be typed with (annotations only: no import cycle at runtime).
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
         AsyncClient,
     )
     from ._auth import Auth, BasicAuth, DigestAuth, FunctionAuth
-    from ._transports import BaseTransport, AsyncBaseTransport, WSGITransport, ASGITransport
+    from ._transports import BaseTransport, AsyncBaseTransport, WSGITransport, HTTPTransport, AsyncHTTPTransport, ASGITransport
     from ._urls import URL, QueryParams
     from ._elapsed import Elapsed
 
@@ -92,6 +92,10 @@ class ClientParams(TypedDict, total=False):
     """The client certificate and private key as PEM bytes (mTLS); exclusive with `client_pem`."""
     https_only: bool
     """Refuse plain-http URLs (raises UnsupportedProtocol before connecting)."""
+    http1: bool
+    """httpx's switch for HTTP/1.1: False (with `http2=True`) is the same as `http2_only=True`."""
+    http2: bool
+    """httpx's `http2=True`: offer HTTP/2 and HTTP/1.1 over TLS (ALPN) and speak the one the server picks; plain-http URLs use HTTP/1.1. Check `response.http_version`. `http2_only=True` insists on HTTP/2 instead."""
     http2_only: bool
     """Speak only HTTP/2 (ALPN h2 over TLS, prior knowledge over cleartext). The default uses HTTP/1.1."""
     http1_only: bool
@@ -113,7 +117,9 @@ class ClientParams(TypedDict, total=False):
     limits: Limits | None
     """httpx's `httpr.Limits(max_connections=, max_keepalive_connections=, keepalive_expiry=)`. `max_connections=` and `pool_idle_timeout=` given as well win over it."""
     transport: MockTransport | BaseTransport | AsyncBaseTransport | None
-    """Send every request to this transport instead of the network: a MockTransport, an in-process app (`httpr.WSGITransport(app=flask_app)`, `httpr.ASGITransport(app=fastapi_app)` on AsyncClient), or any object with httpx's `handle_request(request) -> Response` (`handle_async_request` on AsyncClient). The request is built as for the network (params, headers, auth, cookies, body) and the response goes through the same redirect, cookie and streaming code."""
+    """Send every request to this transport instead of the network: a MockTransport, an in-process app (`httpr.WSGITransport(app=flask_app)`, `httpr.ASGITransport(app=fastapi_app)` on AsyncClient), or any object with httpx's `handle_request(request) -> Response` (`handle_async_request` on AsyncClient). The request is built as for the network (params, headers, auth, cookies, body) and the response goes through the same redirect, cookie and streaming code. `httpr.HTTPTransport(...)` is httpx's network transport with its own settings."""
+    mounts: Mapping[str, MockTransport | BaseTransport | AsyncBaseTransport | None] | None
+    """httpx's `mounts=`: transports by URL pattern, `{"https://api.example.com": transport, "all://*.internal": httpr.HTTPTransport(proxy=...), "all://localhost": None}`. `all://` is any scheme; `*.example.com` its subdomains, `*example.com` the domain too; a pattern with a port wins over one without, then the longer host, then the scheme. None (or no match) uses the client's own transport."""
 
 
 class RequestParams(TypedDict, total=False):
@@ -133,14 +139,14 @@ class RequestParams(TypedDict, total=False):
     """Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError."""
     retries: int | Retry | None
     """Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them."""
-    content: bytes | str | Iterable[bytes] | None
-    """Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (joined before sending, so it gets a Content-Length and can be resent on a redirect or retry)."""
+    content: bytes | str | Iterable[bytes] | AsyncIterable[bytes] | None
+    """Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (an async iterator on AsyncClient), sent chunked as it is produced. An iterator is read once: a 307/308 redirect or a retry that must resend it raises StreamConsumed (pass bytes to allow that)."""
     data: FormTypes | None
     """Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`."""
     json: Any | None
     """A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead."""
     files: FileTypes | None
-    """Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read into memory when the request is built (so a redirect or retry can resend them); the filename defaults to the file's name ("upload" for bytes), the type is guessed from it."""
+    """Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read while the request is sent, in 64 KiB chunks (an open file from where it stands, and sought back there for a redirect or retry; one that cannot seek is sent once); the body has a Content-Length when every file's size is known, else it is sent chunked. The filename defaults to the file's name ("upload" for bytes), the type is guessed from it."""
     follow_redirects: bool | None
     """Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`."""
     allow_redirects: bool | None

@@ -1,33 +1,47 @@
-//! Request bodies. Every body is materialised as `Bytes` plus a content type, so a 307/308
-//! redirect can resend it without re-reading anything (clones are reference-counted).
+//! Request bodies: `Bytes` plus a content type, so a 307/308 redirect can resend them
+//! without re-reading anything (clones are reference-counted); or, for files and iterators,
+//! an `Upload` read while it is sent.
+
+use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::upload::{Chunks, PathChunks, Segment, Upload};
 
 use crate::error::{Error, Result};
 use crate::url_util::form_encode;
 
 #[derive(Debug, Clone, Default)]
 pub struct Body {
+    /// The body, unless it is `upload` (then empty).
     pub bytes: Bytes,
     pub content_type: Option<String>,
+    pub upload: Option<Upload>,
 }
 
 impl Body {
     pub fn raw(bytes: Bytes) -> Self {
-        Body { bytes, content_type: None }
+        Body { bytes, content_type: None, upload: None }
     }
 
     pub fn typed(bytes: impl Into<Bytes>, content_type: &str) -> Self {
-        Body { bytes: bytes.into(), content_type: Some(content_type.to_owned()) }
+        Body { bytes: bytes.into(), content_type: Some(content_type.to_owned()), upload: None }
+    }
+
+    /// A body read from `source` while it is sent (`content=` an iterator).
+    pub fn stream(source: Arc<dyn Chunks>) -> Self {
+        Body { bytes: Bytes::new(), content_type: None, upload: Some(Upload::new(vec![Segment::Source(source)])) }
     }
 
     pub fn form(fields: &[(String, String)]) -> Self {
         Body::typed(form_encode(fields), "application/x-www-form-urlencoded")
     }
 
-    /// multipart/form-data from plain fields plus files.
+    /// multipart/form-data from plain fields plus files. Parts in memory are copied into the
+    /// body; files (paths, open files) are read while it is sent.
     pub fn multipart(fields: &[(String, String)], files: &[FilePart]) -> Result<Self> {
         let boundary = boundary();
+        let mut segments: Vec<Segment> = Vec::new();
         let mut out = BytesMut::new();
         for (name, value) in fields {
             part_header(&mut out, &boundary, name, None, None);
@@ -35,13 +49,13 @@ impl Body {
             out.put_slice(b"\r\n");
         }
         for part in files {
-            let (data, filename) = match &part.source {
+            let (source, filename): (Segment, Option<String>) = match &part.source {
                 FileSource::Path(path) => {
-                    let data = Bytes::from(std::fs::read(path).map_err(|e| Error::upload_file(&e, path, &part.field))?);
                     let name = std::path::Path::new(path).file_name().map(|f| f.to_string_lossy().into_owned());
-                    (data, part.filename.clone().or(name))
+                    (Segment::Source(Arc::new(PathChunks::open(path, &part.field)?)), part.filename.clone().or(name))
                 }
-                FileSource::Data(data) => (data.clone(), part.filename.clone()),
+                FileSource::Data(data) => (Segment::Bytes(data.clone()), part.filename.clone()),
+                FileSource::Stream(src) => (Segment::Source(src.clone()), part.filename.clone()),
             };
             // httpx's defaults: a nameless upload is "upload"; the type follows the name.
             let filename = filename.unwrap_or_else(|| "upload".to_owned());
@@ -67,20 +81,41 @@ impl Body {
                 }
                 out.put_slice(b"\r\n");
             }
-            out.put_slice(&data);
+            match source {
+                Segment::Bytes(data) => out.put_slice(&data),
+                streamed => {
+                    segments.push(Segment::Bytes(out.split().freeze()));
+                    segments.push(streamed);
+                }
+            }
             out.put_slice(b"\r\n");
         }
         out.put_slice(format!("--{boundary}--\r\n").as_bytes());
-        Ok(Body::typed(out.freeze(), &format!("multipart/form-data; boundary={boundary}")))
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        if segments.is_empty() {
+            return Ok(Body::typed(out.freeze(), &content_type));
+        }
+        segments.push(Segment::Bytes(out.freeze()));
+        Ok(Body { bytes: Bytes::new(), content_type: Some(content_type), upload: Some(Upload::new(segments)) })
+    }
+
+    /// The whole body in memory (a streamed upload is read for it).
+    pub fn to_bytes(&self) -> Result<Bytes> {
+        match &self.upload {
+            Some(u) => u.read_all(),
+            None => Ok(self.bytes.clone()),
+        }
     }
 }
 
-/// Where a file part's bytes come from: a path read when the request is built, or bytes the
-/// conversion layer already has (bytes given, or read from a file object).
+/// Where a file part's bytes come from: a path (read while the request is sent), bytes the
+/// conversion layer has, or an open file read while the request is sent.
 #[derive(Debug, Clone)]
 pub enum FileSource {
     Path(String),
     Data(Bytes),
+    /// An open file, read while the request is sent.
+    Stream(Arc<dyn Chunks>),
 }
 
 /// One `files=` entry: httpx's `(filename, content, content_type, headers)` in any of its
@@ -135,7 +170,8 @@ mod tests {
         let p = dir.join("a.txt");
         std::fs::write(&p, b"hello").unwrap();
         let body = Body::multipart(&[("k".into(), "v".into())], &[FilePart::path("f", &p.to_string_lossy())]).unwrap();
-        let text = String::from_utf8(body.bytes.to_vec()).unwrap();
+        assert!(body.upload.is_some() && body.bytes.is_empty(), "a path is streamed");
+        let text = String::from_utf8(body.to_bytes().unwrap().to_vec()).unwrap();
         assert!(text.contains("name=\"k\"\r\n\r\nv\r\n"));
         assert!(text.contains("filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n"));
         assert!(body.content_type.unwrap().starts_with("multipart/form-data; boundary=httpr-"));

@@ -341,13 +341,15 @@ async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Re
             headers.insert(COOKIE, v);
         }
     }
-    if let Some(mock) = state.settings.transport.clone().or_else(crate::mock::installed) {
+    let mounted = if state.settings.mounts.is_empty() { None } else { state.settings.mounts.route(&p.url).flatten().cloned() };
+    if let Some(mock) = mounted.or_else(|| state.settings.transport.clone()).or_else(crate::mock::installed) {
         return mock.send(p, headers, driver == Driver::Shared).await;
     }
     let phase = Arc::new(ConnectPhase::default());
     // A small body is sent at once; a large one is tracked, so the write timeout applies
     // until it is all out, and a failure meanwhile is a write error.
     let body = match &p.body {
+        Some(crate::body::Body { upload: Some(upload), .. }) => ReqBody::streamed(upload, &phase),
         Some(body) => ReqBody::new(body.bytes.clone(), &phase),
         None => ReqBody::Empty,
     };

@@ -59,6 +59,8 @@ pub struct ClientSettings {
     pub tls: TlsOptions,
     /// Answer requests with this instead of the network (tests).
     pub transport: Option<crate::mock::TransportHook>,
+    /// httpx's `mounts=`: transports by URL pattern, tried before `transport`.
+    pub mounts: Arc<crate::mounts::Mounts>,
 }
 
 impl Default for ClientSettings {
@@ -87,6 +89,7 @@ impl Default for ClientSettings {
             https_only: false,
             tls: TlsOptions { verify: true, ..Default::default() },
             transport: None,
+            mounts: Arc::default(),
         }
     }
 }

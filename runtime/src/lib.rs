@@ -16,6 +16,7 @@ pub mod limits;
 pub mod links;
 pub mod proxy;
 pub mod mock;
+pub mod mounts;
 pub mod netrc;
 pub mod redirect;
 pub mod request;
@@ -26,6 +27,7 @@ pub mod stream;
 pub mod timeout;
 pub mod tls;
 pub mod transport;
+pub mod upload;
 pub mod url_util;
 
 pub mod py;

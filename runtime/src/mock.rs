@@ -25,6 +25,7 @@ pub struct MockRequest {
     pub url: Url,
     pub headers: HeaderMap,
     pub body: Bytes,
+    pub timeout: crate::timeout::Timeouts,
 }
 
 pub type Reply = Pin<Box<dyn Future<Output = Result<http::Response<Bytes>>> + Send>>;
@@ -99,11 +100,16 @@ impl TransportHook {
         }
         // No Accept-Encoding: mocked bodies are not decompressed.
         crate::transport::add_default_headers(&mut headers, false);
-        let body = p.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default();
+        let body = match &p.body {
+            // A handler gets the body whole: a streamed upload is read here.
+            Some(crate::body::Body { upload: Some(u), .. }) => u.read_all_async().await.map_err(|e| e.with_request(p.method.as_str(), p.url.as_str()))?,
+            Some(b) => b.bytes.clone(),
+            None => Bytes::new(),
+        };
         if !body.is_empty() || p.method == Method::POST || p.method == Method::PUT || p.method == Method::PATCH {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
         }
-        let request = MockRequest { method: p.method.clone(), url: p.url.clone(), headers, body };
+        let request = MockRequest { method: p.method.clone(), url: p.url.clone(), headers, body, timeout: p.timeout };
         let reply = self.0.handle(request, asynchronous);
         let reply = match p.timeout.read {
             // Bounds a handler that awaits (as it would a silent server); a sync handler
@@ -145,7 +151,7 @@ mod tests {
 
     #[test]
     fn a_prepared_request_reaches_the_handler_and_comes_back_as_a_response() {
-        let p = prepare(&ClientSettings::default(), "POST", "http://h/x", RequestOptions { content: Some(Bytes::from_static(b"hi")), ..Default::default() }).unwrap();
+        let p = prepare(&ClientSettings::default(), "POST", "http://h/x", RequestOptions { content: Some(crate::body::Body::raw(Bytes::from_static(b"hi"))), ..Default::default() }).unwrap();
         let hook = TransportHook(Arc::new(Echo));
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let mut resp = rt.block_on(hook.send(&p, HeaderMap::new(), false)).unwrap();

@@ -73,7 +73,7 @@ mod tests {
     fn redirect(status: u16, method: &str, from: &str, to: &str) -> Prepared {
         let mut opts = RequestOptions::default();
         opts.auth_bearer = Some("secret".into());
-        opts.content = Some(bytes::Bytes::from_static(b"body"));
+        opts.content = Some(crate::body::Body::raw(bytes::Bytes::from_static(b"body")));
         let p = prepare(&ClientSettings::default(), method, from, opts).unwrap();
         let mut h = HeaderMap::new();
         h.insert(LOCATION, to.parse().unwrap());

@@ -57,7 +57,7 @@ pub struct RequestOptions {
     pub auth_bearer: Option<String>,
     pub timeout: Maybe<Timeouts>,
     pub retry: Maybe<Option<Arc<RetryPolicy>>>,
-    pub content: Option<Bytes>,
+    pub content: Option<Body>,
     pub data: Option<Vec<(String, String)>>,
     pub json: Option<JsonBody>,
     pub files: Option<Vec<crate::body::FilePart>>,
@@ -130,8 +130,18 @@ pub fn prepare(settings: &ClientSettings, method: &str, url: &str, opts: Request
 
     let mut headers = settings.headers.read().unwrap_or_else(|p| p.into_inner()).clone();
     if let Some(h) = &opts.headers {
+        // A request header replaces the client's of that name; repeating a name in the
+        // request's own list sends each value (as httpx does).
+        let mut seen: Vec<http::HeaderName> = Vec::new();
         for (k, v) in h {
-            headers.insert(config::header_name(k)?, config::header_value(k, v)?);
+            let name = config::header_name(k)?;
+            let value = config::header_value(k, v)?;
+            if seen.contains(&name) {
+                headers.append(name, value);
+            } else {
+                headers.insert(name.clone(), value);
+                seen.push(name);
+            }
         }
     }
 
@@ -181,7 +191,7 @@ fn wants_cbor(headers: &HeaderMap) -> bool {
 
 fn build_body(
     headers: &HeaderMap,
-    content: Option<Bytes>,
+    content: Option<Body>,
     data: Option<Vec<(String, String)>>,
     json: Option<JsonBody>,
     files: Option<Vec<crate::body::FilePart>>,
@@ -201,7 +211,7 @@ fn build_body(
             _ => Body::typed(j.json, "application/json"),
         })
     } else {
-        content.map(Body::raw)
+        content
     })
 }
 
@@ -240,7 +250,7 @@ mod tests {
 
     #[test]
     fn two_bodies_are_rejected() {
-        let opts = RequestOptions { content: Some(Bytes::from_static(b"x")), data: Some(vec![]), ..Default::default() };
+        let opts = RequestOptions { content: Some(Body::raw(Bytes::from_static(b"x"))), data: Some(vec![]), ..Default::default() };
         assert!(prepare(&ClientSettings::default(), "POST", "http://h/", opts).is_err());
     }
 }

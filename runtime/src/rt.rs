@@ -74,7 +74,13 @@ pub fn local() -> Arc<tokio::runtime::Runtime> {
 /// Drive `fut` to completion on the calling thread (the caller has released the GIL).
 /// Connections made here are pooled per thread (see `client::State::transport`), so they
 /// are only ever driven by this thread's runtime.
-pub fn block_on<F: Future>(fut: F) -> F::Output {
+pub fn block_on<F: Future + Send>(fut: F) -> F::Output
+where
+    F::Output: Send,
+{
+    if inside_runtime() {
+        return on_helper_thread(move || block_on(fut));
+    }
     thread_local!(static LAST_DONE: Cell<Option<std::time::Instant>> = const { Cell::new(None) });
     let rt = local();
     // Boxed once here rather than moved (copied) whole through the layers of `block_on`.
@@ -96,6 +102,21 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
     out
 }
 
+/// Whether this thread is already driving a runtime: a sync request made from code that a
+/// request runs (a MockTransport handler or `HTTPTransport` in a transport, a hook) cannot
+/// block this thread's runtime again.
+fn inside_runtime() -> bool {
+    tokio::runtime::Handle::try_current().is_ok()
+}
+
+/// Run `f` on a thread of its own and wait for it: how a nested sync request is driven.
+fn on_helper_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| match s.spawn(f).join() {
+        Ok(out) => out,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
 const IDLE_CHECK_AFTER: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// The runtime a sync request (or a sync stream's body) is driven on.
@@ -109,14 +130,22 @@ pub enum Handle {
 
 impl Handle {
     pub fn new(shared_pool: bool) -> Self {
-        if shared_pool {
+        // Inside a runtime (a stream opened by a transport's handler) this thread's own
+        // runtime is busy: use the shared one.
+        if shared_pool || inside_runtime() {
             Handle::Shared(shared())
         } else {
             Handle::Local(local())
         }
     }
 
-    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+    pub fn block_on<F: Future + Send>(&self, fut: F) -> F::Output
+    where
+        F::Output: Send,
+    {
+        if inside_runtime() {
+            return on_helper_thread(move || self.block_on(fut));
+        }
         match self {
             Handle::Local(rt) => rt.block_on(fut),
             Handle::Shared(rt) => rt.block_on(fut),

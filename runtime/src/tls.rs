@@ -20,6 +20,15 @@ pub struct TlsOptions {
     pub client_pem_data: Option<Vec<u8>>,
     pub http2_only: bool,
     pub http1_only: bool,
+    /// httpx's `http2=True`: offer h2 and HTTP/1.1 in ALPN and use what the server picks.
+    pub http2: bool,
+}
+
+impl TlsOptions {
+    /// Whether ALPN offers h2 beside HTTP/1.1 (so a TLS connection may turn out to be h2).
+    pub fn negotiates_h2(&self) -> bool {
+        self.http2 && !self.http1_only && !self.http2_only
+    }
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -133,12 +142,13 @@ pub fn client_pem_bytes(path: Option<&str>, data: Option<Vec<u8>>) -> Result<Opt
 pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>> {
     let is_default = opts.verify && opts.ca_cert_file.is_none() && opts.ca_pem_data.is_none() && opts.client_pem.is_none() && opts.client_pem_data.is_none();
     if is_default {
-        static DEFAULTS: OnceLock<[Arc<ClientConfig>; 3]> = OnceLock::new();
+        static DEFAULTS: OnceLock<[Arc<ClientConfig>; 4]> = OnceLock::new();
         let set = DEFAULTS.get_or_init(|| {
-            let mk = |h1: bool, h2: bool| build(&TlsOptions { verify: true, http1_only: h1, http2_only: h2, ..Default::default() }).expect("default TLS config");
-            [mk(false, false), mk(true, false), mk(false, true)]
+            let mk = |h1: bool, h2: bool, both: bool| build(&TlsOptions { verify: true, http1_only: h1, http2_only: h2, http2: both, ..Default::default() }).expect("default TLS config");
+            [mk(false, false, false), mk(true, false, false), mk(false, true, false), mk(false, false, true)]
         });
-        return Ok(set[if opts.http2_only { 2 } else if opts.http1_only { 1 } else { 0 }].clone());
+        let i = if opts.http2_only { 2 } else if opts.http1_only { 1 } else if opts.http2 { 3 } else { 0 };
+        return Ok(set[i].clone());
     }
     build(opts)
 }
@@ -171,8 +181,15 @@ fn build(opts: &TlsOptions) -> Result<Arc<ClientConfig>> {
             .map_err(|e| tls_error(format!("invalid client certificate or key: {e}")))?,
         None => builder.with_no_client_auth(),
     };
-    // HTTP/1.1 unless http2_only, as documented: h2 is never negotiated silently.
-    config.alpn_protocols = if opts.http2_only { vec![b"h2".to_vec()] } else { vec![b"http/1.1".to_vec()] };
+    // HTTP/1.1 unless http2_only or http2 (offered, the server picks), as documented: h2 is
+    // never negotiated silently.
+    config.alpn_protocols = if opts.http2_only {
+        vec![b"h2".to_vec()]
+    } else if opts.negotiates_h2() {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     Ok(Arc::new(config))
 }
 

@@ -272,7 +272,55 @@ impl<'a, 'py> FromPyObject<'a, 'py> for RetryArg {
 
 /// Raw body: bytes, bytearray or str (UTF-8 encoded).
 #[derive(Debug, Clone)]
-pub struct Content(pub Bytes);
+/// `content=`: bytes (or str), or an iterator of bytes sent as it is read (chunked).
+pub enum Content {
+    Bytes(Bytes),
+    Stream(std::sync::Arc<super::upload_sources::PyIterChunks>),
+    /// An async iterator (AsyncClient): the body's channel, and the pump's end until the
+    /// request takes it (`Content::take_pump`).
+    AsyncStream(std::sync::Arc<super::upload_sources::ChannelChunks>, Option<AsyncPump>),
+}
+
+/// What feeds an async-iterator body: the iterator and the channel's sending end.
+#[derive(Debug)]
+pub struct AsyncPump {
+    pub chunks: Py<PyAny>,
+    pub tx: tokio::sync::mpsc::Sender<crate::error::Result<Bytes>>,
+}
+
+impl Clone for AsyncPump {
+    fn clone(&self) -> Self {
+        AsyncPump { chunks: Python::attach(|py| self.chunks.clone_ref(py)), tx: self.tx.clone() }
+    }
+}
+
+impl Content {
+    /// The content in memory (an iterator read to the end): for `Response(content=...)`
+    /// and `Request(content=...)`.
+    pub fn into_bytes(self) -> PyResult<Bytes> {
+        match self {
+            Content::Bytes(b) => Ok(b),
+            Content::Stream(s) => Ok(crate::body::Body::stream(s).to_bytes()?),
+            Content::AsyncStream(..) => Err(PyTypeError::new_err("content as an async iterator is only sent by AsyncClient requests")),
+        }
+    }
+
+    /// The async iterator's pump, for the AsyncClient request that sends this body.
+    pub fn take_pump(&mut self) -> Option<AsyncPump> {
+        match self {
+            Content::AsyncStream(_, pump) => pump.take(),
+            _ => None,
+        }
+    }
+
+    pub fn into_body(self) -> crate::body::Body {
+        match self {
+            Content::Bytes(b) => crate::body::Body::raw(b),
+            Content::Stream(s) => crate::body::Body::stream(s),
+            Content::AsyncStream(s, _) => crate::body::Body::stream(s),
+        }
+    }
+}
 
 impl<'a, 'py> FromPyObject<'a, 'py> for Content {
     type Error = PyErr;
@@ -280,27 +328,20 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Content {
         if let Ok(s) = obj.cast::<PyString>() {
             return s
                 .to_str()
-                .map(|s| Content(Bytes::copy_from_slice(s.as_bytes())))
+                .map(|s| Content::Bytes(Bytes::copy_from_slice(s.as_bytes())))
                 .map_err(|_| pyo3::exceptions::PyValueError::new_err("content str cannot be encoded as UTF-8 (it contains a lone surrogate)"));
         }
         if let Some(b) = super::json::bytes_like(&obj) {
-            return Ok(Content(b));
+            return Ok(Content::Bytes(b));
         }
         if obj.hasattr("__aiter__")? {
-            return Err(PyTypeError::new_err("content as an async iterator is not supported yet: join it into bytes first (b\"\".join([c async for c in it]))"));
+            let (chunks, tx) = super::upload_sources::ChannelChunks::new();
+            return Ok(Content::AsyncStream(std::sync::Arc::new(chunks), Some(AsyncPump { chunks: obj.to_owned().unbind(), tx })));
         }
-        // An iterator or generator of bytes (httpx's streamed upload): joined here, so the
-        // body has a Content-Length and can be resent on a 307/308 redirect or a retry.
+        // An iterator or generator of bytes (httpx's streamed upload): read while the
+        // request is sent, chunked (so it cannot be resent for a 307/308 redirect or a retry).
         if !obj.is_instance_of::<PyDict>() && obj.hasattr("__iter__")? {
-            let mut buf = Vec::new();
-            for chunk in obj.try_iter()? {
-                let chunk = chunk?;
-                match super::json::bytes_like(&chunk) {
-                    Some(b) => buf.extend_from_slice(&b),
-                    None => return Err(PyTypeError::new_err(format!("content iterator must yield bytes, not {}", type_name(&chunk)))),
-                }
-            }
-            return Ok(Content(Bytes::from(buf)));
+            return Ok(Content::Stream(std::sync::Arc::new(super::upload_sources::PyIterChunks::new(&obj)?)));
         }
         Err(PyTypeError::new_err(format!("content must be bytes, str or an iterator of bytes, not {}", type_name(&obj))))
     }
@@ -345,19 +386,26 @@ fn file_part(field: &str, v: &Bound<'_, PyAny>) -> PyResult<crate::body::FilePar
         let filename: Option<String> = t.get_item(0)?.extract().map_err(|_| bad())?;
         let content = t.get_item(1)?;
         // In a tuple a str is the content (a bare str is a path).
-        let data = match content.cast::<PyString>() {
-            Ok(s) => Bytes::copy_from_slice(s.to_str()?.as_bytes()),
-            Err(_) => file_bytes(field, &content)?.ok_or_else(bad)?,
+        let source = match content.cast::<PyString>() {
+            Ok(s) => FileSource::Data(Bytes::copy_from_slice(s.to_str()?.as_bytes())),
+            Err(_) if content.hasattr("read")? && super::json::bytes_like(&content).is_none() => FileSource::Stream(std::sync::Arc::new(super::upload_sources::PyFileChunks::new(&content, field)?)),
+            Err(_) => FileSource::Data(file_bytes(field, &content)?.ok_or_else(bad)?),
         };
         let content_type: Option<String> = if t.len() > 2 { t.get_item(2)?.extract().map_err(|_| bad())? } else { None };
         let headers = if t.len() > 3 { t.get_item(3)?.extract::<StrPairs>()?.0 } else { Vec::new() };
-        return Ok(FilePart { field: field.to_owned(), filename, source: FileSource::Data(data), content_type, headers });
+        return Ok(FilePart { field: field.to_owned(), filename, source, content_type, headers });
     }
     if v.is_instance_of::<PyString>() {
         return Ok(FilePart::path(field, v.extract::<&str>()?));
     }
+    if v.hasattr("read")? && super::json::bytes_like(v).is_none() {
+        // An open file: read while the request is sent, named after its file.
+        let filename = v.getattr("name").ok().and_then(|n| n.extract::<String>().ok()).and_then(|n| std::path::Path::new(&n).file_name().map(|f| f.to_string_lossy().into_owned()));
+        let source = std::sync::Arc::new(super::upload_sources::PyFileChunks::new(v, field)?);
+        return Ok(FilePart { field: field.to_owned(), filename, source: FileSource::Stream(source), content_type: None, headers: Vec::new() });
+    }
     if let Some(data) = file_bytes(field, v)? {
-        // An open file is named after its file; bytes alone are an anonymous "upload".
+        // Bytes alone are an anonymous "upload".
         let filename = v.getattr("name").ok().and_then(|n| n.extract::<String>().ok()).and_then(|n| std::path::Path::new(&n).file_name().map(|f| f.to_string_lossy().into_owned()));
         return Ok(FilePart { field: field.to_owned(), filename, source: FileSource::Data(data), content_type: None, headers: Vec::new() });
     }

@@ -36,6 +36,8 @@ pub struct AsyncStream {
     pending: Mutex<Option<Pending>>,
     body: Arc<Mutex<Option<Body>>>,
     hooks: Option<Arc<Hooks>>,
+    /// Feeds an async-iterator request body while the request is sent.
+    pump: Mutex<Option<super::args::AsyncPump>>,
 }
 
 struct Pending {
@@ -48,7 +50,12 @@ struct Pending {
 
 impl AsyncStream {
     pub fn new(state: Arc<State>, jar: Arc<Jar>, prepared: Prepared, hooks: Option<Arc<Hooks>>, flow: Option<Py<PyAny>>) -> Self {
-        AsyncStream { pending: Mutex::new(Some(Pending { state, jar, prepared, flow })), body: Arc::new(Mutex::new(None)), hooks }
+        AsyncStream { pending: Mutex::new(Some(Pending { state, jar, prepared, flow })), body: Arc::new(Mutex::new(None)), hooks, pump: Mutex::new(None) }
+    }
+
+    pub fn with_pump(self, pump: Option<super::args::AsyncPump>) -> Self {
+        *self.pump.lock().unwrap_or_else(|p| p.into_inner()) = pump;
+        self
     }
 
     pub fn __aenter__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -80,10 +87,11 @@ impl AsyncStream {
             Some(flow) => super::auth_flow::run(py, flow, prepared, true, send_one),
             None => send_one(py, prepared),
         };
-        match &self.hooks {
-            Some(h) => h.wrap_async(py, prepared, send),
-            None => send(py, prepared),
-        }
+        let pending = match &self.hooks {
+            Some(h) => h.wrap_async(py, prepared, send)?,
+            None => send(py, prepared)?,
+        };
+        super::client::with_pump(py, pending, self.pump.lock().unwrap_or_else(|p| p.into_inner()).take())
     }
 
     pub fn __aexit__(&self, py: Python<'_>, _exc_type: Option<Py<PyAny>>, _exc_value: Option<Py<PyAny>>, _traceback: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {

@@ -43,6 +43,8 @@ pub fn from_request(base: &Prepared, req: &Bound<'_, PyAny>) -> PyResult<Prepare
     let content = req.getattr("content")?;
     let bytes = content.cast::<PyBytes>().map(|b| bytes::Bytes::copy_from_slice(b.as_bytes())).unwrap_or_default();
     p.body = match (p.body.take(), bytes.is_empty()) {
+        // A streamed upload shows as empty content: it is still the body to send.
+        (Some(body), true) if body.upload.is_some() => Some(body),
         (_, true) => None,
         (Some(mut body), false) => {
             body.bytes = bytes;

@@ -46,6 +46,8 @@ pub struct ClientArgs {
     pub client_pem: Option<String>,
     pub client_pem_data: Option<Vec<u8>>,
     pub https_only: bool,
+    pub http1: bool,
+    pub http2: bool,
     pub http2_only: bool,
     pub http1_only: bool,
     pub base_url: Option<String>,
@@ -56,6 +58,7 @@ pub struct ClientArgs {
     pub trust_env: bool,
     pub event_hooks: Option<HookArg>,
     pub transport: Option<super::mock::TransportArg>,
+    pub mounts: Option<super::mock::MountsArg>,
     pub limits: Option<super::limits::LimitsArg>,
 }
 
@@ -119,6 +122,12 @@ impl ClientArgs {
         let base_url = self.base_url.as_deref().map(parse_base_url).transpose()?;
         // httpx's `limits=`; the client's own arguments win where both are given.
         let given = self.limits.as_ref().map(|l| l.0);
+        if !self.http1 && !self.http2 {
+            return Err(Error::value("http1=False needs http2=True: a client must speak some HTTP version").into());
+        }
+        if self.http2 && self.http1_only {
+            return Err(Error::value("http2=True and http1_only=True contradict each other").into());
+        }
         let tls = super::tls_args::resolve(self.verify, self.ca_cert_file.take(), self.cert.take(), self.client_pem.as_deref(), self.client_pem_data.take())?;
         let mut cookies = self.cookies.map(|c| c.0).unwrap_or_default();
         let headers = split_cookie_header(self.headers.map(|h| h.0).unwrap_or_default(), &mut cookies);
@@ -164,10 +173,12 @@ impl ClientArgs {
                 ca_pem_data: tls.ca_pem_data,
                 client_pem_data: tls.client_pem_data,
                 client_pem: self.client_pem,
-                http2_only: self.http2_only,
+                http2_only: self.http2_only || (self.http2 && !self.http1),
                 http1_only: self.http1_only,
+                http2: self.http2,
             },
             transport: self.transport.map(|t| t.into_mock(asynchronous)).transpose()?.map(|t| t.hook()),
+            mounts: Arc::new(self.mounts.map(|m| m.into_mounts(asynchronous)).transpose()?.unwrap_or_default()),
         };
         Ok((settings, hooks))
     }
@@ -177,6 +188,10 @@ impl RequestKwargs {
     /// Convert while holding the GIL (JSON is serialised here), so the request itself can
     /// run with the GIL released.
     fn into_options(self, py: Python<'_>, settings: &ClientSettings, auth_flow: bool) -> PyResult<RequestOptions> {
+        if let Some(super::args::Content::AsyncStream(_, Some(_))) = &self.content {
+            // Nothing would feed it: only AsyncClient's request methods pump an async iterator.
+            return Err(pyo3::exceptions::PyTypeError::new_err("content as an async iterator needs AsyncClient (request methods and stream()); pass bytes or a sync iterator here"));
+        }
         let json = match self.json {
             None => None,
             Some(v) => {
@@ -200,7 +215,7 @@ impl RequestKwargs {
             auth_bearer: self.auth_bearer,
             timeout: self.timeout.0,
             retry: self.retries.0,
-            content: self.content.map(|c| c.0),
+            content: self.content.map(|c| c.into_body()),
             data: self.data.map(|d| d.0),
             json,
             files: self.files.map(|f| f.0),
@@ -363,8 +378,9 @@ impl Client {
         self.reopen_if_closed(py)?;
         let state = self.core.state();
         let flow = super::auth_flow::take(py, &mut kw, Some(&self.auth_flow));
+        let pump = kw.content.as_mut().and_then(super::args::Content::take_pump);
         let prepared = prepare(py, &state, method, url, kw, &flow)?;
-        Ok(AsyncStream::new(state, self.core.jar().clone(), prepared, self.hooks.get(), flow))
+        Ok(AsyncStream::new(state, self.core.jar().clone(), prepared, self.hooks.get(), flow).with_pump(pump))
     }
 
     /// The async twin of `request`: an awaitable driven by the shared tokio runtime.
@@ -374,6 +390,7 @@ impl Client {
         let state = self.core.state();
         let flow = super::auth_flow::take(py, &mut kw, Some(&self.auth_flow));
         let hooks = self.views.request_hooks(py, kw.hooks.take())?;
+        let pump = kw.content.as_mut().and_then(super::args::Content::take_pump);
         let stream = kw.stream;
         let prepared = prepare(py, &state, method, url, kw, &flow)?;
         let pending = if stream {
@@ -381,6 +398,7 @@ impl Client {
         } else {
             self.asend_prepared(py, state, prepared, flow)?
         };
+        let pending = with_pump(py, pending, pump)?;
         match hooks {
             Some(h) => h.apply(py, pending, true),
             None => Ok(pending),
@@ -652,6 +670,13 @@ impl Client {
     }
 }
 
+/// An async-iterator body: the request's awaitable, with the event-loop task that feeds it.
+pub fn with_pump(py: Python<'_>, pending: Py<PyAny>, pump: Option<super::args::AsyncPump>) -> PyResult<Py<PyAny>> {
+    let Some(pump) = pump else { return Ok(pending) };
+    let (send, fail, close) = super::upload_sources::pump_callables(py, pump.tx)?;
+    Ok(py.import("httpr._uploads")?.getattr("send_with_body")?.call1((pending, pump.chunks, send, fail, close))?.unbind())
+}
+
 /// `send()`'s `auth=`: Basic credentials set the header now; a flow runs around the send.
 fn send_auth(py: Python<'_>, mut prepared: request::Prepared, auth: Option<Auth>, client: &RwLock<Option<Py<PyAny>>>) -> PyResult<(request::Prepared, Option<Py<PyAny>>)> {
     match auth {
@@ -691,8 +716,8 @@ fn stream_prepared(
     let send_one = move |py: Python<'_>, prepared: request::Prepared| -> PyResult<Py<PyAny>> {
         // Driven on this thread's runtime, like other sync requests: no cross-thread hand-off
         // per chunk. The stream keeps that runtime for reading the body.
-        let driver = state.sync_driver();
-        let rt = crate::rt::Handle::new(driver == Driver::Shared);
+        let rt = crate::rt::Handle::new(state.sync_driver() == Driver::Shared);
+        let driver = if matches!(rt, crate::rt::Handle::Shared(_)) { Driver::Shared } else { Driver::Local };
         let head = py.detach(|| rt.block_on(crate::client::Client::send(&state, &jar, prepared, driver)))?;
         super::registry::wrap(py, StreamingResponse::from_head(head, rt, read_on_access))
     };

@@ -41,6 +41,8 @@ fn client_for(tls: TlsArgs) -> PyResult<crate::client::Client> {
         client_pem: tls.client_pem,
         client_pem_data: tls.client_pem_data,
         https_only: false,
+        http1: true,
+        http2: false,
         http2_only: false,
         http1_only: false,
         base_url: None,
@@ -52,6 +54,7 @@ fn client_for(tls: TlsArgs) -> PyResult<crate::client::Client> {
         event_hooks: None,
         limits: None,
         transport: None,
+        mounts: None,
     };
     Ok(crate::client::Client::new(args.into_settings(false)?.0)?)
 }

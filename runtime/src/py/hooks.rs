@@ -107,7 +107,7 @@ impl Hooks {
 
 pub(crate) fn request_object<'py>(py: Python<'py>, p: &Prepared) -> PyResult<(Bound<'py, PyAny>, crate::config::SharedHeaders)> {
     let headers = shared_headers(p.headers.clone());
-    let req = Request { method: p.method.to_string(), url: p.url.to_string(), headers: headers.clone(), content: p.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default() };
+    let req = Request { method: p.method.to_string(), url: p.url.to_string(), headers: headers.clone(), content: p.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(), timeout: Some(p.timeout) };
     Ok((super::registry::wrap(py, req)?.into_bound(py), headers))
 }
 

@@ -472,5 +472,8 @@ pub fn bytes_like(obj: &Bound<'_, PyAny>) -> Option<Bytes> {
     if let Ok(s) = obj.cast::<PyString>() {
         return s.to_str().ok().map(|s| Bytes::copy_from_slice(s.as_bytes()));
     }
+    if obj.is_instance_of::<pyo3::types::PyMemoryView>() {
+        return obj.call_method0("tobytes").ok().and_then(|b| b.cast::<PyBytes>().ok().map(|b| Bytes::copy_from_slice(b.as_bytes())));
+    }
     None
 }

@@ -41,6 +41,34 @@ impl<'a, 'py> FromPyObject<'a, 'py> for TransportArg {
     }
 }
 
+/// httpx's `mounts=`: URL pattern to a transport (or None: the client's own).
+pub struct MountsArg(pub Vec<(String, Option<TransportArg>)>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for MountsArg {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let dict = obj.cast::<pyo3::types::PyDict>().map_err(|_| PyTypeError::new_err("mounts must be a dict of URL pattern to transport (or None)"))?;
+        let mut out = Vec::new();
+        for (k, v) in dict.iter() {
+            let key: String = k.extract().map_err(|_| PyTypeError::new_err("mounts keys must be URL patterns (str), such as \"https://\" or \"all://example.com\""))?;
+            let transport = if v.is_none() { None } else { Some(v.extract::<TransportArg>()?) };
+            out.push((key, transport));
+        }
+        Ok(MountsArg(out))
+    }
+}
+
+impl MountsArg {
+    pub fn into_mounts(self, asynchronous: bool) -> PyResult<crate::mounts::Mounts> {
+        let mut out = Vec::with_capacity(self.0.len());
+        for (key, transport) in self.0 {
+            let pattern = crate::mounts::Pattern::parse(&key)?;
+            out.push((pattern, transport.map(|t| t.into_mock(asynchronous).map(|m| m.hook())).transpose()?));
+        }
+        Ok(crate::mounts::Mounts::new(out))
+    }
+}
+
 impl TransportArg {
     /// The transport as the handler a MockTransport calls: the method the client kind needs
     /// (an AsyncClient prefers `handle_async_request`, whose coroutine it awaits).
@@ -167,7 +195,7 @@ impl Transport for Handler {
 
 /// Call the handler; `locals` (async clients only) is the event loop to await its result on.
 fn call(py: Python<'_>, handler: &Py<PyAny>, req: &MockRequest, locals: Option<&TaskLocals>) -> PyResult<Called> {
-    let request = Request { method: req.method.to_string(), url: req.url.to_string(), headers: crate::config::shared_headers(req.headers.clone()), content: req.body.clone() };
+    let request = Request { method: req.method.to_string(), url: req.url.to_string(), headers: crate::config::shared_headers(req.headers.clone()), content: req.body.clone(), timeout: Some(req.timeout) };
     let out = handler.bind(py).call1((super::registry::wrap(py, request)?,))?;
     if !out.hasattr("__await__")? {
         return reply(&out).map(Called::Ready);
@@ -222,7 +250,7 @@ pub fn response_data(status_code: usize, headers: Option<StrPairs>, content: Opt
         return Err(PyValueError::new_err("pass only one of content, text or json"));
     }
     let (body, content_type) = match (content, text, json) {
-        (Some(c), _, _) => (c.0, None),
+        (Some(c), _, _) => (c.into_bytes()?, None),
         (_, Some(t), _) => (Bytes::from(t), Some("text/plain; charset=utf-8")),
         (_, _, Some(j)) => (Python::attach(|py| super::json::to_json(j.0.bind(py)))?, Some("application/json")),
         _ => (Bytes::new(), None),

@@ -29,6 +29,7 @@ pub mod status;
 pub mod stream;
 pub mod timeout;
 pub mod tls_args;
+pub mod upload_sources;
 pub mod trail;
 
 pub use guard::guard;

@@ -19,6 +19,7 @@ pub fn request(py: Python<'_>, method: &http::Method, url: &url::Url, trail: Opt
         url: url.to_string(),
         headers: shared_headers(trail.request_headers.clone()),
         content: trail.request_body.clone().unwrap_or_default(),
+        timeout: None,
     };
     super::registry::wrap(py, req)
 }
@@ -40,5 +41,6 @@ fn prepared_request(p: &Prepared) -> Request {
         url: p.url.to_string(),
         headers: shared_headers(p.headers.clone()),
         content: p.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(),
+        timeout: Some(p.timeout),
     }
 }

@@ -1,7 +1,6 @@
 //! Request bodies handed to hyper, and responses whose body is read chunk by chunk (decoded
 //! on the way when the server compressed it).
 
-use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -22,7 +21,19 @@ pub enum ReqBody {
     Empty,
     Full(Option<Bytes>),
     Tracked { rest: Bytes, phase: Arc<ConnectPhase> },
+    /// Read while it is sent (`crate::upload`): files, iterators. Boxed: rare and larger.
+    Streamed(Box<Streamed>),
 }
+
+pub struct Streamed {
+    reader: crate::upload::UploadReader,
+    len: Option<u64>,
+    phase: Arc<ConnectPhase>,
+}
+
+/// A request body's error: reading a streamed upload failed (its `crate::error::Error` is
+/// found in the chain of the error hyper reports).
+pub type BodyReadError = Box<dyn std::error::Error + Send + Sync>;
 
 impl ReqBody {
     /// A body for a request whose progress `phase` tracks (only large bodies report to it).
@@ -34,17 +45,22 @@ impl ReqBody {
         }
     }
 
-    /// Whether sending it is tracked (it is large).
+    /// A body read while it is sent.
+    pub fn streamed(upload: &crate::upload::Upload, phase: &Arc<ConnectPhase>) -> Self {
+        ReqBody::Streamed(Box::new(Streamed { reader: upload.reader(), len: upload.len(), phase: phase.clone() }))
+    }
+
+    /// Whether sending it is tracked (it is large, or streamed).
     pub fn is_tracked(&self) -> bool {
-        matches!(self, ReqBody::Tracked { .. })
+        matches!(self, ReqBody::Tracked { .. } | ReqBody::Streamed(_))
     }
 }
 
 impl http_body::Body for ReqBody {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = BodyReadError;
 
-    fn poll_frame(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyReadError>>> {
         let this = self.get_mut();
         Poll::Ready(match this {
             ReqBody::Empty => None,
@@ -58,6 +74,17 @@ impl http_body::Body for ReqBody {
                     Some(Ok(Frame::data(rest.split_to(n))))
                 }
             }
+            // A source read blocks only briefly (a file, a Python iterator's next()); an
+            // async iterator's chunks arrive from the event loop.
+            ReqBody::Streamed(s) => match s.reader.poll_chunk(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(Some(chunk))) => Some(Ok(Frame::data(chunk))),
+                Poll::Ready(Ok(None)) => {
+                    s.phase.body_sent();
+                    None
+                }
+                Poll::Ready(Err(e)) => Some(Err(Box::new(e))),
+            },
         })
     }
 
@@ -66,7 +93,7 @@ impl http_body::Body for ReqBody {
             ReqBody::Empty => true,
             ReqBody::Full(b) => b.as_ref().is_none_or(Bytes::is_empty),
             // Not until `poll_frame` has said so (and told the phase).
-            ReqBody::Tracked { .. } => false,
+            ReqBody::Tracked { .. } | ReqBody::Streamed(_) => false,
         }
     }
 
@@ -75,6 +102,8 @@ impl http_body::Body for ReqBody {
             ReqBody::Empty => 0,
             ReqBody::Full(b) => b.as_ref().map_or(0, Bytes::len),
             ReqBody::Tracked { rest, .. } => rest.len(),
+            // Unknown: sent chunked.
+            ReqBody::Streamed(s) => return s.len.map(SizeHint::with_exact).unwrap_or_default(),
         };
         SizeHint::with_exact(n as u64)
     }

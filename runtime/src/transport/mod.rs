@@ -30,6 +30,9 @@ use crate::tls;
 pub struct Transport {
     client: Client<connect::Connector, ReqBody>,
     connector: connect::Connector,
+    /// ALPN offers h2 (`http2=True`): an https connection may be h2, so https requests go
+    /// through hyper's pool, which speaks whichever was negotiated.
+    h2_over_tls: bool,
     /// The pool of the lean HTTP/1.1 path (`h1`); None when HTTP/1 is off (http2_only).
     h1: Option<Arc<h1::Pool>>,
     proxies: Arc<Proxies>,
@@ -85,7 +88,7 @@ impl Transport {
             b.pool_max_idle_per_host(n);
         }
         let h1 = (!s.tls.http2_only).then(|| Arc::new(h1::Pool::new(s.limits.max_idle_per_host(), s.pool_idle_timeout)));
-        Ok(Transport { client: b.build(connector.clone()), connector, h1, proxies })
+        Ok(Transport { client: b.build(connector.clone()), connector, h1, proxies, h2_over_tls: s.tls.negotiates_h2() })
     }
 
     /// The configured URL of the proxy a request to `dst` goes through.
@@ -101,7 +104,7 @@ impl Transport {
         add_default_headers(req.headers_mut(), true);
         let proxy = if self.proxies.is_empty() { None } else { self.proxies.for_uri(req.uri()) };
         if let (true, None, Some(pool)) = (local, proxy, &self.h1) {
-            if h1::eligible(&req) {
+            if h1::eligible(&req) && !(self.h2_over_tls && req.uri().scheme_str() == Some("https")) {
                 let (pool, connector) = (pool.clone(), self.connector.clone());
                 let connect = move |uri| connector.clone().connect_h1(uri);
                 // Boxed: hyper's future below is, and a request's future should stay small.
@@ -143,6 +146,10 @@ pub fn send_error(err: &SendError, method: &str, url: &str) -> Error {
         SendError::Connect(f) => return connect_error(f, method, url),
         SendError::Pool(e) => e,
     };
+    // Reading a streamed upload failed: that error, as it was.
+    if let Some(e) = crate::error::find_in_chain::<Error>(pool) {
+        return e.clone().with_request(method, url);
+    }
     match crate::error::find_in_chain::<ConnectFailure>(pool) {
         Some(f) => connect_error(f, method, url),
         None => Error::from_transport(pool, pool.is_connect(), method, url),
