@@ -96,6 +96,13 @@ from ._transports import (
     AsyncHTTPTransport,
     ASGITransport,
 )
+from ._httpx_transport import (
+    HTTPXTransport,
+    AsyncHTTPXTransport,
+)
+from ._requests_adapter import (
+    RequestsAdapter,
+)
 from ._urls import (
     URL,
     QueryParams,
@@ -213,6 +220,9 @@ __all__ = [
     "HTTPTransport",
     "AsyncHTTPTransport",
     "ASGITransport",
+    "HTTPXTransport",
+    "AsyncHTTPXTransport",
+    "RequestsAdapter",
     "URL",
     "QueryParams",
     "Cookies",
