@@ -102,6 +102,20 @@ where
     out
 }
 
+/// Run this thread's runtime for a moment, so connection tasks whose pool was just dropped
+/// end and close their sockets now rather than at this thread's next request (a server
+/// waiting for its clients to hang up would otherwise wait). Nothing to do inside a runtime.
+pub fn settle_local() {
+    if inside_runtime() {
+        return;
+    }
+    local().block_on(async {
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+    })
+}
+
 /// Whether this thread is already driving a runtime: a sync request made from code that a
 /// request runs (a MockTransport handler or `HTTPTransport` in a transport, a hook) cannot
 /// block this thread's runtime again.

@@ -487,6 +487,8 @@ impl Client {
     /// `max_concurrency` slot fail with ClientClosed.
     pub fn close(&self) {
         self.core.close();
+        // The dropped pool's connections end on this thread's runtime: close them now.
+        Python::attach(|py| py.detach(crate::rt::settle_local));
         if let Some(c) = &self.limit {
             let fresh = Arc::new(tokio::sync::Semaphore::new(c.max.max(1)));
             std::mem::replace(&mut *c.slots.write().unwrap_or_else(|p| p.into_inner()), fresh).close();

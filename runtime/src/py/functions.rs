@@ -69,11 +69,7 @@ pub fn request(py: Python<'_>, method: &str, url: &str, tls: TlsArgs, kw: Reques
         drop(client);
         // Pooled hyper connections (a proxy's, say) end in their task on this thread's
         // runtime: run it a moment so the sockets are closed now, not at the next request.
-        crate::rt::local().block_on(async {
-            for _ in 0..3 {
-                tokio::task::yield_now().await;
-            }
-        })
+        crate::rt::settle_local();
     });
     out
 }
