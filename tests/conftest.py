@@ -5,6 +5,7 @@
 * ``echo_url``: a fresh ``/echo/<unique>`` URL on the local server, so a test can count the
   requests that reached the server for exactly that URL.
 * ``refused_url``: a URL on a 127.0.0.1 port nothing listens on.
+* ``no_proxy_env``: clears every proxy variable for a test; ``proxy``: a recording HTTP proxy.
 * an autouse guard that fails (or, as a last resort, aborts) a test that hangs.
 """
 
@@ -25,6 +26,7 @@ import pytest
 from production_servers import ProdServer
 from servers import LocalServer
 from stream_server import MODES, Mode
+from tls_servers import HttpProxy
 
 #: A test running longer than this fails with an exception raised from SIGALRM.
 HANG_FAIL_SECONDS = 30
@@ -108,3 +110,32 @@ def srv() -> Iterator[ProdServer]:
     """The production-behaviour server (retries, trickles, counts) on 127.0.0.1."""
     with ProdServer() as server:
         yield server
+
+
+#: Every variable that could route a request through a proxy.
+PROXY_VARS = [
+    "HTTPR_PROXY",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "REQUEST_METHOD",
+]
+
+
+@pytest.fixture
+def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy variable is set for the test (use with ``pytest.mark.usefixtures``)."""
+    for name in PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def proxy() -> Iterator[HttpProxy]:
+    """A real HTTP proxy on 127.0.0.1 that records the destinations it carried."""
+    with HttpProxy() as p:
+        yield p

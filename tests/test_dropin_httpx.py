@@ -479,3 +479,27 @@ def test_repeated_request_headers_are_all_sent(echo_url: str) -> None:
     sent = [(k.lower(), v) for k, v in r.json()["headers"]]
     assert [v for k, v in sent if k == "x-tag"] == ["a", "b"]
     assert ("x-other", "1") in sent
+
+
+def test_a_cookies_jar_sends_each_cookie_where_its_domain_and_path_match() -> None:
+    # httpx's Cookies: `cookies.set(name, value, domain=, path=)`, then `Client(cookies=jar)`.
+    seen: list[tuple[str, str]] = []
+
+    def app(request: httpr.Request) -> httpr.Response:
+        seen.append((str(request.url), request.headers.get("cookie") or ""))
+        return httpr.Response(200)
+
+    jar = httpx.Cookies()
+    jar.set("everywhere", "1")
+    jar.set("api", "2", domain="api.example.org")
+    jar.set("sub", "3", domain=".example.org", path="/app")
+    with httpx.Client(transport=httpx.MockTransport(app), cookies=jar) as client:
+        for url in ["http://api.example.org/x", "http://www.example.org/app/page", "http://other.test/app"]:
+            client.get(url)
+        client.get("http://api.example.org/", cookies=jar)  # per request too
+        assert client.cookies["api"] == "2"
+    sent = {url: sorted(header.split("; ")) for url, header in seen[:3]}
+    assert sent["http://api.example.org/x"] == ["api=2", "everywhere=1"]
+    assert sent["http://www.example.org/app/page"] == ["everywhere=1", "sub=3"]
+    assert sent["http://other.test/app"] == ["everywhere=1"]
+    assert sorted(seen[-1][1].split("; ")) == ["api=2", "everywhere=1"]

@@ -17,25 +17,7 @@ import httpr as requests
 from production_servers import ProdServer
 from tls_servers import Certs, EchoServer, HttpProxy, make_certs
 
-PROXY_VARS = ["HTTPR_PROXY", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy"]
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="module")
-def one() -> Iterator[ProdServer]:
-    with ProdServer("127.0.0.1") as server:
-        yield server
-
-
-@pytest.fixture
-def proxy() -> Iterator[HttpProxy]:
-    with HttpProxy() as p:
-        yield p
+pytestmark = pytest.mark.usefixtures("no_proxy_env")
 
 
 @pytest.fixture(scope="module")
@@ -60,28 +42,28 @@ def tag() -> dict[str, str]:
 # -- proxies= ---------------------------------------------------------------------------------------
 
 
-def test_proxies_dict_on_module_functions_and_sessions(one: ProdServer, proxy: HttpProxy, closed_port: int) -> None:
+def test_proxies_dict_on_module_functions_and_sessions(srv: ProdServer, proxy: HttpProxy, closed_port: int) -> None:
     # requests' "Proxies" section: a dict per scheme, per call or on the session.
     proxies = {"http": proxy.url(), "https": f"http://127.0.0.1:{closed_port}"}
-    assert requests.get(one.url("/echo/p1"), proxies=proxies, headers=tag()).status_code == 200
-    assert proxy.tunnels() == [dest(one)]
+    assert requests.get(srv.url("/echo/p1"), proxies=proxies, headers=tag()).status_code == 200
+    assert proxy.tunnels() == [dest(srv)]
     with requests.Session(proxies={"all": proxy.url()}) as s:
-        assert s.get(one.url("/echo/p2")).status_code == 200
-    assert proxy.tunnels() == [dest(one)] * 2
+        assert s.get(srv.url("/echo/p2")).status_code == 200
+    assert proxy.tunnels() == [dest(srv)] * 2
     # None for a scheme goes direct; httpx's mount-style keys work too.
-    assert requests.get(one.url("/echo/p3"), proxies={"http": None}).status_code == 200
-    assert httpr.get(one.url("/echo/p4"), proxies={"http://": proxy.url()}).status_code == 200
-    assert proxy.tunnels() == [dest(one)] * 3
+    assert requests.get(srv.url("/echo/p3"), proxies={"http": None}).status_code == 200
+    assert httpr.get(srv.url("/echo/p4"), proxies={"http://": proxy.url()}).status_code == 200
+    assert proxy.tunnels() == [dest(srv)] * 3
 
 
-def test_proxies_respect_no_proxy(one: ProdServer, proxy: HttpProxy, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert httpr.get(one.url("/echo/np1"), proxies={"http": proxy.url(), "no_proxy": "127.0.0.1"}).status_code == 200
+def test_proxies_respect_no_proxy(srv: ProdServer, proxy: HttpProxy, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert httpr.get(srv.url("/echo/np1"), proxies={"http": proxy.url(), "no_proxy": "127.0.0.1"}).status_code == 200
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    assert httpr.get(one.url("/echo/np2"), proxies={"http": proxy.url()}).status_code == 200
+    assert httpr.get(srv.url("/echo/np2"), proxies={"http": proxy.url()}).status_code == 200
     assert proxy.tunnels() == []
     # trust_env=False: the environment's NO_PROXY no longer applies.
-    assert httpr.get(one.url("/echo/np3"), proxies={"http": proxy.url()}, trust_env=False).status_code == 200
-    assert proxy.tunnels() == [dest(one)]
+    assert httpr.get(srv.url("/echo/np3"), proxies={"http": proxy.url()}, trust_env=False).status_code == 200
+    assert proxy.tunnels() == [dest(srv)]
 
 
 def test_proxies_errors_are_clear(proxy: HttpProxy) -> None:
@@ -95,66 +77,66 @@ def test_proxies_errors_are_clear(proxy: HttpProxy) -> None:
         httpr.Client(proxies={"http": "ftp://nope:1"}).get("http://127.0.0.1:1/")
 
 
-def test_session_proxies_edited_in_place(one: ProdServer, proxy: HttpProxy) -> None:
+def test_session_proxies_edited_in_place(srv: ProdServer, proxy: HttpProxy) -> None:
     with requests.Session() as s:
         assert s.proxies == {}
-        s.get(one.url("/echo/s0"))
+        s.get(srv.url("/echo/s0"))
         assert proxy.tunnels() == []
         s.proxies.update({"http": proxy.url()})
-        assert s.get(one.url("/echo/s1")).status_code == 200
-        assert proxy.tunnels() == [dest(one)]
+        assert s.get(srv.url("/echo/s1")).status_code == 200
+        assert proxy.tunnels() == [dest(srv)]
         assert s.proxies == {"http": proxy.url()}
         del s.proxies["http"]
-        s.get(one.url("/echo/s2"))
-        assert proxy.tunnels() == [dest(one)]
+        s.get(srv.url("/echo/s2"))
+        assert proxy.tunnels() == [dest(srv)]
         s.proxies = {"all": proxy.url()}
         assert s.proxies == {"all": proxy.url()}
-        s.get(one.url("/echo/s3"))
-        assert proxy.tunnels() == [dest(one)] * 2
+        s.get(srv.url("/echo/s3"))
+        assert proxy.tunnels() == [dest(srv)] * 2
 
 
 # -- hooks= -----------------------------------------------------------------------------------------
 
 
-def test_request_hooks_are_called_and_may_replace_the_response(one: ProdServer) -> None:
+def test_request_hooks_are_called_and_may_replace_the_response(srv: ProdServer) -> None:
     seen: list[str] = []
 
     def print_url(r: httpr.Response, *args: Any, **kwargs: Any) -> None:
         seen.append(str(r.url))
 
-    r = requests.get(one.url("/echo/h1"), hooks={"response": print_url})
-    assert r.status_code == 200 and seen == [one.url("/echo/h1")]
+    r = requests.get(srv.url("/echo/h1"), hooks={"response": print_url})
+    assert r.status_code == 200 and seen == [srv.url("/echo/h1")]
 
     def replace(r: httpr.Response, *args: Any, **kwargs: Any) -> httpr.Response:
         return httpr.Response(299, text="replaced")
 
     with requests.Session() as s:
-        r = s.get(one.url("/echo/h2"), hooks={"response": [print_url, replace]})
+        r = s.get(srv.url("/echo/h2"), hooks={"response": [print_url, replace]})
         assert (r.status_code, r.text) == (299, "replaced")
         assert len(seen) == 2
     with pytest.raises(ValueError, match='Unsupported event specified, with event name "request"'):
-        requests.get(one.url("/echo/h3"), hooks={"request": print_url})
+        requests.get(srv.url("/echo/h3"), hooks={"request": print_url})
     with pytest.raises(TypeError, match="hooks must be a dict"):
-        requests.get(one.url("/echo/h3"), hooks=[print_url])  # type: ignore[arg-type]
+        requests.get(srv.url("/echo/h3"), hooks=[print_url])  # type: ignore[arg-type]
 
 
-def test_session_hooks_list_is_live(one: ProdServer) -> None:
+def test_session_hooks_list_is_live(srv: ProdServer) -> None:
     seen: list[int] = []
     with requests.Session() as s:
         assert s.hooks == {"response": []}
         s.hooks["response"].append(lambda r, *a, **k: seen.append(r.status_code))
-        s.get(one.url("/echo/sh1"))
-        s.get(one.url("/echo/sh2"))
+        s.get(srv.url("/echo/sh1"))
+        s.get(srv.url("/echo/sh2"))
         assert seen == [200, 200]
         # A request's own hooks replace the session's (requests' merge_hooks).
-        s.get(one.url("/echo/sh3"), hooks={"response": lambda r: None})
+        s.get(srv.url("/echo/sh3"), hooks={"response": lambda r: None})
         assert seen == [200, 200]
         s.hooks = {"response": []}
-        s.get(one.url("/echo/sh4"))
+        s.get(srv.url("/echo/sh4"))
         assert seen == [200, 200]
 
 
-def test_async_request_hooks(one: ProdServer) -> None:
+def test_async_request_hooks(srv: ProdServer) -> None:
     import asyncio
 
     async def main() -> tuple[int, str]:
@@ -162,7 +144,7 @@ def test_async_request_hooks(one: ProdServer) -> None:
             return httpr.Response(201, text="async")
 
         async with httpr.AsyncClient() as client:
-            r = await client.get(one.url("/echo/ah"), hooks={"response": marker})
+            r = await client.get(srv.url("/echo/ah"), hooks={"response": marker})
             return r.status_code, r.text
 
     assert asyncio.run(main()) == (201, "async")

@@ -23,25 +23,7 @@ from production_servers import ProdServer
 from stream_server import Mode, Twin, run_twin
 from tls_servers import Certs, EchoServer, HttpProxy, PProxy, make_certs
 
-#: Every variable that could route a request; cleared before each test.
-PROXY_VARS = [
-    "HTTPR_PROXY",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "no_proxy",
-    "REQUEST_METHOD",
-]
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy_env")
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +36,6 @@ def one() -> Iterator[ProdServer]:
 def two() -> Iterator[ProdServer]:
     with ProdServer("127.0.0.2") as server:
         yield server
-
-
-@pytest.fixture
-def proxy() -> Iterator[HttpProxy]:
-    with HttpProxy() as p:
-        yield p
 
 
 

@@ -15,25 +15,7 @@ import httpr as httpx
 from production_servers import ProdServer
 from tls_servers import Certs, EchoServer, HttpProxy, make_certs
 
-PROXY_VARS = ["HTTPR_PROXY", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy"]
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="module")
-def one() -> Iterator[ProdServer]:
-    with ProdServer("127.0.0.1") as server:
-        yield server
-
-
-@pytest.fixture
-def proxy() -> Iterator[HttpProxy]:
-    with HttpProxy() as p:
-        yield p
+pytestmark = pytest.mark.usefixtures("no_proxy_env")
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +65,10 @@ def test_mounts_route_by_pattern_as_httpx() -> None:
         assert client.get("http://example.org/").text == "default example.org"
 
 
-def test_mount_none_uses_the_client_transport_and_unmatched_go_to_the_network(one: ProdServer) -> None:
+def test_mount_none_uses_the_client_transport_and_unmatched_go_to_the_network(srv: ProdServer) -> None:
     with httpx.Client(mounts={"all://mocked.test": answer("mock"), "all://127.0.0.1": None}) as client:
         assert client.get("http://mocked.test/").text == "mock mocked.test"
-        assert client.get(one.url("/echo/direct")).status_code == 200
+        assert client.get(srv.url("/echo/direct")).status_code == 200
 
 
 def test_mounts_errors_are_clear() -> None:
@@ -98,18 +80,18 @@ def test_mounts_errors_are_clear() -> None:
         httpx.Client(mounts=[("all://", None)])  # type: ignore[arg-type]
 
 
-def test_http_transport_with_a_proxy_mounted_per_scheme(one: ProdServer, proxy: HttpProxy) -> None:
+def test_http_transport_with_a_proxy_mounted_per_scheme(srv: ProdServer, proxy: HttpProxy) -> None:
     # httpx's "Proxies" page: mounts={"http://": httpx.HTTPTransport(proxy=...)}.
     with httpx.Client(mounts={"http://": httpx.HTTPTransport(proxy=proxy.url())}) as client:
         token = uuid.uuid4().hex
-        r = client.get(one.url("/echo/mounted"), headers={"X-Token": token}, params={"q": "1"})
+        r = client.get(srv.url("/echo/mounted"), headers={"X-Token": token}, params={"q": "1"})
     assert r.status_code == 200
-    assert proxy.tunnels() == [f"{one.host}:{one.port}"]
-    [seen] = [s for s in one.seen("/echo") if s.header("X-Token") == token]
+    assert proxy.tunnels() == [f"{srv.host}:{srv.port}"]
+    [seen] = [s for s in srv.seen("/echo") if s.header("X-Token") == token]
     assert seen.arg("q") == "1"
 
 
-def test_http_transport_as_transport_keeps_redirects_and_cookies_with_the_client(one: ProdServer, httpbin: object) -> None:
+def test_http_transport_as_transport_keeps_redirects_and_cookies_with_the_client(srv: ProdServer, httpbin: object) -> None:
     url = getattr(httpbin, "url")
     with httpx.Client(transport=httpx.HTTPTransport(retries=2)) as client:
         r = client.get(url + "/redirect/2")
@@ -134,7 +116,7 @@ def test_http_transport_tls_settings_and_errors(certs: Certs, tls_server: EchoSe
         httpx.HTTPTransport(uds="/tmp/sock")
 
 
-def test_http_transport_honours_the_client_timeout(one: ProdServer) -> None:
+def test_http_transport_honours_the_client_timeout(srv: ProdServer) -> None:
     seen: list[object] = []
 
     def record(request: httpx.Request) -> httpx.Response:
@@ -145,7 +127,7 @@ def test_http_transport_honours_the_client_timeout(one: ProdServer) -> None:
         client.get("http://t.test/")
     assert seen == [{"connect": 1.0, "read": 3.0, "write": 3.0, "pool": 3.0}]
     assert httpx.Request("GET", "http://t.test/").extensions == {}
-    stall = one.url("/slow?ms=3000")
+    stall = srv.url("/slow?ms=3000")
     with httpx.Client(transport=httpx.HTTPTransport(), timeout=0.3) as client:
         with pytest.raises(httpx.ReadTimeout):
             client.get(stall)

@@ -17,7 +17,8 @@ import sys
 from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
 
 from ._exceptions import HTTPError as _HTTPError
-from ._httpr import AsyncClient, Client, Limits, Retry, Timeout
+from ._httpr import AsyncClient, Timeout
+from ._transports import NetworkTransport
 
 if TYPE_CHECKING:
     import httpx
@@ -74,26 +75,6 @@ def httpx_error(exc: _HTTPError, request: httpx.Request) -> Exception:
     return httpx.TransportError(str(exc), request=request)  # type: ignore[no-any-return]
 
 
-def _settings(
-    verify: Any, cert: Any, trust_env: bool, http1: bool, http2: bool, limits: Limits | None, proxy: str | None, retries: int
-) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "verify": verify,
-        "cert": cert,
-        "trust_env": trust_env,
-        "http1": http1,
-        "http2": http2,
-        "proxy": proxy,
-        # httpx's transports retry connection failures only.
-        "retries": Retry(total=retries, status_forcelist=[], allowed_methods=[]) if retries else None,
-        "follow_redirects": False,
-        "cookie_store": False,
-    }
-    if limits is not None:
-        out["limits"] = limits
-    return out
-
-
 def _timeout(request: httpx.Request) -> Timeout | None:
     t = request.extensions.get("timeout")
     if not t:
@@ -110,32 +91,17 @@ def _response(httpx: Any, r: Any, stream: Any) -> httpx.Response:
     return httpx.Response(r.status_code, headers=r.headers.multi_items(), stream=stream, extensions=extensions)  # type: ignore[no-any-return]
 
 
-class HTTPXTransport(_SyncBase):
+class HTTPXTransport(NetworkTransport, _SyncBase):
     """An `httpx.BaseTransport` backed by httpr: `httpx.Client(transport=httpr.HTTPXTransport())`.
 
-    Arguments as httpx's `HTTPTransport`: `verify`, `cert`, `trust_env`, `http1`, `http2`,
-    `limits`, `proxy`, `retries` (connection failures). Exceptions are httpx's
+    Arguments as httpx's `HTTPTransport` (see `httpr.HTTPTransport`): `verify`, `cert`,
+    `trust_env`, `http1`, `http2`, `limits`, `proxy`, `retries` (connection failures). Exceptions are httpx's
     (`httpx.ConnectError`, `httpx.ReadTimeout`, ...), so `except httpx.X` keeps working.
     """
-
-    _client: Client
 
     def __new__(cls, *args: Any, **kwargs: Any) -> HTTPXTransport:
         # A subclass of httpx.BaseTransport too, made once httpx is imported.
         return super().__new__(_mixed(cls, *(m.BaseTransport for m in _flavours())))
-
-    def __init__(
-        self,
-        verify: Any = True,
-        cert: Any = None,
-        trust_env: bool = True,
-        http1: bool = True,
-        http2: bool = False,
-        limits: Limits | None = None,
-        proxy: str | None = None,
-        retries: int = 0,
-    ) -> None:
-        self._client = Client(**_settings(verify, cert, trust_env, http1, http2, limits, proxy, retries))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send `request` as it is and return the response, its body still on the wire."""
@@ -162,27 +128,14 @@ class HTTPXTransport(_SyncBase):
         self.close()
 
 
-class AsyncHTTPXTransport(_AsyncBase):
+class AsyncHTTPXTransport(NetworkTransport, _AsyncBase):
     """An `httpx.AsyncBaseTransport` backed by httpr's AsyncClient (same arguments as
     `HTTPXTransport`): `httpx.AsyncClient(transport=httpr.AsyncHTTPXTransport())`."""
-
-    _client: AsyncClient
 
     def __new__(cls, *args: Any, **kwargs: Any) -> AsyncHTTPXTransport:
         return super().__new__(_mixed(cls, *(m.AsyncBaseTransport for m in _flavours())))
 
-    def __init__(
-        self,
-        verify: Any = True,
-        cert: Any = None,
-        trust_env: bool = True,
-        http1: bool = True,
-        http2: bool = False,
-        limits: Limits | None = None,
-        proxy: str | None = None,
-        retries: int = 0,
-    ) -> None:
-        self._client = AsyncClient(**_settings(verify, cert, trust_env, http1, http2, limits, proxy, retries))
+    client_class = AsyncClient
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send `request` as it is and return the response, its body still on the wire."""

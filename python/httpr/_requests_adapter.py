@@ -14,8 +14,9 @@ import threading
 from typing import TYPE_CHECKING, Any, Iterator
 
 from ._exceptions import HTTPError as _HTTPError
-from ._httpr import Client, Limits, Retry, Timeout
+from ._httpr import Client, Limits, Timeout
 from ._httpx_transport import require
+from ._transports import network_settings
 
 if TYPE_CHECKING:
     import requests
@@ -133,24 +134,18 @@ class RequestsAdapter(_AdapterBase):
 
     def __init__(self, max_retries: int = 0, http2: bool = False, limits: Limits | None = None, trust_env: bool = True) -> None:
         super().__init__()
-        self._settings: dict[str, Any] = {
-            "retries": Retry(total=max_retries, status_forcelist=[], allowed_methods=[]) if max_retries else None,
-            "http2": http2,
-            "trust_env": trust_env,
-            "follow_redirects": False,
-            "cookie_store": False,
-        }
-        if limits is not None:
-            self._settings["limits"] = limits
+        self._options = (trust_env, http2, limits, max_retries)
         self._clients: dict[tuple[Any, ...], Client] = {}
         self._lock = threading.Lock()
 
     def _client(self, verify: Any, cert: Any, proxy: str | None) -> Client:
-        key = (verify if isinstance(verify, (bool, str)) else id(verify), cert if not isinstance(cert, list) else tuple(cert), proxy)
+        cert = tuple(cert) if isinstance(cert, list) else cert
+        key = (verify if isinstance(verify, (bool, str)) else id(verify), cert, proxy)
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                client = Client(verify=verify, cert=tuple(cert) if isinstance(cert, list) else cert, proxy=proxy, **self._settings)
+                trust_env, http2, limits, retries = self._options
+                client = Client(**network_settings(verify, cert, trust_env, True, http2, limits, proxy, retries))
                 self._clients[key] = client
             return client
 

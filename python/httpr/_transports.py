@@ -84,58 +84,33 @@ class AsyncBaseTransport:
 _FRAMING = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 
 
-class _NetworkSettings:
-    """httpx's `HTTPTransport(...)` arguments as the settings of the client that sends."""
-
-    def __init__(
-        self,
-        verify: Any,
-        cert: Any,
-        trust_env: bool,
-        http1: bool,
-        http2: bool,
-        limits: Limits | None,
-        proxy: str | None,
-        uds: str | None,
-        local_address: str | None,
-        retries: int,
-        socket_options: Any,
-    ) -> None:
-        for name, value in (("uds", uds), ("local_address", local_address), ("socket_options", socket_options)):
-            if value is not None:
-                raise NotImplementedError(f"HTTPTransport({name}=...) is not supported by httpr")
+def network_settings(
+    verify: Any, cert: Any, trust_env: bool, http1: bool, http2: bool, limits: Limits | None, proxy: str | None, retries: int
+) -> dict[str, Any]:
+    """httpx's transport arguments as the settings of the httpr client that sends for it."""
+    settings: dict[str, Any] = {
+        "verify": verify,
+        "cert": cert,
+        "trust_env": trust_env,
+        "http1": http1,
+        "http2": http2,
+        "proxy": proxy,
         # httpx retries connection failures only (ConnectError, ConnectTimeout).
-        retry = Retry(total=retries, status_forcelist=[], allowed_methods=[]) if retries else None
-        self.kwargs: dict[str, Any] = {
-            "verify": verify,
-            "cert": cert,
-            "trust_env": trust_env,
-            "http1": http1,
-            "http2": http2,
-            "proxy": proxy,
-            "retries": retry,
-            "follow_redirects": False,  # the outer client's job, as with httpx transports
-            "cookie_store": False,
-        }
-        if limits is not None:
-            self.kwargs["limits"] = limits
-
-    @staticmethod
-    def request_args(request: Request) -> dict[str, Any]:
-        headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() not in _FRAMING]
-        content = request.content
-        t = request.extensions.get("timeout")
-        # The sending client's timeouts (httpx passes them the same way); 30 s without them.
-        timeout: Any = Timeout(connect=t["connect"], read=t["read"], write=t["write"], pool=t["pool"]) if t else 30
-        return {"headers": headers, "content": content if content else None, "timeout": timeout}
+        "retries": Retry(total=retries, status_forcelist=[], allowed_methods=[]) if retries else None,
+        "follow_redirects": False,  # the outer client's job, as with httpx transports
+        "cookie_store": False,
+    }
+    if limits is not None:
+        settings["limits"] = limits
+    return settings
 
 
-class HTTPTransport(BaseTransport):
-    """httpx's network transport: `transport=httpr.HTTPTransport(retries=3, proxy=...)` or a
-    value in `mounts=`. Each one keeps its own connection pool with these settings (TLS,
-    proxy, HTTP versions, limits, connect retries) and sends exactly one request per call:
-    redirects, cookies and auth stay with the client that uses it. `uds`, `local_address`
-    and `socket_options` are not supported (NotImplementedError)."""
+class NetworkTransport:
+    """What httpx's network transports share: the `HTTPTransport(...)` arguments, and an httpr
+    client (`client_class`) with those settings that sends one request per call.
+    `uds`, `local_address` and `socket_options` are not supported (NotImplementedError)."""
+
+    client_class: Any = Client
 
     def __init__(
         self,
@@ -151,40 +126,43 @@ class HTTPTransport(BaseTransport):
         retries: int = 0,
         socket_options: Any = None,
     ) -> None:
-        self._settings = _NetworkSettings(verify, cert, trust_env, http1, http2, limits, proxy, uds, local_address, retries, socket_options)
-        self._client = Client(**self._settings.kwargs)
+        for name, value in (("uds", uds), ("local_address", local_address), ("socket_options", socket_options)):
+            if value is not None:
+                raise NotImplementedError(f"{type(self).__name__}({name}=...) is not supported by httpr")
+        self._client = self.client_class(**network_settings(verify, cert, trust_env, http1, http2, limits, proxy, retries))
+
+
+def _request_args(request: Request) -> dict[str, Any]:
+    headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() not in _FRAMING]
+    content = request.content
+    t = request.extensions.get("timeout")
+    # The sending client's timeouts (httpx passes them the same way); 30 s without them.
+    timeout: Any = Timeout(connect=t["connect"], read=t["read"], write=t["write"], pool=t["pool"]) if t else 30
+    return {"headers": headers, "content": content if content else None, "timeout": timeout}
+
+
+class HTTPTransport(NetworkTransport, BaseTransport):
+    """httpx's network transport: `transport=httpr.HTTPTransport(retries=3, proxy=...)` or a
+    value in `mounts=`. Each one keeps its own connection pool with these settings (TLS,
+    proxy, HTTP versions, limits, connect retries) and sends exactly one request per call:
+    redirects, cookies and auth stay with the client that uses it."""
 
     def handle_request(self, request: Request) -> Response:
         """Send the request over the network and return the whole response."""
-        return self._client.request(request.method, str(request.url), **self._settings.request_args(request))
+        return self._client.request(request.method, str(request.url), **_request_args(request))  # type: ignore[no-any-return]
 
     def close(self) -> None:
         self._client.close()
 
 
-class AsyncHTTPTransport(AsyncBaseTransport):
+class AsyncHTTPTransport(NetworkTransport, AsyncBaseTransport):
     """The AsyncClient flavour of `HTTPTransport` (same arguments)."""
 
-    def __init__(
-        self,
-        verify: Any = True,
-        cert: Any = None,
-        trust_env: bool = True,
-        http1: bool = True,
-        http2: bool = False,
-        limits: Limits | None = None,
-        proxy: str | None = None,
-        uds: str | None = None,
-        local_address: str | None = None,
-        retries: int = 0,
-        socket_options: Any = None,
-    ) -> None:
-        self._settings = _NetworkSettings(verify, cert, trust_env, http1, http2, limits, proxy, uds, local_address, retries, socket_options)
-        self._client = AsyncClient(**self._settings.kwargs)
+    client_class = AsyncClient
 
     async def handle_async_request(self, request: Request) -> Response:
         """Send the request over the network and return the whole response."""
-        return await self._client.request(request.method, str(request.url), **self._settings.request_args(request))
+        return await self._client.request(request.method, str(request.url), **_request_args(request))  # type: ignore[no-any-return]
 
     async def aclose(self) -> None:
         await self._client.aclose()

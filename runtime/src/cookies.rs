@@ -41,6 +41,18 @@ impl Jar {
         store.iter_unexpired().map(|c| (c.name().to_owned(), c.value().to_owned())).collect()
     }
 
+    /// Store cookies by `(name, value, domain, path)` (an `httpr.Cookies` jar's records), to be
+    /// sent where that domain and path match, as if the domain had set them.
+    pub fn seed(&self, records: &[(String, String, String, String)]) {
+        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, value, domain, path) in records {
+            let host = domain.trim_start_matches('.');
+            let Ok(url) = Url::parse(&format!("http://{host}/")) else { continue };
+            let path = if path.is_empty() { "/" } else { path.as_str() };
+            let _ = store.parse(&format!("{name}={value}; Domain={host}; Path={path}"), &url);
+        }
+    }
+
     pub fn clear(&self) {
         self.store.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }

@@ -23,7 +23,7 @@ pub trait Chunks: Send + Sync + fmt::Debug {
     /// The next chunk (None at the end). May block briefly (a file read).
     fn next_chunk(&self) -> Result<Option<Bytes>>;
     /// The total length, when known up front (then it is sent as Content-Length).
-    fn len(&self) -> Option<u64>;
+    fn size(&self) -> Option<u64>;
     /// The next chunk without blocking, for a source fed from elsewhere (an async iterator
     /// pumped by the event loop). Sources that read in place answer at once.
     fn poll_chunk(&self, _cx: &mut Context<'_>) -> Poll<Result<Option<Bytes>>> {
@@ -45,7 +45,7 @@ pub struct Upload {
 
 impl fmt::Debug for Upload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Upload({} segments, {:?} bytes)", self.segments.len(), self.len())
+        write!(f, "Upload({} segments, {:?} bytes)", self.segments.len(), self.size())
     }
 }
 
@@ -55,10 +55,10 @@ impl Upload {
     }
 
     /// The total length, if every source knows its own.
-    pub fn len(&self) -> Option<u64> {
+    pub fn size(&self) -> Option<u64> {
         self.segments.iter().try_fold(0u64, |n, s| match s {
             Segment::Bytes(b) => Some(n + b.len() as u64),
-            Segment::Source(c) => c.len().map(|l| n + l),
+            Segment::Source(c) => c.size().map(|l| n + l),
         })
     }
 
@@ -175,7 +175,7 @@ impl Chunks for PathChunks {
         buf.truncate(n);
         Ok(Some(Bytes::from(buf)))
     }
-    fn len(&self) -> Option<u64> {
+    fn size(&self) -> Option<u64> {
         self.len
     }
 }
@@ -193,7 +193,7 @@ mod tests {
         std::fs::write(&p, &data).unwrap();
         let src = Arc::new(PathChunks::open(&p.to_string_lossy(), "f").unwrap());
         let up = Upload::new(vec![Segment::Bytes(Bytes::from_static(b"<")), Segment::Source(src), Segment::Bytes(Bytes::from_static(b">"))]);
-        assert_eq!(up.len(), Some(data.len() as u64 + 2));
+        assert_eq!(up.size(), Some(data.len() as u64 + 2));
         for _ in 0..2 {
             let all = up.read_all().unwrap();
             assert_eq!(all.len(), data.len() + 2);

@@ -485,3 +485,37 @@ impl<'a, 'py> FromPyObject<'a, 'py> for ProxyMap {
         Ok(ProxyMap(out))
     }
 }
+
+/// `cookies=`: a mapping or pairs (sent to every host), or an `httpr.Cookies` jar, whose
+/// records with a domain go only where their domain and path match (as httpx's jar does).
+pub struct CookieArg {
+    /// Sent everywhere: plain pairs, and a jar's records without a domain.
+    pub pairs: Vec<(String, String)>,
+    /// A jar's domain-bound records: `(name, value, domain, path)`.
+    pub scoped: Vec<(String, String, String, String)>,
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for CookieArg {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.hasattr("records")? && obj.hasattr("for_url")? {
+            let records: Vec<(String, String, String, String)> = obj.call_method0("records")?.extract()?;
+            let (open, scoped): (Vec<_>, Vec<_>) = records.into_iter().partition(|r| r.2.is_empty());
+            return Ok(CookieArg { pairs: open.into_iter().map(|(n, v, _, _)| (n, v)).collect(), scoped });
+        }
+        Ok(CookieArg { pairs: obj.extract::<StrPairs>()?.0, scoped: Vec::new() })
+    }
+}
+
+impl CookieArg {
+    /// The pairs to send to `url`: every unscoped one, and the scoped ones that match it.
+    pub fn for_url(self, url: &url::Url) -> Vec<(String, String)> {
+        let mut out = self.pairs;
+        if !self.scoped.is_empty() {
+            let jar = crate::cookies::Jar::default();
+            jar.seed(&self.scoped);
+            out.extend(jar.matching(url));
+        }
+        out
+    }
+}

@@ -32,7 +32,7 @@ pub struct ClientArgs {
     pub auth_bearer: Option<String>,
     pub params: Option<Pairs>,
     pub headers: Option<StrPairs>,
-    pub cookies: Option<StrPairs>,
+    pub cookies: Option<super::args::CookieArg>,
     pub cookie_store: bool,
     pub referer: bool,
     pub proxy: Option<String>,
@@ -72,7 +72,7 @@ pub struct AsyncArgs {
 pub struct RequestKwargs {
     pub params: Option<Pairs>,
     pub headers: Option<StrPairs>,
-    pub cookies: Option<StrPairs>,
+    pub cookies: Option<super::args::CookieArg>,
     pub auth: Option<Auth>,
     pub auth_bearer: Option<String>,
     pub timeout: TimeoutArg,
@@ -129,7 +129,7 @@ impl ClientArgs {
             return Err(Error::value("http2=True and http1_only=True contradict each other").into());
         }
         let tls = super::tls_args::resolve(self.verify, self.ca_cert_file.take(), self.cert.take(), self.client_pem.as_deref(), self.client_pem_data.take())?;
-        let mut cookies = self.cookies.map(|c| c.0).unwrap_or_default();
+        let mut cookies = self.cookies.map(|c| c.pairs).unwrap_or_default();
         let headers = split_cookie_header(self.headers.map(|h| h.0).unwrap_or_default(), &mut cookies);
         let env_proxies = std::sync::Arc::new(if self.trust_env { crate::proxy::EnvProxies::from_env() } else { Default::default() });
         let proxy_map = match self.proxies {
@@ -187,7 +187,8 @@ impl ClientArgs {
 impl RequestKwargs {
     /// Convert while holding the GIL (JSON is serialised here), so the request itself can
     /// run with the GIL released.
-    fn into_options(self, py: Python<'_>, settings: &ClientSettings, auth_flow: bool) -> PyResult<RequestOptions> {
+    /// `url`: where the request goes (a jar given as `cookies=` sends what matches it).
+    fn into_options(self, py: Python<'_>, settings: &ClientSettings, url: &url::Url, auth_flow: bool) -> PyResult<RequestOptions> {
         if let Some(super::args::Content::AsyncStream(_, Some(_))) = &self.content {
             // Nothing would feed it: only AsyncClient's request methods pump an async iterator.
             return Err(pyo3::exceptions::PyTypeError::new_err("content as an async iterator needs AsyncClient (request methods and stream()); pass bytes or a sync iterator here"));
@@ -210,7 +211,7 @@ impl RequestKwargs {
         Ok(RequestOptions {
             params: self.params.map(|p| p.0),
             headers: self.headers.map(|h| h.0),
-            cookies: self.cookies.map(|c| c.0),
+            cookies: self.cookies.map(|c| c.for_url(url)),
             auth: self.auth.and_then(|a| a.split().0),
             auth_bearer: self.auth_bearer,
             timeout: self.timeout.0,
@@ -227,7 +228,10 @@ impl RequestKwargs {
 
 /// `flow`: the auth flow the request will run under, if any.
 fn prepare(py: Python<'_>, state: &crate::client::State, method: &str, url: &str, kw: RequestKwargs, flow: &Option<Py<PyAny>>) -> PyResult<request::Prepared> {
-    let opts = kw.into_options(py, &state.settings, flow.is_some())?;
+    // The URL as the request will go (base_url joined), for a cookie jar's matching; a bad
+    // one is reported by request::prepare below.
+    let target = crate::url_util::resolve(state.settings.base_url.as_ref(), url).unwrap_or_else(|_| url::Url::parse("http://invalid/").expect("static URL"));
+    let opts = kw.into_options(py, &state.settings, &target, flow.is_some())?;
     Ok(request::prepare(&state.settings, method, url, opts).map_err(|e| e.for_request(method, url))?)
 }
 
@@ -288,11 +292,15 @@ impl Client {
         let (basic, flow) = args.auth.take().map(Auth::split).unwrap_or((None, None));
         args.auth = basic.map(|(u, p)| Auth::Basic(u, p));
         let views = super::session_views::SessionViews::default();
+        let scoped = args.cookies.as_mut().map(|c| std::mem::take(&mut c.scoped)).unwrap_or_default();
         *views.cert.lock().unwrap_or_else(|p| p.into_inner()) = args.cert.as_mut().and_then(|c| c.1.take());
         let (settings, hooks) = args.into_settings(asynchronous)?;
         let slot = HookSlot::default();
         slot.set(hooks);
-        Ok(Client { core: crate::client::Client::new(settings)?, limit: None, hooks: slot, auth_flow: RwLock::new(flow), views })
+        let core = crate::client::Client::new(settings)?;
+        // A jar's domain-bound cookies go into the cookie store, matched per request.
+        core.jar().seed(&scoped);
+        Ok(Client { core, limit: None, hooks: slot, auth_flow: RwLock::new(flow), views })
     }
 
     pub fn new_async(args: ClientArgs, extra: AsyncArgs) -> PyResult<Self> {
@@ -545,10 +553,11 @@ impl Client {
         let explicit = self.core.settings().cookies;
         crate::cookies::merge(&[&self.core.jar().all(), &explicit])
     }
-    pub fn set_cookies(&self, value: StrPairs) -> PyResult<()> {
+    pub fn set_cookies(&self, value: super::args::CookieArg) -> PyResult<()> {
         self.core.jar().clear();
+        self.core.jar().seed(&value.scoped);
         Ok(self.core.update(false, |s| {
-            s.cookies = value.0;
+            s.cookies = value.pairs;
             Ok(())
         })?)
     }

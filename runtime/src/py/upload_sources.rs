@@ -74,9 +74,20 @@ impl Chunks for PyFileChunks {
             Ok((!chunk.is_empty()).then_some(chunk))
         })
     }
-    fn len(&self) -> Option<u64> {
+    fn size(&self) -> Option<u64> {
         self.len
     }
+}
+
+/// A one-shot source's rewind: fine before the first attempt, StreamConsumed after it.
+fn read_once(started: &AtomicBool, what: &str) -> Result<()> {
+    if started.swap(true, Ordering::AcqRel) {
+        return Err(Error::new(
+            ErrorKind::StreamConsumed,
+            format!("content= was {what}: the first attempt read it, so it cannot be sent again for a redirect or retry (pass bytes to allow that)"),
+        ));
+    }
+    Ok(())
 }
 
 /// `content=` an iterator or generator of bytes: sent chunked, read once.
@@ -94,13 +105,7 @@ impl PyIterChunks {
 
 impl Chunks for PyIterChunks {
     fn rewind(&self) -> Result<()> {
-        if self.started.swap(true, Ordering::AcqRel) {
-            return Err(Error::new(
-                ErrorKind::StreamConsumed,
-                "content= was an iterator: the first attempt read it, so it cannot be sent again for a redirect or retry (pass bytes to allow that)",
-            ));
-        }
-        Ok(())
+        read_once(&self.started, "an iterator")
     }
     fn next_chunk(&self) -> Result<Option<Bytes>> {
         Python::attach(|py| {
@@ -112,7 +117,7 @@ impl Chunks for PyIterChunks {
             }
         })
     }
-    fn len(&self) -> Option<u64> {
+    fn size(&self) -> Option<u64> {
         None
     }
 }
@@ -138,13 +143,7 @@ impl ChannelChunks {
 
 impl Chunks for ChannelChunks {
     fn rewind(&self) -> Result<()> {
-        if self.started.swap(true, Ordering::AcqRel) {
-            return Err(Error::new(
-                ErrorKind::StreamConsumed,
-                "content= was an async iterator: the first attempt read it, so it cannot be sent again for a redirect or retry (pass bytes to allow that)",
-            ));
-        }
-        Ok(())
+        read_once(&self.started, "an async iterator")
     }
     fn next_chunk(&self) -> Result<Option<Bytes>> {
         Err(Error::new(ErrorKind::TypeError, "content= as an async iterator needs AsyncClient"))
@@ -154,7 +153,7 @@ impl Chunks for ChannelChunks {
         // The pump closing the channel is the end of the body.
         rx.poll_recv(cx).map(|item| item.transpose())
     }
-    fn len(&self) -> Option<u64> {
+    fn size(&self) -> Option<u64> {
         None
     }
 }

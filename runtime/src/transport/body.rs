@@ -47,7 +47,7 @@ impl ReqBody {
 
     /// A body read while it is sent.
     pub fn streamed(upload: &crate::upload::Upload, phase: &Arc<ConnectPhase>) -> Self {
-        ReqBody::Streamed(Box::new(Streamed { reader: upload.reader(), len: upload.len(), phase: phase.clone() }))
+        ReqBody::Streamed(Box::new(Streamed { reader: upload.reader(), len: upload.size(), phase: phase.clone() }))
     }
 
     /// Whether sending it is tracked (it is large, or streamed).
