@@ -14,6 +14,7 @@ use super::awaitable::awaitable;
 use super::errors::exception_class;
 use super::headers::Headers;
 use super::hooks::{HookArg, HookSlot, Hooks};
+use super::interrupt::interruptible;
 use super::registry::Wrapped;
 use super::response::Response;
 use super::stream::StreamingResponse;
@@ -260,8 +261,8 @@ fn send_sync(py: Python<'_>, state: Arc<crate::client::State>, jar: Arc<Jar>, pr
 
 fn execute_sync(py: Python<'_>, state: Arc<crate::client::State>, jar: Arc<Jar>, prepared: request::Prepared) -> PyResult<crate::response::ResponseData> {
     let data = match state.sync_driver() {
-        Driver::Local => py.detach(|| crate::rt::block_on(crate::client::Client::execute(state, jar, prepared, Driver::Local, Some(super::bytes::body_buffer))))?,
-        Driver::Shared => py.detach(|| crate::rt::shared().block_on(crate::client::Client::execute(state, jar, prepared, Driver::Shared, None)))?,
+        Driver::Local => py.detach(|| crate::rt::block_on(interruptible(crate::client::Client::execute(state, jar, prepared, Driver::Local, Some(super::bytes::body_buffer)))))??,
+        Driver::Shared => py.detach(|| crate::rt::shared().block_on(interruptible(crate::client::Client::execute(state, jar, prepared, Driver::Shared, None))))??,
     };
     Ok(data)
 }
@@ -729,7 +730,7 @@ fn stream_prepared(
         // per chunk. The stream keeps that runtime for reading the body.
         let rt = crate::rt::Handle::new(state.sync_driver() == Driver::Shared);
         let driver = if matches!(rt, crate::rt::Handle::Shared(_)) { Driver::Shared } else { Driver::Local };
-        let head = py.detach(|| rt.block_on(crate::client::Client::send(&state, &jar, prepared, driver)))?;
+        let head = py.detach(|| rt.block_on(interruptible(crate::client::Client::send(&state, &jar, prepared, driver))))??;
         super::registry::wrap(py, StreamingResponse::from_head(head, rt, read_on_access))
     };
     let response = match flow {

@@ -15,6 +15,7 @@ pub mod extras;
 pub mod functions;
 pub mod guard;
 pub mod head;
+pub mod interrupt;
 pub mod headers;
 pub mod hooks;
 pub mod json;

@@ -70,8 +70,8 @@ impl Body {
     }
 
     /// `next` from sync code, with the GIL released while waiting.
-    pub fn next_blocking(&self, py: Python<'_>) -> Result<Option<Bytes>> {
-        py.detach(|| self.0.rt.block_on(self.next()))
+    pub fn next_blocking(&self, py: Python<'_>) -> PyResult<Option<Bytes>> {
+        Ok(py.detach(|| self.0.rt.block_on(super::interrupt::interruptible(self.next())))??)
     }
 
     /// The rest of the body in one buffer.
@@ -107,7 +107,7 @@ impl Body {
     }
 
     /// The next piece `pieces` assembles from this body, reading chunks as needed.
-    pub fn next_piece_blocking<A: Assemble>(&self, py: Python<'_>, pieces: &Mutex<A>) -> Result<Option<A::Out>> {
+    pub fn next_piece_blocking<A: Assemble>(&self, py: Python<'_>, pieces: &Mutex<A>) -> PyResult<Option<A::Out>> {
         loop {
             if let Some(ready) = lock(pieces).ready() {
                 return Ok(ready);
@@ -146,7 +146,7 @@ impl Body {
     /// for `content`.
     pub fn read_blocking(&self, py: Python<'_>, head: &StreamHead) -> PyResult<Py<PyBytes>> {
         self.check_fresh()?;
-        let body = py.detach(|| self.0.rt.block_on(self.read_rest()))?;
+        let body = py.detach(|| self.0.rt.block_on(super::interrupt::interruptible(self.read_rest())))??;
         let _ = head.read_body.set(body.clone());
         Ok(super::bytes::from_pieces(py, &[&body])?.unbind())
     }
