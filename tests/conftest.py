@@ -6,6 +6,8 @@
   requests that reached the server for exactly that URL.
 * ``refused_url``: a URL on a 127.0.0.1 port nothing listens on.
 * ``no_proxy_env``: clears every proxy variable for a test; ``proxy``: a recording HTTP proxy.
+* ``certs`` / ``tls_server``: a throw-away PKI and an HTTPS echo server using it (modules
+  that need their own define fixtures of the same names).
 * an autouse guard that fails (or, as a last resort, aborts) a test that hangs.
 """
 
@@ -26,7 +28,7 @@ import pytest
 from production_servers import ProdServer
 from servers import LocalServer
 from stream_server import MODES, Mode
-from tls_servers import HttpProxy
+from tls_servers import Certs, EchoServer, HttpProxy, make_certs
 
 #: A test running longer than this fails with an exception raised from SIGALRM.
 HANG_FAIL_SECONDS = 30
@@ -139,3 +141,16 @@ def proxy() -> Iterator[HttpProxy]:
     """A real HTTP proxy on 127.0.0.1 that records the destinations it carried."""
     with HttpProxy() as p:
         yield p
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    """A throw-away CA, a server certificate for 127.0.0.1/localhost and a client identity."""
+    return make_certs(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture(scope="module")
+def tls_server(certs: Certs) -> Iterator[EchoServer]:
+    """An HTTPS echo server presenting the ``certs`` server certificate."""
+    with EchoServer(certs.server_context()) as server:
+        yield server

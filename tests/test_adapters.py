@@ -17,23 +17,12 @@ import requests
 
 import httpr
 from production_servers import ProdServer
-from tls_servers import Certs, EchoServer, HttpProxy, make_certs
+from tls_servers import Certs, EchoServer, HttpProxy
 
 
 @pytest.fixture(scope="module")
 def one() -> Iterator[ProdServer]:
     with ProdServer("127.0.0.1") as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp("adapter-certs"))
-
-
-@pytest.fixture(scope="module")
-def tls_server(certs: Certs) -> Iterator[EchoServer]:
-    with EchoServer(certs.server_context()) as server:
         yield server
 
 

@@ -14,23 +14,12 @@ import pytest
 import httpr
 import httpr as requests
 from behaviour_servers import BehaviourServer
-from tls_servers import CLIENT_CN, Certs, EchoServer, make_certs
+from tls_servers import CLIENT_CN, Certs, EchoServer
 
 
 @pytest.fixture(scope="module")
 def srv() -> Iterator[BehaviourServer]:
     with BehaviourServer("127.0.0.1") as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp("dropin-requests-certs"))
-
-
-@pytest.fixture(scope="module")
-def tls_server(certs: Certs) -> Iterator[EchoServer]:
-    with EchoServer(certs.server_context()) as server:
         yield server
 
 

@@ -7,7 +7,6 @@ scheme, on the session and the module functions), ``hooks=``, and ``session.prox
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,20 +14,9 @@ import pytest
 import httpr
 import httpr as requests
 from production_servers import ProdServer
-from tls_servers import Certs, EchoServer, HttpProxy, make_certs
+from tls_servers import Certs, EchoServer, HttpProxy
 
 pytestmark = pytest.mark.usefixtures("no_proxy_env")
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp("dropin-session-certs"))
-
-
-@pytest.fixture(scope="module")
-def tls_server(certs: Certs) -> Iterator[EchoServer]:
-    with EchoServer(certs.server_context()) as server:
-        yield server
 
 
 def dest(server: ProdServer) -> str:

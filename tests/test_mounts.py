@@ -6,27 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-import httpr
 import httpr as httpx
 from production_servers import ProdServer
-from tls_servers import Certs, EchoServer, HttpProxy, make_certs
+from tls_servers import Certs, EchoServer, HttpProxy
 
 pytestmark = pytest.mark.usefixtures("no_proxy_env")
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp("mounts-certs"))
-
-
-@pytest.fixture(scope="module")
-def tls_server(certs: Certs) -> Iterator[EchoServer]:
-    with EchoServer(certs.server_context()) as server:
-        yield server
 
 
 def answer(text: str) -> httpx.MockTransport:
