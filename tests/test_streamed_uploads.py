@@ -196,3 +196,17 @@ def test_async_iterator_with_a_mock_transport() -> None:
             return (await client.post("http://mock.test/", content=produce())).content
 
     assert asyncio.run(main()) == b"mock-body"
+
+
+def test_a_read_iterator_body_is_not_retried(srv: Any, uid: str) -> None:
+    # A retry would need the body again: a generator cannot give it, so the outcome stays.
+    retry = httpr.Retry(total=2, backoff_factor=0, backoff_jitter=0)
+    with httpr.Client(retries=retry) as client:
+        r = client.put(srv.url(f"/flaky/gen-{uid}?fail=1"), content=iter([b"one-shot"]))
+        assert r.status_code == 503
+        assert len([s for s in srv.seen("/flaky") if s.path.endswith(f"gen-{uid}")]) == 1
+        # Bytes (and files that can seek) are resent as before.
+        r = client.put(srv.url(f"/flaky/bytes-{uid}?fail=1"), content=b"again")
+        assert r.status_code == 200 and r.text == "ok after 2"
+        r = client.put(srv.url(f"/flaky/file-{uid}?fail=1"), files={"f": Recording(b"file")})
+        assert r.status_code == 200

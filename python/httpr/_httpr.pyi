@@ -708,7 +708,7 @@ class Timeout:
 
 @disjoint_base
 class Retry:
-    """When and how to retry (names as in urllib3's `Retry`). Connection failures (nothing reached the server) are retried for every method; read failures and responses whose status is in `status_forcelist` only for `allowed_methods`. When retries run out the last error is raised, or the last response returned. A streamed body (an iterator given as `content=`, an unseekable file) cannot be resent: a retry that needs it raises StreamConsumed."""
+    """When and how to retry (names as in urllib3's `Retry`). Connection failures (nothing reached the server) are retried for every method; read failures and responses whose status is in `status_forcelist` only for `allowed_methods`. When retries run out the last error is raised, or the last response returned. A streamed body that was read (an iterator given as `content=`, an unseekable file) cannot be resent, so that request is not retried: its error or response is returned."""
 
     def __new__(cls, total: int = 3, backoff_factor: float = 0.5, backoff_max: float = 120.0, backoff_jitter: float = 0.1, status_forcelist: Sequence[int] | None = None, allowed_methods: Sequence[str] | None = None, respect_retry_after_header: bool = True) -> Self: ...
 

@@ -266,6 +266,8 @@ async fn send_retrying(state: &State, jar: &Jar, p: Prepared, driver: Driver) ->
         let this = this.ok_or_else(|| Error::new(ErrorKind::RequestError, "internal: request already sent"))?;
         // Boxed: the redirect loop's state is large, and this one is moved around whole.
         let attempt = Box::pin(send_redirects(state, jar, this, driver)).await;
+        // A streamed body the attempt read (an iterator) cannot go again: keep its outcome.
+        let left = left.filter(|_| p.as_ref().and_then(|p| p.body.as_ref()).and_then(|b| b.upload.as_ref()).is_none_or(|u| u.replayable()));
         let wait = match (left, &attempt) {
             (Some(pol), Err(e)) if pol.retries_error(e, &method) => pol.wait(retries + 1, None),
             (Some(pol), Ok(h)) if pol.retries_status(h.response.status, &method) => pol.wait(retries + 1, Some(&h.response.headers)),

@@ -29,6 +29,10 @@ pub trait Chunks: Send + Sync + fmt::Debug {
     fn poll_chunk(&self, _cx: &mut Context<'_>) -> Poll<Result<Option<Bytes>>> {
         Poll::Ready(self.next_chunk())
     }
+    /// Whether `rewind` would succeed now (a one-shot source that was read cannot).
+    fn can_rewind(&self) -> bool {
+        true
+    }
 }
 
 #[derive(Clone)]
@@ -59,6 +63,14 @@ impl Upload {
         self.segments.iter().try_fold(0u64, |n, s| match s {
             Segment::Bytes(b) => Some(n + b.len() as u64),
             Segment::Source(c) => c.size().map(|l| n + l),
+        })
+    }
+
+    /// Whether another attempt can send it again (every source can rewind).
+    pub fn replayable(&self) -> bool {
+        self.segments.iter().all(|s| match s {
+            Segment::Bytes(_) => true,
+            Segment::Source(c) => c.can_rewind(),
         })
     }
 

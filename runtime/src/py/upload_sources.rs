@@ -67,6 +67,9 @@ impl Chunks for PyFileChunks {
             None => Ok(()),
         }
     }
+    fn can_rewind(&self) -> bool {
+        self.start.is_some() || !self.started.load(Ordering::Acquire)
+    }
     fn next_chunk(&self) -> Result<Option<Bytes>> {
         Python::attach(|py| {
             let data = self.file.bind(py).call_method1("read", (CHUNK,)).map_err(|e| failed(py, e, &self.what()))?;
@@ -107,6 +110,9 @@ impl Chunks for PyIterChunks {
     fn rewind(&self) -> Result<()> {
         read_once(&self.started, "an iterator")
     }
+    fn can_rewind(&self) -> bool {
+        !self.started.load(Ordering::Acquire)
+    }
     fn next_chunk(&self) -> Result<Option<Bytes>> {
         Python::attach(|py| {
             let it = self.iter.bind(py);
@@ -144,6 +150,9 @@ impl ChannelChunks {
 impl Chunks for ChannelChunks {
     fn rewind(&self) -> Result<()> {
         read_once(&self.started, "an async iterator")
+    }
+    fn can_rewind(&self) -> bool {
+        !self.started.load(Ordering::Acquire)
     }
     fn next_chunk(&self) -> Result<Option<Bytes>> {
         Err(Error::new(ErrorKind::TypeError, "content= as an async iterator needs AsyncClient"))
