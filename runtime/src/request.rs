@@ -132,15 +132,14 @@ pub fn prepare(settings: &ClientSettings, method: &str, url: &str, opts: Request
     if let Some(h) = &opts.headers {
         // A request header replaces the client's of that name; repeating a name in the
         // request's own list sends each value (as httpx does).
-        let mut seen: Vec<http::HeaderName> = Vec::new();
-        for (k, v) in h {
+        // (Request header lists are short: looking back costs less than a set.)
+        for (i, (k, v)) in h.iter().enumerate() {
             let name = config::header_name(k)?;
             let value = config::header_value(k, v)?;
-            if seen.contains(&name) {
+            if h[..i].iter().any(|(earlier, _)| earlier.eq_ignore_ascii_case(k)) {
                 headers.append(name, value);
             } else {
-                headers.insert(name.clone(), value);
-                seen.push(name);
+                headers.insert(name, value);
             }
         }
     }

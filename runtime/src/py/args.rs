@@ -508,13 +508,15 @@ impl<'a, 'py> FromPyObject<'a, 'py> for CookieArg {
 }
 
 impl CookieArg {
-    /// The pairs to send to `url`: every unscoped one, and the scoped ones that match it.
-    pub fn for_url(self, url: &url::Url) -> Vec<(String, String)> {
+    /// The pairs to send to `url` (joined to `base`): every unscoped one, and the scoped ones
+    /// that match it. The URL is only parsed here when there are scoped ones (a bad URL is
+    /// reported by `request::prepare`, and matches none).
+    pub fn for_url(self, base: Option<&url::Url>, url: &str) -> Vec<(String, String)> {
         let mut out = self.pairs;
-        if !self.scoped.is_empty() {
+        if let (false, Ok(target)) = (self.scoped.is_empty(), crate::url_util::resolve(base, url)) {
             let jar = crate::cookies::Jar::default();
             jar.seed(&self.scoped);
-            out.extend(jar.matching(url));
+            out.extend(jar.matching(&target));
         }
         out
     }

@@ -188,8 +188,8 @@ impl ClientArgs {
 impl RequestKwargs {
     /// Convert while holding the GIL (JSON is serialised here), so the request itself can
     /// run with the GIL released.
-    /// `url`: where the request goes (a jar given as `cookies=` sends what matches it).
-    fn into_options(self, py: Python<'_>, settings: &ClientSettings, url: &url::Url, auth_flow: bool) -> PyResult<RequestOptions> {
+    /// `url`: the request's URL as given (a jar given as `cookies=` sends what matches it).
+    fn into_options(self, py: Python<'_>, settings: &ClientSettings, url: &str, auth_flow: bool) -> PyResult<RequestOptions> {
         if let Some(super::args::Content::AsyncStream(_, Some(_))) = &self.content {
             // Nothing would feed it: only AsyncClient's request methods pump an async iterator.
             return Err(pyo3::exceptions::PyTypeError::new_err("content as an async iterator needs AsyncClient (request methods and stream()); pass bytes or a sync iterator here"));
@@ -212,7 +212,7 @@ impl RequestKwargs {
         Ok(RequestOptions {
             params: self.params.map(|p| p.0),
             headers: self.headers.map(|h| h.0),
-            cookies: self.cookies.map(|c| c.for_url(url)),
+            cookies: self.cookies.map(|c| c.for_url(settings.base_url.as_ref(), url)),
             auth: self.auth.and_then(|a| a.split().0),
             auth_bearer: self.auth_bearer,
             timeout: self.timeout.0,
@@ -229,10 +229,7 @@ impl RequestKwargs {
 
 /// `flow`: the auth flow the request will run under, if any.
 fn prepare(py: Python<'_>, state: &crate::client::State, method: &str, url: &str, kw: RequestKwargs, flow: &Option<Py<PyAny>>) -> PyResult<request::Prepared> {
-    // The URL as the request will go (base_url joined), for a cookie jar's matching; a bad
-    // one is reported by request::prepare below.
-    let target = crate::url_util::resolve(state.settings.base_url.as_ref(), url).unwrap_or_else(|_| url::Url::parse("http://invalid/").expect("static URL"));
-    let opts = kw.into_options(py, &state.settings, &target, flow.is_some())?;
+    let opts = kw.into_options(py, &state.settings, url, flow.is_some())?;
     Ok(request::prepare(&state.settings, method, url, opts).map_err(|e| e.for_request(method, url))?)
 }
 
