@@ -10,6 +10,16 @@ if ! command -v valgrind >/dev/null; then
   $SUDO apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
 fi
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  # tests/test_docs_site.py checks the built docs site in a headless Chromium (it skips,
+  # saying why, only when these cannot be installed).
+  echo "== apt-get install chromium chromium-driver"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  { $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+    || echo "warning: chromium could not be installed; the docs browser check will skip"
+fi
 echo "== cargo test (runtime, codegen)"
 # insta finds snapshots from a compile-time path, which a test binary reused from another
 # checkout (shared target dir) gets wrong: name this checkout explicitly.
