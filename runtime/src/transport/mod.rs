@@ -19,6 +19,8 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 pub use body::{BodyError, ReqBody, Response};
 pub use connect::ConnectFailure;
 pub use h1::H1Error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub use h1::differential as h1_differential;
 
 use crate::config::ClientSettings;
 use crate::error::{Error, ErrorKind, Result};

@@ -13,25 +13,29 @@ use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
+mod chunked;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod differential;
+mod head;
+
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING, UPGRADE};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use http::header::{CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING, UPGRADE};
+use http::{HeaderMap, Method, Request, StatusCode, Uri, Version};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::body::ReqBody;
 use super::stream::Stream;
 use crate::error::ErrorKind;
-
-/// Headers a response may have before it is refused (as hyper's default).
-const MAX_HEADERS: usize = 100;
-/// The largest response head accepted (hyper's default read-buffer limit, which applied before).
-const MAX_HEAD: usize = 8192 + 4096 * 100;
+use chunked::Step;
+use head::{Framing, Parsed};
 /// The least and most a single read asks the socket for.
 const READ_MIN: usize = 16 * 1024;
 const READ_MAX: usize = 512 * 1024;
-/// An idle connection unused for this long is checked for a close by the server before
-/// reuse (one non-blocking peek); a close more recent than that could not have arrived.
+/// An idle connection unused for this long is checked for a close by the server before an
+/// idempotent request reuses it (one non-blocking peek); a more recent close is rare, and such
+/// a request is sent again when it meets one (`send`). Any other request always checks: a
+/// server may close right after its answer, and that request must not meet the close.
 const CHECK_AFTER: Duration = Duration::from_millis(1);
 
 /// Why an exchange failed.
@@ -52,6 +56,8 @@ impl H1Error {
         match self {
             H1Error::Write(_) => ErrorKind::WriteError,
             H1Error::Read(e) if e.kind() == std::io::ErrorKind::TimedOut => ErrorKind::ReadTimeout,
+            // TLS closed without close_notify: a cut, as hyper's path classifies it.
+            H1Error::Read(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => ErrorKind::RemoteProtocolError,
             H1Error::Read(_) => ErrorKind::ReadError,
             H1Error::Closed(_) | H1Error::Invalid(_) => ErrorKind::RemoteProtocolError,
         }
@@ -91,9 +97,22 @@ pub fn eligible(req: &Request<ReqBody>) -> bool {
         && !h.contains_key(UPGRADE)
 }
 
+/// What a connection runs over: a socket (`Stream`), or bytes in memory in the differential
+/// tests.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + Sized + 'static {
+    /// Take back a connection whose response ended cleanly, to pool it (or not).
+    fn checkin(pool: &Pool, conn: Conn<Self>);
+}
+
+impl Io for Stream {
+    fn checkin(pool: &Pool, conn: Conn<Self>) {
+        pool.checkin(conn)
+    }
+}
+
 /// A connection and its read buffer (bytes received but not yet consumed).
-struct Conn {
-    io: Stream,
+pub struct Conn<S = Stream> {
+    io: S,
     buf: BytesMut,
     host: Box<str>,
     port: u16,
@@ -119,7 +138,8 @@ impl Pool {
         Pool { idle: Mutex::new(Vec::new()), max_per_host: max_per_host.unwrap_or(usize::MAX), idle_timeout }
     }
 
-    fn checkout(&self, tls: bool, host: &str, port: u16) -> Option<Conn> {
+    /// `always_check`: peek even at a connection idle for less than `CHECK_AFTER`.
+    fn checkout(&self, tls: bool, host: &str, port: u16, always_check: bool) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         let me = std::thread::current().id();
         // A transport is per thread, but the slot of a thread that has exited is handed to
@@ -132,7 +152,7 @@ impl Pool {
             if self.idle_timeout.is_some_and(|t| quiet >= t) {
                 continue;
             }
-            if quiet >= CHECK_AFTER && !still_open(tcp_of(&c.conn.io)) {
+            if (always_check || quiet >= CHECK_AFTER) && !still_open(tcp_of(&c.conn.io)) {
                 continue;
             }
             return Some(c.conn);
@@ -198,11 +218,11 @@ fn still_open(tcp: &TcpStream) -> bool {
 }
 
 /// A response whose head has arrived.
-pub struct Head {
+pub struct Head<S = Stream> {
     pub status: StatusCode,
     pub version: Version,
     pub headers: HeaderMap,
-    pub body: Body,
+    pub body: Body<S>,
 }
 
 /// Send `req` over a pooled (or new) connection; resolves when the response head has arrived.
@@ -217,23 +237,18 @@ where
     let port = crate::proxy::port_of(&parts.uri);
     let tls = parts.uri.scheme_str() == Some("https");
     let wire = encode(&parts, body);
-    let close = asks_close(&parts.headers);
+    let close = head::asks_close(&parts.headers);
     let idempotent = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE);
     loop {
-        let (mut conn, reused) = match pool.checkout(tls, host, port) {
+        let (conn, reused) = match pool.checkout(tls, host, port, !idempotent) {
             Some(c) => (c, true),
             None => {
                 let io = connect(parts.uri.clone()).await.map_err(super::SendError::Connect)?;
                 (Conn { io, buf: BytesMut::new(), host: host.into(), port, owner: std::thread::current().id() }, false)
             }
         };
-        match exchange(&mut conn, &wire, &parts.method).await {
-            Ok((status, version, headers)) => {
-                let framing = framing(&parts.method, status, &headers)?;
-                let keep_alive = !close && version == Version::HTTP_11 && !asks_close(&headers) && !matches!(framing, Framing::Close);
-                let body = Body { conn: Some(conn), framing, keep_alive, pool: pool.clone() };
-                return Ok(Head { status, version, headers, body });
-            }
+        match respond(conn, &wire, &parts.method, close, pool).await {
+            Ok(head) => return Ok(head),
             // A pooled connection the server closed just before (or as) the request went out:
             // nothing was received, so an idempotent request is sent again on a new one.
             Err(Failure { error, answered: false }) if reused && idempotent => drop(error),
@@ -254,8 +269,19 @@ impl From<H1Error> for super::SendError {
     }
 }
 
-/// Write the request and read the response head (skipping 1xx interim responses).
-async fn exchange(conn: &mut Conn, wire: &[u8], method: &Method) -> Result<(StatusCode, Version, HeaderMap), Failure> {
+/// Send the request (`wire`) on `conn` and read the response head; the connection goes with
+/// the body, which it carries. `close`: the request asked the server to close.
+async fn respond<S: Io>(mut conn: Conn<S>, wire: &[u8], method: &Method, close: bool, pool: &Arc<Pool>) -> Result<Head<S>, Failure> {
+    let head = exchange(&mut conn, wire).await?;
+    let framing = head::framing(method, &head).map_err(|error| Failure { error, answered: true })?;
+    let keep_alive = !close && head::reusable(&head) && !matches!(framing, Framing::Close);
+    let Parsed { status, version, headers } = head;
+    Ok(Head { status, version, headers, body: Body { conn: Some(conn), framing, keep_alive, pool: pool.clone() } })
+}
+
+/// Write the request and read the response head, skipping interim (1xx) responses but a 101,
+/// which ends the exchange (as in hyper).
+async fn exchange<S: Io>(conn: &mut Conn<S>, wire: &[u8]) -> Result<Parsed, Failure> {
     let unanswered = |error| Failure { error, answered: false };
     // (A flush is needed for TLS, whose writes may stay buffered; for TCP it does nothing.)
     let sent = async {
@@ -267,13 +293,8 @@ async fn exchange(conn: &mut Conn, wire: &[u8], method: &Method) -> Result<(Stat
     loop {
         if !conn.buf.is_empty() {
             answered = true;
-            match parse_head(&mut conn.buf).map_err(|error| Failure { error, answered })? {
-                Some((status, _, _)) if status.is_informational() => {
-                    if status == StatusCode::SWITCHING_PROTOCOLS {
-                        return Err(Failure { error: H1Error::Invalid(format!("unexpected {status} to {method}")), answered });
-                    }
-                    continue;
-                }
+            match head::parse(&mut conn.buf).map_err(|error| Failure { error, answered })? {
+                Some(head) if head.status.is_informational() && head.status != StatusCode::SWITCHING_PROTOCOLS => continue,
                 Some(head) => return Ok(head),
                 None => {}
             }
@@ -286,7 +307,7 @@ async fn exchange(conn: &mut Conn, wire: &[u8], method: &Method) -> Result<(Stat
 }
 
 /// Read once from the socket into the connection's buffer, asking for about `want` bytes.
-async fn fill(conn: &mut Conn, want: usize) -> std::io::Result<usize> {
+async fn fill<S: Io>(conn: &mut Conn<S>, want: usize) -> std::io::Result<usize> {
     conn.buf.reserve(want.clamp(READ_MIN, READ_MAX));
     conn.io.read_buf(&mut conn.buf).await
 }
@@ -330,90 +351,15 @@ fn encode(parts: &http::request::Parts, body: ReqBody) -> Vec<u8> {
     out
 }
 
-/// Parse a complete response head off the front of `buf` (None: not all of it is here yet).
-fn parse_head(buf: &mut BytesMut) -> Result<Option<(StatusCode, Version, HeaderMap)>, H1Error> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut resp = httparse::Response::new(&mut slots);
-    let len = match resp.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) if buf.len() >= MAX_HEAD => return Err(H1Error::Invalid(format!("the response head is larger than {MAX_HEAD} bytes"))),
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(e) => return Err(H1Error::Invalid(format!("could not parse the response head: {e}"))),
-    };
-    let code = resp.code.unwrap_or_default();
-    let status = StatusCode::from_u16(code).map_err(|_| H1Error::Invalid(format!("invalid status code {code}")))?;
-    let version = if resp.version == Some(0) { Version::HTTP_10 } else { Version::HTTP_11 };
-    // Header values become slices of the head (no copy each): note where each one lies.
-    let base = buf.as_ptr() as usize;
-    let mut found: Vec<(HeaderName, usize, usize)> = Vec::with_capacity(resp.headers.len());
-    for h in resp.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| H1Error::Invalid(format!("invalid header name {:?}", h.name)))?;
-        let start = h.value.as_ptr() as usize - base;
-        found.push((name, start, start + h.value.len()));
-    }
-    let head = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(found.len());
-    for (name, start, end) in found {
-        let value = HeaderValue::from_maybe_shared(head.slice(start..end)).map_err(|_| H1Error::Invalid(format!("invalid value for header {name}")))?;
-        headers.append(name, value);
-    }
-    Ok(Some((status, version, headers)))
-}
-
-/// Whether a Connection header lists `close`.
-fn asks_close(headers: &HeaderMap) -> bool {
-    headers.get_all(CONNECTION).iter().any(|v| v.as_bytes().split(|b| *b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close")))
-}
-
-/// How the body's end is known.
-enum Framing {
-    /// This many bytes are left.
-    Length(u64),
-    Chunked(Chunk),
-    /// Until the server closes the connection.
-    Close,
-}
-
-/// Where a chunked body's reader is.
-enum Chunk {
-    Size,
-    Data(u64),
-    /// The CRLF after a chunk's data.
-    DataEnd,
-    Trailers,
-}
-
-fn framing(method: &Method, status: StatusCode, headers: &HeaderMap) -> Result<Framing, H1Error> {
-    if method == Method::HEAD || status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
-        return Ok(Framing::Length(0));
-    }
-    if let Some(last) = headers.get_all(TRANSFER_ENCODING).iter().next_back() {
-        let chunked = last.as_bytes().rsplit(|b| *b == b',').next().is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        return Ok(if chunked { Framing::Chunked(Chunk::Size) } else { Framing::Close });
-    }
-    let mut length = None;
-    for v in headers.get_all(CONTENT_LENGTH) {
-        // Digits only (u64's parser would also take a sign).
-        let digits = v.as_bytes().trim_ascii();
-        let n = if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) { std::str::from_utf8(digits).ok().and_then(|s| s.parse::<u64>().ok()) } else { None };
-        match (n, length) {
-            (Some(n), None) => length = Some(n),
-            (Some(n), Some(m)) if n == m => {}
-            _ => return Err(H1Error::Invalid(format!("invalid Content-Length {v:?}"))),
-        }
-    }
-    Ok(length.map_or(Framing::Close, Framing::Length))
-}
-
 /// A response body still (partly) on the wire. Dropped before its end, the connection closes.
-pub struct Body {
-    conn: Option<Conn>,
+pub struct Body<S = Stream> {
+    conn: Option<Conn<S>>,
     framing: Framing,
     keep_alive: bool,
     pool: Arc<Pool>,
 }
 
-impl Body {
+impl<S: Io> Body<S> {
     /// The number of bytes left, when the server said (Content-Length).
     pub fn remaining(&self) -> Option<u64> {
         match (&self.conn, &self.framing) {
@@ -438,10 +384,14 @@ impl Body {
                     }
                     Some(conn.buf.split().freeze())
                 }
-                Framing::Chunked(state) => match chunked_step(conn, state).await? {
+                Framing::Chunked(dec) => match dec.step(&mut conn.buf)? {
                     Step::Data(b) => Some(b),
-                    Step::More => continue,
                     Step::End => None,
+                    Step::NeedMore => {
+                        let want = usize::try_from(dec.data_left()).unwrap_or(usize::MAX);
+                        more_body(conn, want).await?;
+                        continue;
+                    }
                 },
             };
             match step {
@@ -486,14 +436,14 @@ impl Body {
         if let Some(conn) = self.conn.take() {
             // Bytes past the end of the response are a server error; do not reuse that stream.
             if self.keep_alive && conn.buf.is_empty() {
-                self.pool.checkin(conn);
+                S::checkin(&self.pool, conn);
             }
         }
     }
 }
 
 /// Read more of a body that has not ended yet: the connection closing now cuts it short.
-async fn more_body(conn: &mut Conn, want: usize) -> Result<(), H1Error> {
+async fn more_body<S: Io>(conn: &mut Conn<S>, want: usize) -> Result<(), H1Error> {
     match fill(conn, want).await.map_err(H1Error::Read)? {
         0 => Err(H1Error::Closed("the end of the body")),
         _ => Ok(()),
@@ -502,7 +452,7 @@ async fn more_body(conn: &mut Conn, want: usize) -> Result<(), H1Error> {
 
 /// Up to `left` (> 0) bytes of body: what is buffered, else one read's worth; `left` is
 /// counted down.
-async fn take_counted(conn: &mut Conn, left: &mut u64) -> Result<Bytes, H1Error> {
+async fn take_counted<S: Io>(conn: &mut Conn<S>, left: &mut u64) -> Result<Bytes, H1Error> {
     let want = usize::try_from(*left).unwrap_or(usize::MAX);
     if conn.buf.is_empty() {
         more_body(conn, want).await?;
@@ -512,94 +462,9 @@ async fn take_counted(conn: &mut Conn, left: &mut u64) -> Result<Bytes, H1Error>
     Ok(conn.buf.split_to(take).freeze())
 }
 
-enum Step {
-    Data(Bytes),
-    /// Progress was made without data (a size line, a CRLF, a trailer): go on.
-    More,
-    End,
-}
-
-/// One step of reading a chunked body.
-async fn chunked_step(conn: &mut Conn, state: &mut Chunk) -> Result<Step, H1Error> {
-    match state {
-        Chunk::Data(n) => {
-            let data = take_counted(conn, n).await?;
-            if *n == 0 {
-                *state = Chunk::DataEnd;
-            }
-            Ok(Step::Data(data))
-        }
-        Chunk::DataEnd => {
-            while conn.buf.len() < 2 {
-                more_body(conn, READ_MIN).await?;
-            }
-            if &conn.buf[..2] != b"\r\n" {
-                return Err(H1Error::Invalid("a chunk is not followed by CRLF".into()));
-            }
-            conn.buf.advance(2);
-            *state = Chunk::Size;
-            Ok(Step::More)
-        }
-        Chunk::Size | Chunk::Trailers => {
-            let line = loop {
-                if let Some(i) = conn.buf.windows(2).position(|w| w == b"\r\n") {
-                    let line = conn.buf.split_to(i + 2);
-                    break line;
-                }
-                if conn.buf.len() > 8 * 1024 {
-                    return Err(H1Error::Invalid("a chunk size or trailer line is too long".into()));
-                }
-                more_body(conn, READ_MIN).await?;
-            };
-            let line = &line[..line.len() - 2];
-            if matches!(state, Chunk::Trailers) {
-                return Ok(if line.is_empty() { Step::End } else { Step::More });
-            }
-            let size = line.split(|b| *b == b';').next().unwrap_or_default().trim_ascii();
-            let size = std::str::from_utf8(size).ok().and_then(|s| u64::from_str_radix(s, 16).ok()).ok_or_else(|| H1Error::Invalid(format!("invalid chunk size {:?}", String::from_utf8_lossy(line))))?;
-            *state = if size == 0 { Chunk::Trailers } else { Chunk::Data(size) };
-            Ok(Step::More)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn head(raw: &[u8]) -> Result<Option<(StatusCode, Version, HeaderMap)>, H1Error> {
-        parse_head(&mut BytesMut::from(raw))
-    }
-
-    #[test]
-    fn parses_a_head_and_leaves_the_body() {
-        let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: 1\r\nx-a: 2\r\n\r\nok"[..]);
-        let (status, version, headers) = parse_head(&mut buf).unwrap().unwrap();
-        assert_eq!((status, version), (StatusCode::OK, Version::HTTP_11));
-        assert_eq!(headers.get_all("x-a").iter().collect::<Vec<_>>(), ["1", "2"]);
-        assert_eq!(&buf[..], b"ok");
-        assert!(head(b"HTTP/1.1 200 OK\r\nContent-Le").unwrap().is_none());
-        assert!(matches!(head(b"SSH-2.0-OpenSSH\r\n\r\n"), Err(H1Error::Invalid(_))));
-    }
-
-    #[test]
-    fn framing_follows_the_headers_and_the_method() {
-        let mut h = HeaderMap::new();
-        h.insert(CONTENT_LENGTH, HeaderValue::from_static("5"));
-        assert!(matches!(framing(&Method::GET, StatusCode::OK, &h), Ok(Framing::Length(5))));
-        assert!(matches!(framing(&Method::HEAD, StatusCode::OK, &h), Ok(Framing::Length(0))));
-        assert!(matches!(framing(&Method::GET, StatusCode::NOT_MODIFIED, &h), Ok(Framing::Length(0))));
-        h.append(CONTENT_LENGTH, HeaderValue::from_static("6"));
-        assert!(matches!(framing(&Method::GET, StatusCode::OK, &h), Err(H1Error::Invalid(_))));
-        for bad in ["+5", "-5", "", "5 5", "0x5"] {
-            let mut h = HeaderMap::new();
-            h.insert(CONTENT_LENGTH, HeaderValue::from_str(bad).unwrap());
-            assert!(matches!(framing(&Method::GET, StatusCode::OK, &h), Err(H1Error::Invalid(_))), "{bad:?}");
-        }
-        h.insert(TRANSFER_ENCODING, HeaderValue::from_static("gzip, chunked"));
-        assert!(matches!(framing(&Method::GET, StatusCode::OK, &h), Ok(Framing::Chunked(_))));
-        assert!(matches!(framing(&Method::GET, StatusCode::OK, &HeaderMap::new()), Ok(Framing::Close)));
-    }
 
     #[test]
     fn encodes_host_length_and_body() {
