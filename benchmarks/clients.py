@@ -303,7 +303,7 @@ class Pyreqwest(Adapter):
 
 class Httpx(Adapter):
     dist = "httpx"
-    notes = {"async": "AsyncClient(limits=Limits(max_connections=C, max_keepalive_connections=C)) for C in flight",
+    notes = {"async": "AsyncClient(limits=Limits(max_connections=max(100, C), max_keepalive_connections=C)) for C in flight",
              "h2": "Client(http1=False, http2=True) (the h2 package)"}
 
     def client(self, kind: str) -> Any:
@@ -500,7 +500,7 @@ class Aiohttp(Adapter):
 
     dist = "aiohttp"
     has_sync = False
-    notes = {"async": "ClientSession(connector=TCPConnector(limit=C)) for C in flight",
+    notes = {"async": "ClientSession(connector=TCPConnector(limit=max(100, C))) for C in flight",
              "sequential": "post_json, new_client_5k, stream_big, upload_10m: sequential awaits (no sync API)"}
 
     async def aclient(self, limit: int) -> Any:

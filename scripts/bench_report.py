@@ -4,7 +4,9 @@
     python3 scripts/bench_report.py RUN.json   # copy RUN.json to docs/benchmarks/latest.json, render
     python3 scripts/bench_report.py --check    # fail if the page or chart differ from latest.json
 
-RUN.json is the raw JSON that ``../shared/bench/run.py`` writes next to its Markdown report. The
+RUN.json is the raw JSON that ``benchmarks/run.py`` writes (which calls this script at the end of
+a full run); runs of the earlier outside harness (``../shared/bench/run.py``) render too, without
+the figures it did not record (latency percentiles, GC collections, the new scenarios). The
 page (``docs/benchmarks.md``) and the chart (``docs/benchmarks/chart.svg``, hand-written SVG) are
 rendered only from that JSON: every number on them comes from the run. ``--check`` re-renders
 both from the committed ``docs/benchmarks/latest.json`` and compares, so the page cannot drift
@@ -27,6 +29,12 @@ from xml.sax.saxutils import escape, quoteattr
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 COMMAND = "python3 scripts/bench_report.py"
+HARNESS = "python3 benchmarks/run.py"
+#: async_scale_C: the in-flight levels, and the two the retention compares.
+SCALE = (1, 16, 64, 256, 1024)
+RETENTION = (1024, 16)
+#: Per-request figures of these scenarios are per transfer of this size.
+PER_TRANSFER = {"stream_big": "per 64 MiB download", "upload_10m": "per 10 MiB upload"}
 
 #: Targets from the performance issue: CPU time per request of the project's build as a ratio
 #: to httpr 0.7.8 measured in the same run, at most this much.
@@ -83,7 +91,7 @@ class Cell:
 class Run:
     """The parts of run.py's JSON the page uses."""
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: dict[str, Any], allow_no_ref: bool = False) -> None:
         try:
             self.clients: list[str] = [c["name"] for c in data["clients"]]
             self.scenarios: list[str] = list(data["scenarios"])
@@ -92,8 +100,11 @@ class Run:
             raise ReportError(f"not a run.py result (missing {exc})") from exc
         self.data = data
         self.ref: str | None = data.get("ref")
-        if not self.ref or self.ref not in self.clients:
-            raise ReportError(f"the run has no reference client (ref={self.ref!r}): run it with --ref httpr-0.7.8")
+        self.ours = data.get("harness") == "benchmarks/run.py"
+        if self.ref not in self.clients:
+            self.ref = None
+        if not self.ref and not allow_no_ref:
+            raise ReportError(f"the run has no reference client (ref={data.get('ref')!r}): run it with --ref httpr-0.7.8")
 
     def cell(self, client: str, scenario: str) -> Cell:
         c = self.cells.get(client, {}).get(scenario)
@@ -112,11 +123,23 @@ class Run:
 
     def ratios(self, client: str, scenario: str) -> tuple[float, float] | None:
         """(CPU ratio, wall ratio) to the reference client, or None."""
-        assert self.ref is not None
+        if self.ref is None:
+            return None
         c, r = self.cell(client, scenario), self.cell(self.ref, scenario)
         if c.summary is None or r.summary is None:
             return None
         return c.cpu / r.cpu, c.wall / r.wall
+
+    def has(self, key: str) -> bool:
+        """Whether any cell's summary has ``key`` (runs of the old harness lack the newer figures)."""
+        return any(key in (c.get("summary") or {}) for row in self.cells.values() for c in row.values())
+
+    def retention(self, client: str) -> float | None:
+        """async_scale: req/s with 1024 in flight over req/s with 16 (1.0 = no loss under load)."""
+        hi, lo = (self.cell(client, f"async_scale_{c}").summary for c in RETENTION)
+        if hi is None or lo is None or "req_per_s" not in hi or "req_per_s" not in lo:
+            return None
+        return float(hi["req_per_s"]["median"]) / float(lo["req_per_s"]["median"])
 
     def stream(self, client: str) -> tuple[dict[str, float], float, float] | None:
         """stream_big: (MiB/s median/min/max, peak RSS MiB, RSS growth MiB), as run.py reports them."""
@@ -216,20 +239,25 @@ def render_page(run: Run, project: str) -> str:
         "# Benchmark results",
         "",
         "This page and its chart are generated from the raw JSON of one run of the benchmark harness"
-        " ([latest.json](benchmarks/latest.json)). To publish a new run, from the repository root:",
+        " ([latest.json](benchmarks/latest.json)), never edited by hand. To rerun every scenario and"
+        " regenerate them, from the repository root:",
         "",
         "```bash",
-        f"{COMMAND} ../shared/bench/results/<date>-<label>.json   # the JSON that run.py wrote",
+        f"{HARNESS}   # sets up nginx, the clients' venvs and the Rust floors; R = 5",
         "```",
         "",
-        f"It copies the JSON to `docs/benchmarks/latest.json` and rewrites this page and"
-        f" `docs/benchmarks/chart.svg`. The test suite runs `{COMMAND} --check`, which fails when they"
-        " no longer match the JSON. How to run the harness is in the [benchmarks guide](guides/benchmarks.md).",
+        "It ends by running `" + COMMAND + " RUN.json`, which copies the run's JSON to"
+        " `docs/benchmarks/latest.json` and rewrites this page and `docs/benchmarks/chart.svg`. The test"
+        f" suite runs `{COMMAND} --check`, which fails when they no longer match the JSON. The"
+        " [benchmarks guide](guides/benchmarks.md) has the options, the scenarios and the caveats.",
         "",
         "## Method",
         "",
-        "The harness (`../shared/bench`, whose README has the full method and caveats) measures every"
-        " client against a local nginx:",
+        ("The harness (`benchmarks/`) measures every client against a local nginx that it configures:"
+         if run.ours else
+         "This run was made with the earlier outside harness (`../shared/bench`), before `benchmarks/`"
+         " existed; it has no latency percentiles, GC counts or the newer scenarios. It measured every"
+         " client against a local nginx:"),
         "",
         "- each measurement is a fresh process with the client's own interpreter; after a warm-up it"
         " times N requests, N calibrated so that one timed run lasts about"
@@ -253,8 +281,9 @@ def render_page(run: Run, project: str) -> str:
         ),
         "",
     ]
-    if d.get("argv"):
-        out += ["```bash", "python3 ../shared/bench/run.py " + shlex.join(d["argv"]), "```", ""]
+    if d.get("argv") or run.ours:
+        cmd = HARNESS if run.ours else "python3 ../shared/bench/run.py"
+        out += ["```bash", " ".join([cmd, shlex.join(d.get("argv") or [])]).strip(), "```", ""]
     rows = []
     for name in run.clients:
         i = info.get(name, {})
@@ -288,30 +317,31 @@ def render_page(run: Run, project: str) -> str:
         out += table(["scenario", "CPU× target", "CPU×", f"wall× (≤ {WALL_TARGET:.2f})", "RSS growth", "result"], rows)
 
     # Ratios
-    out += [
-        f"## Ratio to {ref}",
-        "",
-        f"![CPU time per request as a ratio to {ref}, per scenario and client](benchmarks/chart.svg)",
-        "",
-        f"CPU× / wall×: median CPU and wall time per request divided by {ref}'s in the same run"
-        " (below 1 = cheaper or faster). † = async API used sequentially (the library has no sync API);"
-        " n/a = skipped.",
-        "",
-    ]
-    rows = []
-    for s in run.scenarios:
-        row = [s]
-        for name in run.clients:
-            cell, ratios = run.cell(name, s), run.ratios(name, s)
-            row.append(cell.text or "-" if ratios is None else f"{ratios[0]:.2f} / {ratios[1]:.2f}{cell.mark}")
-        rows.append(row)
-    out += table(["scenario", *run.clients], rows)
+    if ref is not None:
+        out += [
+            f"## Ratio to {ref}",
+            "",
+            f"![CPU time per request as a ratio to {ref}, per scenario and client](benchmarks/chart.svg)",
+            "",
+            f"CPU× / wall×: median CPU and wall time per request divided by {ref}'s in the same run"
+            " (below 1 = cheaper or faster). † = not run as written (an async API used sequentially, or"
+            " a file upload sent as bytes): see the notes; n/a = skipped.",
+            "",
+        ]
+        rows = []
+        for s in run.scenarios:
+            row = [s]
+            for name in run.clients:
+                cell, ratios = run.cell(name, s), run.ratios(name, s)
+                row.append(cell.text or "-" if ratios is None else f"{ratios[0]:.2f} / {ratios[1]:.2f}{cell.mark}")
+            rows.append(row)
+        out += table(["scenario", *run.clients], rows)
 
     # Medians
     out += [
         "## Median CPU ms / wall ms per request",
         "",
-        "Lower is better. stream_big: per 64 MiB download.",
+        "Lower is better. " + "; ".join(f"{s}: {what}" for s, what in PER_TRANSFER.items() if s in run.scenarios) + ".",
         "",
     ]
     rows = []
@@ -322,6 +352,8 @@ def render_page(run: Run, project: str) -> str:
             row.append(cell.text if cell.summary is None else f"{fmt(cell.cpu)} / {fmt(cell.wall)}{cell.mark}")
         rows.append(row)
     out += table(["scenario", *run.clients], rows)
+
+    out += render_latency(run) + render_scale(run)
 
     # stream_big
     rows = []
@@ -349,12 +381,88 @@ def render_page(run: Run, project: str) -> str:
                 notes.append(f"- {name} / {s}: skipped: {c.get('reason', '')}")
             for f in c.get("failures") or []:
                 notes.append(f"- {name} / {s}: failed run: {f}")
+            for mode in (c.get("summary") or {}).get("mode") or []:
+                notes.append(f"- {name} / {s}: † {mode}")
     for name in run.clients:
         for k, v in ((info.get(name) or {}).get("notes") or {}).items():
             notes.append(f"- {name}: {k}: {v}")
     if notes:
         out += ["## Notes, skips and failures", "", *notes, ""]
     return "\n".join(out)
+
+
+def render_latency(run: Run) -> list[str]:
+    """Latency percentiles and GC collections per 10k requests (runs of benchmarks/run.py)."""
+    out: list[str] = []
+    if run.has("lat_us"):
+        out += [
+            "## Latency p50 / p99 (µs)",
+            "",
+            "Per request, from its start to its body read (async: from its start once in flight),"
+            " nearest rank over the N timed requests of a run, median over the R runs.",
+            "",
+        ]
+        rows = []
+        for s in run.scenarios:
+            row = [s]
+            for name in run.clients:
+                cell = run.cell(name, s)
+                lat = (cell.summary or {}).get("lat_us")
+                row.append(cell.text or "-" if not lat else f"{fmt(lat['p50'])} / {fmt(lat['p99'])}")
+            rows.append(row)
+        out += table(["scenario", *run.clients], rows)
+    if run.has("gc_per_10k"):
+        out += [
+            "## Garbage collections per 10k requests",
+            "",
+            "Python's cyclic collector runs (all generations, `gc.get_stats()`) during the timed part,"
+            " per 10,000 requests, median over the R runs: the allocation churn a client leaves to"
+            " the collector. The Rust floors have none.",
+            "",
+        ]
+        rows = []
+        for s in run.scenarios:
+            row = [s]
+            for name in run.clients:
+                cell = run.cell(name, s)
+                gcs = (cell.summary or {}).get("gc_per_10k")
+                row.append(cell.text or "-" if gcs is None else fmt(float(gcs)) if gcs else "0")
+            rows.append(row)
+        out += table(["scenario", *run.clients], rows)
+    return out
+
+
+def render_scale(run: Run) -> list[str]:
+    """async_scale: req/s and p99 at each in-flight level, and the retention under load."""
+    levels = [c for c in SCALE if f"async_scale_{c}" in run.scenarios]
+    if not levels:
+        return []
+    hi, lo = RETENTION
+    out = [
+        "## async_scale: requests in flight",
+        "",
+        "One AsyncClient, C workers each awaiting GETs of 5 KiB one after another, so exactly C"
+        " requests are in flight. Each cell: median req/s (p99 latency in ms). Retention ="
+        f" req/s at {hi} / req/s at {lo} (1.00 = no throughput lost under load).",
+        "",
+    ]
+    rows = []
+    for name in run.clients:
+        cells = [run.cell(name, f"async_scale_{c}") for c in levels]
+        if all(c.summary is None for c in cells):
+            continue
+        row = [name]
+        for c in cells:
+            sm = c.summary
+            if sm is None or "req_per_s" not in sm:
+                row.append(c.text or "-")
+            else:
+                p99 = (sm.get("lat_us") or {}).get("p99")
+                row.append(f"{sm['req_per_s']['median']:.0f}" + ("" if p99 is None else f" ({fmt(p99 / 1000)})"))
+        ret = run.retention(name)
+        row.append("-" if ret is None else f"{ret:.2f}")
+        rows.append(row)
+    return out + table(["client", *(f"{c} in flight" for c in levels), "retention"], rows)
 
 
 # ------------------------------------------------------------------------------ the chart
@@ -462,14 +570,14 @@ def paths(docs: Path) -> tuple[Path, Path, Path]:
     return docs / "benchmarks" / "latest.json", docs / "benchmarks.md", docs / "benchmarks" / "chart.svg"
 
 
-def load(path: Path) -> Run:
+def load(path: Path, allow_no_ref: bool = False) -> Run:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ReportError(f"cannot read {path}: {exc}") from exc
     if not isinstance(data, dict):
         raise ReportError(f"{path}: expected a JSON object")
-    return Run(data)
+    return Run(data, allow_no_ref)
 
 
 def render(run: Run, project: str) -> tuple[str, str]:
@@ -495,6 +603,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="fail if the page or chart differ from latest.json")
     ap.add_argument("--docs", type=Path, default=DOCS, help="docs folder (default: %(default)s)")
     ap.add_argument("--project", default="httpr", help="the client the targets apply to (default: %(default)s)")
+    ap.add_argument("--allow-no-ref", action="store_true",
+                    help="render a run without httpr-0.7.8 (the smoke mode's check; never for the docs)")
     args = ap.parse_args(argv)
     if args.check == (args.run is not None):
         ap.error("give either RUN.json or --check")
@@ -509,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ok: {page} and {chart} match {latest}")
             return 0
         raw = args.run.read_bytes() if args.run.exists() else b""
-        run = load(args.run)
+        run = load(args.run, args.allow_no_ref)
         md_text, svg_text = render(run, args.project)
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
