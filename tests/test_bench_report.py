@@ -1,4 +1,6 @@
-"""scripts/bench_report.py: the benchmark page is rendered from its committed data and cannot drift.
+"""scripts/bench_report.py: the benchmark page is rendered from its committed data and cannot drift;
+benchmarks/run.py's own arithmetic (summaries, percentiles, the smoke check) on made-up runs (the
+harness against real nginx runs as `python3 benchmarks/run.py --smoke` in scripts/test.sh).
 
 The generator runs as a subprocess, the way a developer runs it, once against the committed
 ``docs/benchmarks/latest.json`` (``--check``) and once on a small synthetic run in a temporary
@@ -15,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import run as harness  # noqa: E402  benchmarks/run.py: its summaries and the smoke check
+import worker  # noqa: E402  benchmarks/worker.py: its percentiles
 SCRIPT = ROOT / "scripts" / "bench_report.py"
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -174,3 +179,99 @@ def test_a_run_without_a_reference_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "--ref httpr-0.7.8" in result.stderr
     assert not (tmp_path / "docs").exists()
+
+
+# ------------------------------------------------------------------------------ benchmarks/run.py's runs
+
+
+def new_harness_run() -> dict[str, Any]:
+    """A run of benchmarks/run.py: latency, GC counts, async_scale and a † mode."""
+    data = synthetic_run()
+    data["harness"] = "benchmarks/run.py"
+    data["argv"] = []
+    data["scenarios"] = ["sync_5k", "upload_10m", "async_scale_16", "async_scale_1024"]
+
+    def cell(cpu: float, rps: float, p99: float, gc: float, **extra: Any) -> dict[str, Any]:
+        c = ok(cpu, cpu, **extra)
+        c["summary"].update(req_per_s={"median": rps, "min": rps, "max": rps}, lat_us={"p50": p99 / 2, "p99": p99},
+                            gc_per_10k=gc)
+        return c
+
+    for name in ("httpr", "httpr-0.7.8", "other"):
+        data["cells"][name] = {
+            "sync_5k": cell(1.0, 1000.0, 200.0, 0.0),
+            "upload_10m": cell(10.0, 100.0, 20000.0, 0.0, **({"mode": ["file read into bytes"]} if name == "httpr-0.7.8" else {})),
+            "async_scale_16": cell(0.5, 8000.0, 3000.0, 12.5),
+            "async_scale_1024": cell(0.6, 6000.0 if name == "httpr" else 2000.0, 150000.0, 40.0),
+        }
+    return data
+
+
+def test_new_harness_sections(tmp_path: Path) -> None:
+    run_json = tmp_path / "run.json"
+    run_json.write_text(json.dumps(new_harness_run()), encoding="utf-8")
+    docs = tmp_path / "docs"
+    result = run_report(str(run_json), "--docs", str(docs))
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = (docs / "benchmarks.md").read_text(encoding="utf-8")
+    assert "python3 benchmarks/run.py" in page and "../shared/bench" not in page
+    lat = table_rows(page, "## Latency p50 / p99 (µs)")
+    assert lat["sync_5k"] == ["100 / 200", "100 / 200", "100 / 200"]
+    gcs = table_rows(page, "## Garbage collections per 10k requests")
+    assert gcs["async_scale_16"] == ["12.5", "12.5", "12.5"] and gcs["sync_5k"] == ["0", "0", "0"]
+    scale = table_rows(page, "## async_scale: requests in flight")
+    assert scale["client"] == ["16 in flight", "1024 in flight", "retention"]
+    assert scale["httpr"] == ["8000 (3.00)", "6000 (150)", "0.75"]
+    assert scale["other"][-1] == "0.25"
+    assert "- httpr-0.7.8 / upload_10m: † file read into bytes" in page
+    assert table_rows(page, "## Ratio to httpr-0.7.8")["upload_10m"][1] == "1.00 / 1.00†"
+
+
+def test_a_smoke_run_without_reference_renders_only_when_allowed(tmp_path: Path) -> None:
+    data = new_harness_run()
+    data["ref"] = None
+    run_json = tmp_path / "run.json"
+    run_json.write_text(json.dumps(data), encoding="utf-8")
+    assert run_report(str(run_json), "--docs", str(tmp_path / "a")).returncode == 2
+    result = run_report(str(run_json), "--docs", str(tmp_path / "b"), "--allow-no-ref")
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "b" / "benchmarks.md").read_text(encoding="utf-8")
+    assert "## Ratio to" not in page and "## async_scale: requests in flight" in page
+
+
+# ------------------------------------------------------------------------------ benchmarks/run.py's arithmetic
+
+
+def record(n: int, cpu_s: float, wall_s: float, gc: int | None, p99: float) -> dict[str, Any]:
+    return {"n": n, "cpu_s": cpu_s, "wall_s": wall_s, "gc_collections": gc, "maxrss_kb": 1000,
+            "rss_base_kb": 900, "lat_us": {"p50": p99 / 10, "p99": p99}, "extra": {"mode": "m"}}
+
+
+def test_summary_takes_medians_and_scales_gc_to_10k() -> None:
+    s = harness.summarize([record(1000, 0.1, 0.2, 5, 300.0), record(1000, 0.3, 0.4, 1, 100.0),
+                           record(2000, 0.4, 0.6, 2, 200.0)])
+    assert s["cpu_ms"] == {"median": 0.2, "min": 0.1, "max": 0.3}
+    assert s["req_per_s"]["median"] == 2000 / 0.6  # of 5000, 2500 and 3333 req/s
+    assert s["gc_per_10k"] == 10.0  # 50, 10 and 10 per 10k
+    assert s["lat_us"] == {"p50": 20.0, "p99": 200.0}
+    assert s["n"] == [1000, 2000] and s["mode"] == ["m"]
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    lat = [i * 1000 for i in range(1, 101)]  # 1..100 µs
+    assert worker.percentiles(lat) == {"p50": 50.0, "p99": 99.0}
+    assert worker.percentiles([7000]) == {"p50": 7.0, "p99": 7.0}
+    assert worker.percentiles([]) is None
+
+
+def test_smoke_check_flags_failures_and_httpr_skips() -> None:
+    good = {"status": "ok", "summary": harness.summarize([record(20, 0.01, 0.02, 0, 50.0)])}
+    res: dict[str, Any] = {"scenarios": ["sync_5k", "h2_5k"], "python_clients": ["httpr", "requests"],
+           "cells": {"httpr": {"sync_5k": good, "h2_5k": {"status": "skip", "reason": "x"}},
+                     "requests": {"sync_5k": {"status": "fail", "failures": ["boom"]},
+                                  "h2_5k": {"status": "skip", "reason": "no HTTP/2"}}}}
+    problems = harness.smoke_problems(res)
+    assert problems == ["httpr / h2_5k: skipped: x", "requests / sync_5k: fail: ['boom']"]
+    res["cells"]["httpr"]["h2_5k"] = good
+    res["cells"]["requests"]["sync_5k"] = good
+    assert harness.smoke_problems(res) == []
