@@ -1,10 +1,10 @@
 """What an SDK user gains without changing code: httpx and requests with httpr underneath
 (`httpr.HTTPXTransport`, `httpr.RequestsAdapter`) against plain httpx and requests.
 
-    python benchmarks/adapters.py [--python .venv/bin/python] [-R 5] [--base http://127.0.0.1:18080]
+    python benchmarks/adapters.py [--python .venv/bin/python] [-R 5] [--base http://127.0.0.1:18280]
 
-Needs a local server with a 5 KiB file at /5k (the shared bench's nginx: `bash
-../shared/bench/server.sh start`). Each measurement runs in a fresh process (this script
+Needs a local server with a 5 KiB file at /5k (the harness's nginx: `python3
+benchmarks/server.py start`). Each measurement runs in a fresh process (this script
 re-runs itself with `--worker`); runs are interleaved across clients, and the table gives the
 median process CPU time per request and its ratio to the plain library, within this one run.
 """
@@ -99,7 +99,7 @@ def main() -> None:
     ap.add_argument("--python", default=sys.executable, help="interpreter with httpr, httpx and requests installed")
     ap.add_argument("-R", type=int, default=5, help="runs per cell (fresh processes, interleaved)")
     ap.add_argument("-n", type=int, default=3000, help="requests per run")
-    ap.add_argument("--base", default="http://127.0.0.1:18080")
+    ap.add_argument("--base", default="http://127.0.0.1:18280")
     ap.add_argument("--worker", nargs=2, metavar=("CLIENT", "SCENARIO"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:

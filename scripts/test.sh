@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: Rust unit + generator tests, the codegen drift check, the package
-# built from source, pytest against local servers, and mypy --strict.
+# The whole test suite: Rust unit + generator tests, the codegen drift check, the wheel and sdist
+# built (scripts/build-wheels.sh), mypy --strict, the benchmark smoke, a bounded fuzz pass, and
+# pytest against local servers with the wheel installed: on .venv's Python and on 3.13, with no
+# Rust toolchain on PATH; then the sdist installed on 3.10 (scripts/test-wheel.sh).
 source "$(dirname "$0")/env.sh"
 if ! command -v valgrind >/dev/null; then
   # tests/test_callgrind_budget.py counts instructions per request with valgrind's callgrind.
@@ -29,11 +31,23 @@ if ! cargo test --workspace --quiet >"$log" 2>&1; then cat "$log"; exit 1; fi
 grep -E "^test result" "$log" | grep -v " 0 passed; 0 failed" || true
 echo "== codegen --check"
 cargo run --quiet -p codegen -- --check
-echo "== pip install . (release build)"
+echo "== wheel and sdist (scripts/build-wheels.sh)"
+bash scripts/build-wheels.sh
+wheel="$(ls "$ROOT"/dist/httpr-*.whl)"
 "$VPY" -m pip install -q -r tests/requirements.txt -r docs/requirements.txt
-"$VPY" -m pip install -q --force-reinstall --no-deps .
-echo "== mypy --strict (tests, examples, scripts) and stubtest (compiled module vs generated stubs)"
-"$VPY" -m mypy --strict tests examples scripts
+# The suite tests the wheel users get (--no-index: the file in dist/, never PyPI's httpr).
+"$VPY" -m pip install -q --force-reinstall --no-deps --no-index "$wheel"
+echo "== mypy --strict (tests, examples, scripts, benchmarks) and stubtest (compiled module vs generated stubs)"
+"$VPY" -m mypy --strict tests examples scripts benchmarks
 "$VPY" -m mypy.stubtest httpr._httpr
-echo "== pytest"
-"$VPY" -m pytest -q tests
+echo "== benchmark smoke (every scenario yields a valid cell: R=1, tiny N; benchmarks/run.py)"
+python3 benchmarks/run.py --smoke --httpr-python "$VPY" 2>/tmp/httpr-bench-smoke.log \
+  || { tail -40 /tmp/httpr-bench-smoke.log; exit 1; }
+tail -1 /tmp/httpr-bench-smoke.log
+echo "== differential fuzzing of the HTTP/1.1 path against hyper (scripts/fuzz.sh, ${FUZZ_SECONDS:-60} s)"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+echo "== pytest: the wheel on $("$VPY" -V) in .venv, no Rust toolchain on PATH"
+# The venv's pytest script (not `python -m`), so the checkout is not on sys.path.
+HTTPR_TEST_WHEEL="$wheel" bash scripts/without-toolchain.sh "$ROOT/.venv" "$ROOT/.venv/bin/pytest" -q tests
+echo "== the wheel on Python 3.13 (the suite) and the sdist on Python 3.10 (scripts/test-wheel.sh)"
+bash scripts/test-wheel.sh

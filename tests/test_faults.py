@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -340,3 +341,12 @@ def test_drip_is_bounded_per_stall_not_in_total(plain: FaultServer) -> None:
     with httpr.Client(timeout=0.3) as client:
         assert client.get(plain.url("/drip?n=6&gap=0.1")).content == BODY[:6]
     assert time.monotonic() - started > 0.5
+
+
+def test_the_reliability_page_lists_every_fault() -> None:
+    """docs/guides/reliability.md's faults table is :data:`FAULTS`, row for row."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "guides" / "reliability.md").read_text(encoding="utf-8")
+    table = page.split("<!-- faults-table -->")[1].split("<!-- /faults-table -->")[0]
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in table.strip().splitlines()[2:]]
+    expected = [[f.name, f"`{f.error.__name__}`" if f.error else "(succeeds)", f.phase] for f in FAULTS]
+    assert rows == expected

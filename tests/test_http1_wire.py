@@ -1,4 +1,4 @@
-"""HTTP/1.1 framing as sync clients read it (the lean path of runtime/src/transport/h1.rs):
+"""HTTP/1.1 framing as sync clients read it (the lean path of runtime/src/transport/h1/):
 chunked bodies with extensions and trailers, bodies that end with the connection, interim 1xx
 answers, HTTP/1.0, bodies read straight into the ``bytes`` object (32 KiB and more), and when
 a connection is (not) reused. Against a raw-socket server on 127.0.0.1 that records which
@@ -7,6 +7,7 @@ connection each request came on; the reuse and large-body cases also over TLS.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import socket
 import ssl
@@ -60,6 +61,9 @@ ANSWERS: dict[str, Answer] = {
     "/close-header": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", "2"), ("Connection", "close")]) + b"ok",
     "/http10": lambda m: head("HTTP/1.0 200 OK", [("Content-Length", "2")]) + b"ok",
     "/two-lengths": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", "2"), ("Content-Length", "3")]) + b"ok",
+    # Both framings (a smuggling shape): chunked wins, and the length is not shown.
+    "/cl-and-te": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", "99"), ("Transfer-Encoding", "chunked")])
+    + b"5\r\nhello\r\n0\r\n\r\n",
     "/bad-chunk": lambda m: head("HTTP/1.1 200 OK", [("Transfer-Encoding", "chunked")]) + b"zz\r\nhello\r\n0\r\n\r\n",
     "/ok": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", "2")]) + b"ok",
     # About 90 KB of headers (accepted), and about 450 KB (refused, as hyper's limit did).
@@ -183,6 +187,21 @@ def test_chunked_body_with_extensions_and_trailers(any_wire: tuple[WireServer, h
     # The connection is reused after a complete chunked body.
     client.get(wire.url("/ok"))
     assert wire.connection_of("/chunked") == wire.connection_of("/ok") == [1]
+
+
+def test_transfer_encoding_overrides_content_length(wire: WireServer, client: httpr.Client) -> None:
+    """Found by fuzz/fuzz_targets/h1_vs_hyper.rs: hyper 1.13 drops the Content-Length of a
+    response that also names Transfer-Encoding (RFC 9112 6.3), and the lean path kept it. Both
+    clients now read the chunked body and show the headers hyper shows."""
+
+    async def via_async() -> httpr.Response:
+        async with httpr.AsyncClient(timeout=5) as ac:
+            return await ac.get(wire.url("/cl-and-te"))
+
+    for r in (client.get(wire.url("/cl-and-te")), asyncio.run(via_async())):
+        assert (r.status_code, r.content) == (200, b"hello")
+        assert "content-length" not in r.headers
+        assert r.headers["transfer-encoding"] == "chunked"
 
 
 def test_body_that_ends_with_the_connection(wire: WireServer, client: httpr.Client) -> None:

@@ -136,10 +136,12 @@ impl Chunked {
             (DataCr | DataLf, _) => return invalid("a chunk is not followed by CRLF"),
             (Trailer, b) => {
                 self.push_trailer(b)?;
-                if b == b'\r' {
-                    TrailerLf
-                } else {
-                    Trailer
+                match b {
+                    b'\r' => TrailerLf,
+                    // A bare LF ending a trailer line or the trailer section is refused (hyper
+                    // 1.13), as some peers would take it for the end and others not.
+                    b'\n' => return invalid("a trailer line ends with a bare LF"),
+                    _ => Trailer,
                 }
             }
             (TrailerLf, b'\n') => {
@@ -157,6 +159,7 @@ impl Chunked {
                 }
                 EndLf
             }
+            (EndCr, b'\n') => return invalid("the trailer section ends with a bare LF"),
             (EndCr, b) => {
                 match self.trailers.as_mut() {
                     None => self.trailers = Some(BytesMut::from(&[b][..])),
@@ -252,6 +255,9 @@ mod tests {
             b"10000000000000000\r\n",
             b"0\r\nno colon\r\n\r\n",
             b"0\r\n\r\r",
+            // Bare LF ending the trailer section or a trailer line (found by the fuzzer).
+            b"0\r\n\n",
+            b"0\r\nX-T: 1\n\r\n",
         ] {
             assert!(decode(bad, 4).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }

@@ -51,6 +51,11 @@ pub(super) fn parse(buf: &mut BytesMut) -> Result<Option<Parsed>, H1Error> {
         let value = HeaderValue::from_maybe_shared(head.slice(start..end)).map_err(|_| H1Error::Invalid(format!("invalid value for header {name}")))?;
         headers.append(name, value);
     }
+    // Transfer-Encoding overrides Content-Length (RFC 9112 6.3): hyper drops the length so the
+    // headers a caller sees say how the body was framed; so does this path.
+    if headers.contains_key(TRANSFER_ENCODING) {
+        headers.remove(CONTENT_LENGTH);
+    }
     Ok(Some(Parsed { status, version, headers }))
 }
 
@@ -170,6 +175,11 @@ mod tests {
         assert_eq!(p.headers.get_all("x-a").iter().collect::<Vec<_>>(), ["1", "2"]);
         assert_eq!(&buf[..], b"ok");
         assert!(head(b"HTTP/1.1 200 OK\r\nContent-Le").unwrap().is_none());
+        // Both framings named: the length is dropped, whichever comes first (hyper 1.13).
+        for raw in [&b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"[..], b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"] {
+            let p = head(raw).unwrap().unwrap();
+            assert!(!p.headers.contains_key(CONTENT_LENGTH) && p.headers.contains_key(TRANSFER_ENCODING));
+        }
         assert!(matches!(head(b"SSH-2.0-OpenSSH\r\n\r\n"), Err(H1Error::Invalid(_))));
     }
 
