@@ -54,7 +54,7 @@ if [ "$part" = all ] || [ "$part" = suite ]; then
   "$venv/bin/python" -m pip install -q --no-index --no-deps "$wheel"
   echo "== pytest from the wheel, no Rust toolchain on PATH"
   # The venv's pytest script (not `python -m`), so the working directory is not on sys.path.
-  HTTPR_TEST_WHEEL="$wheel" bash scripts/without-toolchain.sh "$venv" "$venv/bin/pytest" -q tests "$@"
+  HTTPR_TEST_WHEEL="$wheel" bash scripts/without-toolchain.sh "$venv" "$venv/bin/pytest" -q -n "${HTTPR_TEST_WORKERS:-2}" tests "$@"
 fi
 
 if [ "$part" = all ] || [ "$part" = sdist ]; then

@@ -48,6 +48,9 @@ echo "== differential fuzzing of the HTTP/1.1 path against hyper (scripts/fuzz.s
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
 echo "== pytest: the wheel on $("$VPY" -V) in .venv, no Rust toolchain on PATH"
 # The venv's pytest script (not `python -m`), so the checkout is not on sys.path.
-HTTPR_TEST_WHEEL="$wheel" bash scripts/without-toolchain.sh "$ROOT/.venv" "$ROOT/.venv/bin/pytest" -q tests
+# Two workers (pytest-xdist): most tests wait on sockets and timers, so this halves the time
+# on 2 cores. The soak runs 120 s here (HTTPR_SOAK_SECONDS), beside the rest of the suite.
+HTTPR_SOAK_SECONDS="${HTTPR_SOAK_SECONDS:-120}" HTTPR_TEST_WHEEL="$wheel" \
+  bash scripts/without-toolchain.sh "$ROOT/.venv" "$ROOT/.venv/bin/pytest" -q -n 2 --durations=10 tests
 echo "== the wheel on Python 3.13 (the suite) and the sdist on Python 3.10 (scripts/test-wheel.sh)"
 bash scripts/test-wheel.sh

@@ -14,6 +14,7 @@ sent again. The table on docs/guides/reliability.md is this file's :data:`FAULTS
 from __future__ import annotations
 
 import gc
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -147,7 +148,19 @@ def setup(request: pytest.FixtureRequest, plain: FaultServer, tls: FaultServer, 
 def settle(s: Setup, fds_before: int) -> None:
     """Once the client is closed: none of its sockets left, no descriptor more than before."""
     assert wait_until(lambda: client_sockets(s.port) == 0, 5), f"{client_sockets(s.port)} sockets left open"
-    assert wait_until(lambda: own_fds(*s.servers) <= fds_before, 5), f"{own_fds(*s.servers) - fds_before} descriptors more"
+    if not wait_until(lambda: own_fds(*s.servers) <= fds_before, 5):
+        raise AssertionError(f"{own_fds(*s.servers) - fds_before} descriptors more; open now: {fd_targets()}")
+
+
+def fd_targets() -> list[str]:
+    """What each open descriptor of this process is (to name the one left behind)."""
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            out.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:  # closed meanwhile
+            pass
+    return sorted(out)
 
 
 @pytest.fixture(scope="module", autouse=True)

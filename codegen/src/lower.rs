@@ -209,6 +209,11 @@ fn literal_to_rust(lit: &str) -> Option<String> {
         _ if lit.parse::<i64>().is_ok() => Some(lit.into()),
         // A float literal is the same in Python and Rust (given a dot: `0.5`, `120.0`).
         _ if lit.contains('.') && lit.parse::<f64>().is_ok_and(f64::is_finite) => Some(lit.into()),
+        // A plain string literal ('message' or "message"; no escapes), for a `String` param.
+        _ if lit.len() >= 2 && (lit.starts_with('\'') && lit.ends_with('\'') || lit.starts_with('"') && lit.ends_with('"')) => {
+            let inner = &lit[1..lit.len() - 1];
+            (!inner.contains(['\\', '\'', '"'])).then(|| format!("String::from({inner:?})"))
+        }
         _ => None,
     }
 }

@@ -61,13 +61,28 @@ pub fn render_all(l: &Lowered) -> Result<BTreeMap<String, String>, minijinja::Er
     Ok(out)
 }
 
+/// `MockTransport` -> `mock-transport`; a run of capitals is one word (`SSEIterator` ->
+/// `sse-iterator`).
 pub fn kebab(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
     let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if ch.is_uppercase() && i > 0 {
+    for (i, &ch) in chars.iter().enumerate() {
+        let after_lower = i > 0 && !chars[i - 1].is_uppercase();
+        let ends_capitals = i > 0 && chars[i - 1].is_uppercase() && chars.get(i + 1).is_some_and(|c| c.is_lowercase());
+        if ch.is_uppercase() && (after_lower || ends_capitals) {
             out.push('-');
         }
         out.push(ch.to_ascii_lowercase());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn kebab_keeps_acronyms_whole() {
+        for (name, slug) in [("Client", "client"), ("MockTransport", "mock-transport"), ("SSEIterator", "sse-iterator"), ("AsyncSSEIterator", "async-sse-iterator"), ("HTTPError", "http-error"), ("URL", "url")] {
+            assert_eq!(super::kebab(name), slug);
+        }
+    }
 }

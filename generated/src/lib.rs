@@ -915,7 +915,7 @@ Raises:
         })
     }
 
-    #[doc = "Iterate over the body line by line (split on \\\\n, \\\\r\\\\n or \\\\r; terminators removed). Suits Server-Sent Events.
+    #[doc = "Iterate over the body line by line (split on \\\\n, \\\\r\\\\n or \\\\r; terminators removed).
 
 Returns:
     LineIterator
@@ -927,6 +927,21 @@ Raises:
         rt::py::guard(|| {
             let v = self.0.iter_lines()?;
             Ok(LineIterator(v))
+        })
+    }
+
+    #[doc = "Iterate over the body's server-sent events (`ServerSentEvent`), parsed as the WHATWG standard says (multi-line data, comments, CRLF/CR/LF, BOM, `retry`) as the chunks arrive. SSEError unless the Content-Type is `text/event-stream`. `client.sse()` opens such a stream.
+
+Returns:
+    SSEIterator
+
+Raises:
+    SSEError, StreamConsumed, StreamClosed"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn iter_sse(&self, py: Python<'_>) -> PyResult<SSEIterator> {
+        rt::py::guard(|| {
+            let v = self.0.iter_sse()?;
+            Ok(SSEIterator(v))
         })
     }
 
@@ -1056,6 +1071,116 @@ impl LineIterator {
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<String>> {
         rt::py::guard(|| {
             let v = self.0.__next__(py)?;
+            Ok(v)
+        })
+    }
+}
+
+#[doc = "Iterator over a streamed body's server-sent events."]
+#[pyclass(name = "SSEIterator", module = "httpr", frozen, subclass)]
+pub struct SSEIterator(pub rt::py::sse::SSEIterator);
+
+#[pymethods]
+impl SSEIterator {
+
+    fn __iter__(slf: &Bound<'_, Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = slf.get().0.__iter__(slf.as_any());
+            Ok(v)
+        })
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        rt::py::guard(|| {
+            let v = self.0.__next__(py)?;
+            Ok(v)
+        })
+    }
+}
+
+#[doc = "One server-sent event, as httpx-sse's: `for sse in r.iter_sse(): print(sse.event, sse.data)`."]
+#[pyclass(name = "ServerSentEvent", module = "httpr", frozen, subclass)]
+pub struct ServerSentEvent(pub rt::py::sse::ServerSentEvent);
+
+#[pymethods]
+impl ServerSentEvent {
+    #[new]
+    #[pyo3(signature = (event=String::from("message"), data=String::from(""), id=String::from(""), retry=None), text_signature = "(event='message', data='', id='', retry=None)")]
+    fn __new__(event: String, data: String, id: String, retry: Option<usize>) -> PyResult<Self> {
+        rt::py::guard(|| Ok(Self(rt::py::sse::ServerSentEvent::new(event, data, id, retry))))
+    }
+
+    #[doc = "The event type; `message` by default."]
+    #[getter]
+    fn event(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| Ok({ let v = self.0.event(); v }))
+    }
+
+    #[doc = "The data, lines joined with \\n."]
+    #[getter]
+    fn data(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| Ok({ let v = self.0.data(); v }))
+    }
+
+    #[doc = "The last event ID, or an empty string."]
+    #[getter]
+    fn id(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| Ok({ let v = self.0.id(); v }))
+    }
+
+    #[doc = "The reconnection time this event set (milliseconds), or None."]
+    #[getter]
+    fn retry(&self, py: Python<'_>) -> PyResult<Option<usize>> {
+        rt::py::guard(|| Ok({ let v = self.0.retry(); v }))
+    }
+
+    #[doc = "`data` parsed as JSON.
+
+Returns:
+    Any
+
+Raises:
+    JSONDecodeError"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn json(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.json(py)?;
+            Ok(v)
+        })
+    }
+
+    fn __eq__(&self, py: Python<'_>, other: Bound<'_, PyAny>) -> PyResult<bool> {
+        rt::py::guard(|| {
+            let v = self.0.__eq__(&other);
+            Ok(v)
+        })
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        rt::py::guard(|| {
+            let v = self.0.__repr__(py)?;
+            Ok(v)
+        })
+    }
+}
+
+#[doc = "Async iterator over a streamed body's server-sent events."]
+#[pyclass(name = "AsyncSSEIterator", module = "httpr", frozen, subclass)]
+pub struct AsyncSSEIterator(pub rt::py::sse::AsyncSSEIterator);
+
+#[pymethods]
+impl AsyncSSEIterator {
+
+    fn __aiter__(slf: &Bound<'_, Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = slf.get().0.__aiter__(slf.as_any());
+            Ok(v)
+        })
+    }
+
+    fn __anext__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let v = self.0.__anext__(py)?;
             Ok(v)
         })
     }
@@ -1312,6 +1437,21 @@ Raises:
         })
     }
 
+    #[doc = "Iterate over the body's server-sent events with `async for`, as `StreamingResponse.iter_sse()` does. SSEError unless the Content-Type is `text/event-stream`.
+
+Returns:
+    AsyncSSEIterator
+
+Raises:
+    SSEError, StreamConsumed, StreamClosed"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn aiter_sse(&self, py: Python<'_>) -> PyResult<AsyncSSEIterator> {
+        rt::py::guard(|| {
+            let v = self.0.aiter_sse()?;
+            Ok(AsyncSSEIterator(v))
+        })
+    }
+
     fn __aiter__(&self, py: Python<'_>) -> PyResult<AsyncBytesIterator> {
         rt::py::guard(|| {
             let v = self.0.__aiter__()?;
@@ -1391,6 +1531,21 @@ Raises:
         rt::py::guard(|| {
             let v = self.0.iter_lines()?;
             Ok(LineIterator(v))
+        })
+    }
+
+    #[doc = "Iterate over the server-sent events with a plain `for`; blocks the event loop while waiting (prefer `aiter_sse()`).
+
+Returns:
+    SSEIterator
+
+Raises:
+    SSEError, StreamConsumed, StreamClosed"]
+    #[pyo3(signature = (), text_signature = "($self)")]
+    fn iter_sse(&self, py: Python<'_>) -> PyResult<SSEIterator> {
+        rt::py::guard(|| {
+            let v = self.0.iter_sse()?;
+            Ok(SSEIterator(v))
         })
     }
 
@@ -2154,6 +2309,41 @@ Raises:
         })
     }
 
+    #[doc = "`stream()` for server-sent events, as httpx-sse's `connect_sse`: sends `Accept: text/event-stream` and `Cache-Control: no-store` (unless `headers=` sets them) and returns the streaming response: `with client.sse(\"GET\", url) as r: for sse in r.iter_sse(): ...` (`async with` and `aiter_sse()` on AsyncClient).
+
+Args:
+    method (HttpMethod | str): HTTP method, usually GET.
+    url (str): The URL of the event stream.
+    params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
+    headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
+    cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
+    auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
+    content (bytes | str | Iterable[bytes] | AsyncIterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (an async iterator on AsyncClient), sent chunked as it is produced. An iterator is read once: a 307/308 redirect that must resend it raises StreamConsumed, and the request is not retried (pass bytes to allow both). Default: None.
+    data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
+    json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read while the request is sent, in 64 KiB chunks (an open file from where it stands, and sought back there for a redirect or retry; one that cannot seek is sent once); the body has a Content-Length when every file's size is known, else it is sent chunked. The filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
+
+Returns:
+    StreamingResponse
+
+Raises:
+    ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
+    #[pyo3(signature = (method, url, **kwargs), text_signature = "($self, method, url, **kwargs)")]
+    fn sse(&self, py: Python<'_>, method: &str, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<Py<PyAny>> {
+        rt::py::guard(|| {
+            let request_options = extract_request_options("sse", kwargs)?;
+            let v = self.0.sse(py, method, url, request_options)?;
+            Ok(v)
+        })
+    }
+
     #[doc = "Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning. AsyncClient has it too (sync, as in httpr 0.7.8) beside `await aclose()`."]
     #[pyo3(signature = (), text_signature = "($self)")]
     fn close(&self, py: Python<'_>) -> PyResult<()> {
@@ -2803,6 +2993,41 @@ Raises:
         })
     }
 
+    #[doc = "`stream()` for server-sent events, as httpx-sse's `connect_sse`: sends `Accept: text/event-stream` and `Cache-Control: no-store` (unless `headers=` sets them) and returns the streaming response: `with client.sse(\"GET\", url) as r: for sse in r.iter_sse(): ...` (`async with` and `aiter_sse()` on AsyncClient).
+
+Args:
+    method (HttpMethod | str): HTTP method, usually GET.
+    url (str): The URL of the event stream.
+    params (QueryParamTypes | None): Query parameters appended to the URL, merged over the client's (request values replace client values with the same key). Numbers become strings, booleans `true`/`false`, None an empty value; a list repeats the key. Default: None.
+    headers (HeaderTypes | None): Request headers, merged over the client's default headers (case-insensitive; request values win). Default: None.
+    cookies (CookieTypes | None): Cookies for this request, merged with the client's into one `Cookie` header. Default: None.
+    auth (AuthTypes | None): Basic auth as `(username, password)` (the password may be None), or an auth flow as httpx takes it: `httpr.DigestAuth(...)`, an `httpr.Auth` subclass, or a callable that edits and returns the request. Overrides the client's auth. With `stream()`, a flow sees each response before its body is read. Default: None.
+    auth_bearer (str | None): Bearer token sent as `Authorization: Bearer <token>`. Overrides the client's auth. Default: None.
+    timeout (float | tuple[float | None, ...] | Timeout | None): Seconds to wait for each stall (connecting, the response headers, each body chunk), or a `Timeout` with a value per phase and a `total` cap. Omitted uses the client's timeout; None disables it. Negative or NaN raises ValueError. Default: the client's setting.
+    retries (int | Retry | None): Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them. Default: the client's setting.
+    content (bytes | str | Iterable[bytes] | AsyncIterable[bytes] | None): Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (an async iterator on AsyncClient), sent chunked as it is produced. An iterator is read once: a 307/308 redirect that must resend it raises StreamConsumed, and the request is not retried (pass bytes to allow both). Default: None.
+    data (FormTypes | None): Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`. Default: None.
+    json (Any | None): A JSON-serialisable object sent as application/json. With an `Accept: application/cbor` header it is sent as CBOR (application/cbor) instead. Default: None.
+    files (FileTypes | None): Files for a multipart/form-data upload, as httpx takes them: a mapping (or a list of pairs, for a repeated field) of field name to a path, bytes, an open file, or `(filename, content[, content_type[, headers]])`. Files are read while the request is sent, in 64 KiB chunks (an open file from where it stands, and sought back there for a redirect or retry; one that cannot seek is sent once); the body has a Content-Length when every file's size is known, else it is sent chunked. The filename defaults to the file's name (\"upload\" for bytes), the type is guessed from it. Default: None.
+    follow_redirects (bool | None): Follow redirects for this request (overrides the client's `follow_redirects`). When they are not followed, a redirect response carries the request it points at as `response.next_request`. Default: None.
+    allow_redirects (bool | None): requests' name for `follow_redirects` (used when `follow_redirects` is not given). Default: None.
+    stream (bool): requests' `stream=True`: return as soon as the headers arrive, with a StreamingResponse (AsyncStreamingResponse on AsyncClient) whose body is read by iterating (`iter_content()`, `iter_lines()`), or in full on first use of `content`, `text` or `json()`, as requests does. Close it (or use `with`) if the body is not read to the end. Ignored by `stream()` and `build_request()`. Default: False.
+    hooks (Mapping[str, Callable[..., Any] | Sequence[Callable[..., Any]]] | None): requests' per-request hooks: `{\"response\": f}` or `{\"response\": [f, g]}`, each called as `f(response)` once the response is in (after the client's hooks); a hook that returns something other than None replaces the response. Only the `response` event exists, as in requests. Default: None.
+
+Returns:
+    AsyncStream
+
+Raises:
+    ValueError, TypeError, InvalidURL, UnsupportedProtocol, RequestError"]
+    #[pyo3(signature = (method, url, **kwargs), text_signature = "($self, method, url, **kwargs)")]
+    fn sse(&self, py: Python<'_>, method: &str, url: &str, kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> PyResult<AsyncStream> {
+        rt::py::guard(|| {
+            let request_options = extract_request_options("sse", kwargs)?;
+            let v = self.0.asse(py, method, url, request_options)?;
+            Ok(AsyncStream(v))
+        })
+    }
+
     #[doc = "Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning. AsyncClient has it too (sync, as in httpr 0.7.8) beside `await aclose()`."]
     #[pyo3(signature = (), text_signature = "($self)")]
     fn close(&self, py: Python<'_>) -> PyResult<()> {
@@ -3364,6 +3589,9 @@ fn _httpr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<BytesIterator>()?;
     m.add_class::<TextIterator>()?;
     m.add_class::<LineIterator>()?;
+    m.add_class::<SSEIterator>()?;
+    m.add_class::<ServerSentEvent>()?;
+    m.add_class::<AsyncSSEIterator>()?;
     m.add_class::<AsyncStream>()?;
     m.add_class::<AsyncStreamingResponse>()?;
     m.add_class::<AsyncBytesIterator>()?;
@@ -3391,6 +3619,9 @@ fn _httpr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     rt::py::registry::register::<rt::py::stream::BytesIterator>(|py, v| Ok(Py::new(py, BytesIterator(v))?.into_any()));
     rt::py::registry::register::<rt::py::stream::TextIterator>(|py, v| Ok(Py::new(py, TextIterator(v))?.into_any()));
     rt::py::registry::register::<rt::py::stream::LineIterator>(|py, v| Ok(Py::new(py, LineIterator(v))?.into_any()));
+    rt::py::registry::register::<rt::py::sse::SSEIterator>(|py, v| Ok(Py::new(py, SSEIterator(v))?.into_any()));
+    rt::py::registry::register::<rt::py::sse::ServerSentEvent>(|py, v| Ok(Py::new(py, ServerSentEvent(v))?.into_any()));
+    rt::py::registry::register::<rt::py::sse::AsyncSSEIterator>(|py, v| Ok(Py::new(py, AsyncSSEIterator(v))?.into_any()));
     rt::py::registry::register::<rt::py::astream::AsyncStream>(|py, v| Ok(Py::new(py, AsyncStream(v))?.into_any()));
     rt::py::registry::register::<rt::py::astream::AsyncStreamingResponse>(|py, v| Ok(Py::new(py, AsyncStreamingResponse(v))?.into_any()));
     rt::py::registry::register::<rt::py::astream::AsyncBytesIterator>(|py, v| Ok(Py::new(py, AsyncBytesIterator(v))?.into_any()));
@@ -3401,6 +3632,7 @@ fn _httpr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     rt::py::registry::register::<rt::py::limits::Limits>(|py, v| Ok(Py::new(py, Limits(v))?.into_any()));
     rt::py::registry::register::<rt::py::client::Client>(|py, v| Ok(Py::new(py, Client(v))?.into_any()));
     rt::py::registry::register::<rt::py::mock::MockTransport>(|py, v| Ok(Py::new(py, MockTransport(v))?.into_any()));
+    rt::py::registry::register_value::<rt::py::sse::ServerSentEvent>(|o| o.cast::<ServerSentEvent>().ok().map(|c| c.get().0.clone()));
     rt::py::registry::register_value::<rt::py::timeout::Timeout>(|o| o.cast::<Timeout>().ok().map(|c| c.get().0.clone()));
     rt::py::registry::register_value::<rt::py::retry::Retry>(|o| o.cast::<Retry>().ok().map(|c| c.get().0.clone()));
     rt::py::registry::register_value::<rt::py::limits::Limits>(|o| o.cast::<Limits>().ok().map(|c| c.get().0.clone()));

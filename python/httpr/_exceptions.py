@@ -143,6 +143,10 @@ class CookieConflict(Exception):
     """More than one cookie matched a name lookup (httpx). Never raised by httpr: it is exported so that code written for httpr 0.7.8 or httpx that catches it keeps working."""
 
 
+class SSEError(TransportError):
+    """`iter_sse()` / `aiter_sse()` on a response whose Content-Type is not `text/event-stream` (as httpx-sse's `SSEError`, also a TransportError). Raised before any of the body is read."""
+
+
 class StreamError(RuntimeError):
     """Base class for misuse of a streaming body."""
 
@@ -200,6 +204,7 @@ __all__ = [
     "InvalidURL",
     "InvalidRequestURL",
     "CookieConflict",
+    "SSEError",
     "StreamError",
     "StreamConsumed",
     "StreamClosed",

@@ -39,6 +39,9 @@ __all__ = [
     "BytesIterator",
     "TextIterator",
     "LineIterator",
+    "SSEIterator",
+    "ServerSentEvent",
+    "AsyncSSEIterator",
     "AsyncStream",
     "AsyncStreamingResponse",
     "AsyncBytesIterator",
@@ -439,7 +442,10 @@ class StreamingResponse:
         """Iterate over the body as text chunks, decoded incrementally (a character split across chunks is decoded whole)."""
 
     def iter_lines(self) -> LineIterator:
-        """Iterate over the body line by line (split on \\n, \\r\\n or \\r; terminators removed). Suits Server-Sent Events."""
+        """Iterate over the body line by line (split on \\n, \\r\\n or \\r; terminators removed)."""
+
+    def iter_sse(self) -> SSEIterator:
+        """Iterate over the body's server-sent events (`ServerSentEvent`), parsed as the WHATWG standard says (multi-line data, comments, CRLF/CR/LF, BOM, `retry`) as the chunks arrive. SSEError unless the Content-Type is `text/event-stream`. `client.sse()` opens such a stream."""
 
     def __iter__(self) -> BytesIterator:
         """Same as `iter_bytes()`."""
@@ -488,6 +494,57 @@ class LineIterator:
 
     def __next__(self) -> str:
         """The next line, without its terminator."""
+
+@disjoint_base
+class SSEIterator:
+    """Iterator over a streamed body's server-sent events."""
+
+    def __iter__(self) -> Self:
+        """Returns itself."""
+
+    def __next__(self) -> ServerSentEvent:
+        """The next event (a blank line ended it)."""
+
+@disjoint_base
+class ServerSentEvent:
+    """One server-sent event, as httpx-sse's: `for sse in r.iter_sse(): print(sse.event, sse.data)`."""
+
+    def __new__(cls, event: str = 'message', data: str = '', id: str = '', retry: int | None = None) -> Self: ...
+
+    @property
+    def event(self) -> str:
+        """The event type; `message` by default."""
+
+    @property
+    def data(self) -> str:
+        """The data, lines joined with \n."""
+
+    @property
+    def id(self) -> str:
+        """The last event ID, or an empty string."""
+
+    @property
+    def retry(self) -> int | None:
+        """The reconnection time this event set (milliseconds), or None."""
+
+    def json(self) -> Any:
+        """`data` parsed as JSON."""
+
+    def __eq__(self, other: object, /) -> bool:
+        """Equal to an event with the same fields."""
+
+    def __repr__(self) -> str:
+        """`ServerSentEvent(event='message', data='...', id='', retry=None)`."""
+
+@disjoint_base
+class AsyncSSEIterator:
+    """Async iterator over a streamed body's server-sent events."""
+
+    def __aiter__(self) -> Self:
+        """Returns itself."""
+
+    async def __anext__(self) -> ServerSentEvent:
+        """The next event (StopAsyncIteration at the end)."""
 
 @disjoint_base
 class AsyncStream:
@@ -614,6 +671,9 @@ class AsyncStreamingResponse:
     def aiter_lines(self) -> AsyncLineIterator:
         """Iterate over the body line by line (\n, \r\n or \r; terminators removed)."""
 
+    def aiter_sse(self) -> AsyncSSEIterator:
+        """Iterate over the body's server-sent events with `async for`, as `StreamingResponse.iter_sse()` does. SSEError unless the Content-Type is `text/event-stream`."""
+
     def __aiter__(self) -> AsyncBytesIterator:
         """Same as `aiter_bytes()`."""
 
@@ -631,6 +691,9 @@ class AsyncStreamingResponse:
 
     def iter_lines(self) -> LineIterator:
         """Iterate over the body line by line with a plain `for`; blocks the event loop while waiting (prefer `aiter_lines()`)."""
+
+    def iter_sse(self) -> SSEIterator:
+        """Iterate over the server-sent events with a plain `for`; blocks the event loop while waiting (prefer `aiter_sse()`)."""
 
     def __iter__(self) -> BytesIterator:
         """Same as `iter_bytes()`."""
@@ -891,6 +954,9 @@ class Client:
     def stream(self, method: HttpMethod | str, url: str, **kwargs: Unpack[RequestParams]) -> StreamingResponse:
         """Send a request and return as soon as the response headers arrive, leaving the body to be iterated. Use it as a context manager: `with client.stream("GET", url) as r: for chunk in r.iter_bytes(): ...`. Leaving the block releases the connection without reading the rest."""
 
+    def sse(self, method: HttpMethod | str, url: str, **kwargs: Unpack[RequestParams]) -> StreamingResponse:
+        """`stream()` for server-sent events, as httpx-sse's `connect_sse`: sends `Accept: text/event-stream` and `Cache-Control: no-store` (unless `headers=` sets them) and returns the streaming response: `with client.sse("GET", url) as r: for sse in r.iter_sse(): ...` (`async with` and `aiter_sse()` on AsyncClient)."""
+
     def close(self) -> None:
         """Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning. AsyncClient has it too (sync, as in httpr 0.7.8) beside `await aclose()`."""
 
@@ -1055,6 +1121,9 @@ class AsyncClient:
 
     def stream(self, method: HttpMethod | str, url: str, **kwargs: Unpack[RequestParams]) -> AsyncStream:
         """Send a request and return as soon as the response headers arrive, leaving the body to be iterated. Use it as a context manager: `with client.stream("GET", url) as r: for chunk in r.iter_bytes(): ...`. Leaving the block releases the connection without reading the rest."""
+
+    def sse(self, method: HttpMethod | str, url: str, **kwargs: Unpack[RequestParams]) -> AsyncStream:
+        """`stream()` for server-sent events, as httpx-sse's `connect_sse`: sends `Accept: text/event-stream` and `Cache-Control: no-store` (unless `headers=` sets them) and returns the streaming response: `with client.sse("GET", url) as r: for sse in r.iter_sse(): ...` (`async with` and `aiter_sse()` on AsyncClient)."""
 
     def close(self) -> None:
         """Close the client and drop its pooled connections. A later request reopens it with a ClientReopenedWarning. AsyncClient has it too (sync, as in httpr 0.7.8) beside `await aclose()`."""

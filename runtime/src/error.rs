@@ -38,6 +38,8 @@ pub enum ErrorKind {
     UploadFileError,
     UploadFileNotFound,
     UploadFilePermissionError,
+    /// `iter_sse()` on a response that is not `text/event-stream` (httpx-sse's SSEError).
+    SSEError,
 }
 
 impl ErrorKind {
@@ -72,6 +74,7 @@ impl ErrorKind {
             ErrorKind::UploadFileError => "UploadFileError",
             ErrorKind::UploadFileNotFound => "UploadFileNotFound",
             ErrorKind::UploadFilePermissionError => "UploadFilePermissionError",
+            ErrorKind::SSEError => "SSEError",
         }
     }
 
@@ -80,7 +83,7 @@ impl ErrorKind {
         !matches!(self, ErrorKind::InvalidURL | ErrorKind::StreamClosed | ErrorKind::StreamConsumed | ErrorKind::ClientClosed | ErrorKind::ResponseNotRead | ErrorKind::ValueError | ErrorKind::TypeError)
     }
 
-    pub const ALL: [ErrorKind; 28] = [
+    pub const ALL: [ErrorKind; 29] = [
         ErrorKind::ConnectError,
         ErrorKind::SSLError,
         ErrorKind::ReadError,
@@ -109,6 +112,7 @@ impl ErrorKind {
         ErrorKind::UploadFileError,
         ErrorKind::UploadFileNotFound,
         ErrorKind::UploadFilePermissionError,
+        ErrorKind::SSEError,
     ];
 }
 

@@ -23,6 +23,7 @@ pub mod request;
 pub mod response;
 pub mod retry;
 pub mod rt;
+pub mod sse;
 pub mod stream;
 pub mod timeout;
 pub mod tls;

@@ -136,6 +136,9 @@ impl AsyncStreamingResponse {
         self.body.check_fresh()?;
         Ok(AsyncLineIterator { body: self.body.clone(), pieces: Arc::new(Mutex::new(LinePieces::new(self.encoding))) })
     }
+    pub fn aiter_sse(&self) -> PyResult<super::sse::AsyncSSEIterator> {
+        self.body.aiter_sse(&self.head)
+    }
     pub fn aread(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.body.check_fresh()?;
         let body = self.body.clone();

@@ -88,6 +88,15 @@ pub struct RequestKwargs {
     pub hooks: Option<super::hooks::RequestHooks>,
 }
 
+fn ask_for_events(kw: &mut RequestKwargs) {
+    let headers = &mut kw.headers.get_or_insert_with(|| StrPairs(Vec::new())).0;
+    for (name, value) in [("accept", "text/event-stream"), ("cache-control", "no-store")] {
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
+            headers.push((name.to_owned(), value.to_owned()));
+        }
+    }
+}
+
 /// A `Cookie` entry in default headers becomes default cookies (as in httpr 0.7.8), so
 /// `client.headers` never carries Cookie and the cookies merge into one header.
 fn split_cookie_header(headers: Vec<(String, String)>, cookies: &mut Vec<(String, String)>) -> Vec<(String, String)> {
@@ -377,6 +386,17 @@ impl Client {
         let flow = super::auth_flow::take(py, &mut kw, Some(&self.auth_flow));
         let prepared = prepare(py, &state, method, url, kw, &flow)?;
         stream_prepared(py, state, self.core.jar().clone(), self.hooks.get(), prepared, flow, false)
+    }
+
+    /// `stream()` asking for an event stream (`Accept: text/event-stream`, `Cache-Control:
+    /// no-store`, as httpx-sse's `connect_sse`), unless the request's headers say otherwise.
+    pub fn sse(&self, py: Python<'_>, method: &str, url: &str, mut kw: RequestKwargs) -> PyResult<Py<PyAny>> {
+        ask_for_events(&mut kw);
+        self.stream(py, method, url, kw)
+    }
+    pub fn asse(&self, py: Python<'_>, method: &str, url: &str, mut kw: RequestKwargs) -> PyResult<AsyncStream> {
+        ask_for_events(&mut kw);
+        self.astream(py, method, url, kw)
     }
 
     /// The async twin of `stream`: an async context manager that sends on `__aenter__`.

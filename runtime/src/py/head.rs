@@ -42,6 +42,10 @@ impl StreamHead {
     pub(crate) fn method_and_url(&self) -> (&str, &str) {
         (self.method.as_str(), self.url.as_str())
     }
+    /// The Content-Type header as text ("" without one).
+    pub(crate) fn content_type(&self) -> &str {
+        self.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
     pub(crate) fn is_cbor(&self) -> bool {
         self.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("application/cbor"))
     }

@@ -26,6 +26,7 @@ pub mod request;
 pub mod response;
 pub mod retry;
 pub mod session_views;
+pub mod sse;
 pub mod status;
 pub mod stream;
 pub mod timeout;

@@ -236,6 +236,9 @@ impl Streamed {
     pub fn iter_lines(&self) -> PyResult<LineIterator> {
         self.body.iter_lines(&self.head)
     }
+    pub fn iter_sse(&self) -> PyResult<super::sse::SSEIterator> {
+        self.body.iter_sse(&self.head)
+    }
     pub fn read(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
         self.body.read_blocking(py, &self.head)
     }
