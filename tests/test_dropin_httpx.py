@@ -503,3 +503,18 @@ def test_a_cookies_jar_sends_each_cookie_where_its_domain_and_path_match() -> No
     assert sent["http://www.example.org/app/page"] == ["everywhere=1", "sub=3"]
     assert sent["http://other.test/app"] == ["everywhere=1"]
     assert sorted(seen[-1][1].split("; ")) == ["api=2", "everywhere=1"]
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth(httpbin: Any) -> None:
+    """httpx, requests and httpr 0.7.8 turn `http://user:pass@host/` into Basic auth (decoded,
+    so `%40` is an `@`); an explicit `auth=` wins over them."""
+    host = httpbin.url.removeprefix("http://")
+    assert httpx.get(f"http://user:secret@{host}/basic-auth/user/secret").json() == {"authenticated": True, "user": "user"}
+    assert httpx.get(f"http://a%40b:p%3Aw@{host}/basic-auth/a@b/p:w").status_code == 200
+    assert httpx.get(f"http://user:wrong@{host}/basic-auth/user/secret", auth=("user", "secret")).status_code == 200
+
+    async def main() -> int:
+        async with httpx.AsyncClient() as client:
+            return (await client.get(f"http://user:secret@{host}/basic-auth/user/secret")).status_code
+
+    assert asyncio.run(main()) == 200

@@ -331,7 +331,15 @@ async fn send_redirects(state: &State, jar: &Jar, p: Prepared, driver: Driver) -
     }
 }
 
+/// One request on the wire (or to a mock transport), recorded for the `httpr` logger.
 async fn send_once(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Result<Response> {
+    let started = crate::log::start();
+    let result = send_unlogged(state, jar, p, driver).await;
+    crate::log::finish(started, &p.method, &p.url, &result);
+    result
+}
+
+async fn send_unlogged(state: &State, jar: &Jar, p: &Prepared, driver: Driver) -> Result<Response> {
     let mut headers = p.headers.clone();
     let stored = if state.settings.cookie_store { jar.matching(&p.url) } else { Vec::new() };
     if !stored.is_empty() || !p.explicit_cookies.is_empty() {

@@ -14,6 +14,7 @@ pub mod fork;
 pub mod html;
 pub mod limits;
 pub mod links;
+pub mod log;
 pub mod proxy;
 pub mod mock;
 pub mod mounts;

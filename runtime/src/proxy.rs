@@ -243,8 +243,7 @@ impl ProxyTarget {
         let scheme = if kind == ProxyKind::Https { "https" } else { "http" };
         let uri = format!("{scheme}://{host}:{port}").parse::<http::Uri>().map_err(|e| bad(e.to_string()))?;
         // `user:@host` (an empty password) still sends credentials.
-        let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
-        let creds = (!parsed.username().is_empty()).then(|| (decode(parsed.username()), decode(parsed.password().unwrap_or(""))));
+        let creds = crate::url_util::credentials(&parsed).filter(|(user, _)| !user.is_empty());
         let (auth, socks_auth) = match (kind, creds) {
             (_, None) => (None, None),
             (ProxyKind::Socks5 { .. }, Some(c)) => (None, Some(c)),

@@ -153,6 +153,9 @@ pub fn prepare(settings: &ClientSettings, method: &str, url: &str, opts: Request
             Some(format!("Bearer {token}"))
         } else if let Some((u, p)) = &settings.auth {
             Some(basic_auth(u, p.as_deref()))
+        } else if let Some((u, p)) = url_util::credentials(&url).filter(|_| !opts.auth_flow) {
+            // `http://user:pass@host/` (httpx, requests and httpr 0.7.8 send them).
+            Some(basic_auth(&u, Some(&p)))
         } else {
             // trust_env's `.netrc`, as requests: only when nothing else gave credentials.
             settings.netrc.as_ref().filter(|_| !opts.auth_flow).zip(url.host_str()).and_then(|(n, host)| n.lookup(host)).map(|(u, p)| basic_auth(&u, Some(&p)))
@@ -245,6 +248,16 @@ mod tests {
         assert_eq!(p.headers[AUTHORIZATION], "Bearer t");
         let p = prepare(&s, "GET", "http://h/", RequestOptions::default()).unwrap();
         assert_eq!(p.headers[AUTHORIZATION], "Basic dTo=");
+    }
+
+    #[test]
+    fn url_credentials_are_basic_auth_unless_auth_is_given() {
+        let p = prepare(&ClientSettings::default(), "GET", "http://us%40er:p%3Ass@h/", RequestOptions::default()).unwrap();
+        assert_eq!(p.headers[AUTHORIZATION], basic_auth("us@er", Some("p:ss")));
+        let p = prepare(&ClientSettings::default(), "GET", "http://u:pw@h/", RequestOptions { auth: Some(("other".into(), None)), ..Default::default() }).unwrap();
+        assert_eq!(p.headers[AUTHORIZATION], basic_auth("other", None));
+        let p = prepare(&ClientSettings::default(), "GET", "http://h/", RequestOptions::default()).unwrap();
+        assert!(!p.headers.contains_key(AUTHORIZATION));
     }
 
     #[test]

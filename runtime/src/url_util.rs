@@ -118,6 +118,14 @@ pub fn append_query(url: &mut Url, params: &[(String, String)]) {
     url.set_query(Some(&q));
 }
 
+/// The user name and password in `url` (percent-decoded), if it has either: httpx and
+/// requests send them as Basic auth when nothing else gives credentials.
+pub fn credentials(url: &Url) -> Option<(String, String)> {
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    let (user, password) = (url.username(), url.password().unwrap_or(""));
+    (!user.is_empty() || !password.is_empty()).then(|| (decode(user), decode(password)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,8 +75,13 @@ impl AsyncStream {
         let slot = self.body.clone();
         let send_one = move |py: Python<'_>, prepared: Prepared| {
             let (state, jar, slot) = (state.clone(), jar.clone(), slot.clone());
+            let log = super::logging::Log::start(py);
             awaitable(py, async move {
-                let head = crate::client::Client::send(&state, &jar, prepared, Driver::Shared).await?;
+                let head = log.wrap(crate::client::Client::send(&state, &jar, prepared, Driver::Shared)).await;
+                if log.is_on() {
+                    Python::attach(|py| log.emit(py));
+                }
+                let head = head?;
                 let mut resp = AsyncStreamingResponse::from_head(head);
                 resp.0.read_on_access = read_on_access;
                 *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(resp.body.clone());

@@ -8,6 +8,7 @@ use pyo3::types::PyDict;
 
 use std::sync::RwLock;
 
+use super::logging::Log;
 use super::args::{Auth, Content, Files, FormPairs, JsonValue, OptTimeout, Pairs, RetryArg, StrPairs, TimeoutArg};
 use super::astream::AsyncStream;
 use super::awaitable::awaitable;
@@ -266,11 +267,13 @@ fn send_sync(py: Python<'_>, state: Arc<crate::client::State>, jar: Arc<Jar>, pr
 }
 
 fn execute_sync(py: Python<'_>, state: Arc<crate::client::State>, jar: Arc<Jar>, prepared: request::Prepared) -> PyResult<crate::response::ResponseData> {
+    let log = Log::start(py);
     let data = match state.sync_driver() {
-        Driver::Local => py.detach(|| crate::rt::block_on(interruptible(crate::client::Client::execute(state, jar, prepared, Driver::Local, Some(super::bytes::body_buffer)))))??,
-        Driver::Shared => py.detach(|| crate::rt::shared().block_on(interruptible(crate::client::Client::execute(state, jar, prepared, Driver::Shared, None))))??,
+        Driver::Local => py.detach(|| crate::rt::block_on(interruptible(log.wrap(crate::client::Client::execute(state, jar, prepared, Driver::Local, Some(super::bytes::body_buffer)))))),
+        Driver::Shared => py.detach(|| crate::rt::shared().block_on(interruptible(log.wrap(crate::client::Client::execute(state, jar, prepared, Driver::Shared, None))))),
     };
-    Ok(data)
+    log.emit(py);
+    Ok(data??)
 }
 
 /// AsyncClient's `max_concurrency`: a semaphore that `aclose()` closes (failing the
@@ -484,6 +487,7 @@ impl Client {
         let limit = self.limit.as_ref().map(|c| c.slots.read().unwrap_or_else(|p| p.into_inner()).clone());
         let send_one = move |py: Python<'_>, prepared: request::Prepared| {
             let (state, jar, limit) = (state.clone(), jar.clone(), limit.clone());
+            let log = Log::start(py);
             awaitable(py, async move {
                 // Waiting for a slot is part of the request, so cancelling it frees nothing twice.
                 let _permit = match limit {
@@ -495,8 +499,11 @@ impl Client {
                     })?),
                     None => None,
                 };
-                let data = crate::client::Client::execute(state, jar, prepared, Driver::Shared, None).await?;
-                Ok(Wrapped(Response::from_data(data)))
+                let data = log.wrap(crate::client::Client::execute(state, jar, prepared, Driver::Shared, None)).await;
+                if log.is_on() {
+                    Python::attach(|py| log.emit(py));
+                }
+                Ok(Wrapped(Response::from_data(data?)))
             })
         };
         let send = move |py: Python<'_>, prepared: request::Prepared| match flow {
@@ -747,7 +754,10 @@ fn stream_prepared(
         // per chunk. The stream keeps that runtime for reading the body.
         let rt = crate::rt::Handle::new(state.sync_driver() == Driver::Shared);
         let driver = if matches!(rt, crate::rt::Handle::Shared(_)) { Driver::Shared } else { Driver::Local };
-        let head = py.detach(|| rt.block_on(interruptible(crate::client::Client::send(&state, &jar, prepared, driver))))??;
+        let log = Log::start(py);
+        let head = py.detach(|| rt.block_on(interruptible(log.wrap(crate::client::Client::send(&state, &jar, prepared, driver)))));
+        log.emit(py);
+        let head = head??;
         super::registry::wrap(py, StreamingResponse::from_head(head, rt, read_on_access))
     };
     let response = match flow {

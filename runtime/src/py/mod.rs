@@ -20,6 +20,7 @@ pub mod headers;
 pub mod hooks;
 pub mod json;
 pub mod limits;
+pub mod logging;
 pub mod mock;
 pub mod registry;
 pub mod request;

@@ -144,6 +144,9 @@ pub struct Response {
     /// Boxed: rarely there, and responses are moved around inside request futures.
     decoder: Option<Box<Decoder>>,
     done: bool,
+    /// Whether the connection had carried a request before this one (None: not a network
+    /// response). For the `httpr` logger.
+    pub reused: Option<bool>,
 }
 
 impl Response {
@@ -151,22 +154,23 @@ impl Response {
     /// body).
     pub fn from_wire(resp: http::Response<hyper::body::Incoming>) -> Self {
         let (parts, body) = resp.into_parts();
+        let reused = parts.extensions.get::<super::connect::Served>().map(super::connect::Served::count_one);
         let mut headers = parts.headers;
         let decoder = Decoder::for_response(&mut headers).map(Box::new);
-        Response { status: parts.status, version: parts.version, headers, source: Source::Wire(body), decoder, done: false }
+        Response { status: parts.status, version: parts.version, headers, source: Source::Wire(body), decoder, done: false, reused }
     }
 
     /// From the lean HTTP/1.1 path; decoded like `from_wire`.
     pub fn from_h1(head: super::h1::Head) -> Self {
         let mut headers = head.headers;
         let decoder = Decoder::for_response(&mut headers).map(Box::new);
-        Response { status: head.status, version: head.version, headers, source: Source::H1(Box::new(head.body)), decoder, done: false }
+        Response { status: head.status, version: head.version, headers, source: Source::H1(Box::new(head.body)), decoder, done: false, reused: Some(head.reused) }
     }
 
     /// A body already in memory, used as is.
     pub fn fixed(resp: http::Response<Bytes>) -> Self {
         let (parts, body) = resp.into_parts();
-        Response { status: parts.status, version: parts.version, headers: parts.headers, source: Source::Fixed(Some(body)), decoder: None, done: false }
+        Response { status: parts.status, version: parts.version, headers: parts.headers, source: Source::Fixed(Some(body)), decoder: None, done: false, reused: None }
     }
 
     /// How many bytes of body are left, if the server said and they arrive as they are (not

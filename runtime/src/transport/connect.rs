@@ -49,11 +49,24 @@ pub struct Conn {
     /// Talks to an HTTP proxy that takes absolute-form requests.
     proxied: bool,
     h2: bool,
+    served: Served,
+}
+
+/// The responses a pooled connection has carried: hyper-util puts it in each response's
+/// extensions (`Connected::extra`), so a response knows whether its connection was reused.
+#[derive(Clone, Default)]
+pub struct Served(Arc<std::sync::atomic::AtomicU64>);
+
+impl Served {
+    /// Count one more response; whether there was one before.
+    pub fn count_one(&self) -> bool {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > 0
+    }
 }
 
 impl Connection for Conn {
     fn connected(&self) -> Connected {
-        let c = Connected::new().proxy(self.proxied);
+        let c = Connected::new().proxy(self.proxied).extra(self.served.clone());
         if self.h2 {
             c.negotiated_h2()
         } else {
@@ -164,7 +177,7 @@ fn authority(dst: &Uri) -> String {
 impl Connector {
     async fn connect(&self, dst: &Uri) -> Result<Conn, ConnectFailure> {
         let https = dst.scheme_str() == Some("https");
-        let conn = |stream, proxied| Conn { h2: stream_is_h2(&stream), io: TokioIo::new(stream), proxied };
+        let conn = |stream, proxied| Conn { h2: stream_is_h2(&stream), io: TokioIo::new(stream), proxied, served: Served::default() };
         let Some(proxy) = self.proxies.for_uri(dst) else {
             let tcp = self.tcp(dst).await.map_err(|e| fail(ErrorKind::ConnectError, format!("could not connect to {}: {e}", authority(dst))))?;
             let stream = if https { self.tls(tcp, dst).await? } else { tcp };

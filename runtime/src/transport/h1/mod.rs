@@ -223,6 +223,8 @@ pub struct Head<S = Stream> {
     pub version: Version,
     pub headers: HeaderMap,
     pub body: Body<S>,
+    /// The connection came from the pool (it had carried a request before).
+    pub reused: bool,
 }
 
 /// Send `req` over a pooled (or new) connection; resolves when the response head has arrived.
@@ -248,7 +250,7 @@ where
             }
         };
         match respond(conn, &wire, &parts.method, close, pool).await {
-            Ok(head) => return Ok(head),
+            Ok(head) => return Ok(Head { reused, ..head }),
             // A pooled connection the server closed just before (or as) the request went out:
             // nothing was received, so an idempotent request is sent again on a new one.
             Err(Failure { error, answered: false }) if reused && idempotent => drop(error),
@@ -276,7 +278,7 @@ async fn respond<S: Io>(mut conn: Conn<S>, wire: &[u8], method: &Method, close: 
     let framing = head::framing(method, &head).map_err(|error| Failure { error, answered: true })?;
     let keep_alive = !close && head::reusable(&head) && !matches!(framing, Framing::Close);
     let Parsed { status, version, headers } = head;
-    Ok(Head { status, version, headers, body: Body { conn: Some(conn), framing, keep_alive, pool: pool.clone() } })
+    Ok(Head { status, version, headers, body: Body { conn: Some(conn), framing, keep_alive, pool: pool.clone() }, reused: false })
 }
 
 /// Write the request and read the response head, skipping interim (1xx) responses but a 101,
