@@ -96,6 +96,38 @@ def test_an_unseekable_file_is_sent_chunked(echo_url: str) -> None:
     assert headers.get("transfer-encoding") == "chunked" and "content-length" not in headers
 
 
+def test_a_file_as_content_is_read_in_chunks_with_a_content_length(echo_url: str, tmp_path: pathlib.Path) -> None:
+    """httpx's `content=open(path, "rb")`: read 64 KiB at a time (iterating the file would split
+    it at every newline), sent with a Content-Length, the whole file and nothing else."""
+    data = os.urandom(2 * MiB + 3)
+    f = Recording(data)
+    body, headers = echoed(httpr.post(echo_url, content=f))
+    assert body == data
+    assert int(headers["content-length"]) == len(data) and "transfer-encoding" not in headers
+    assert max(f.reads) == 64 * 1024 and len(f.reads) <= len(data) // (64 * 1024) + 2
+    # A real file, sync and async.
+    path = tmp_path / "blob.bin"
+    path.write_bytes(data)
+    with open(path, "rb") as fh:
+        assert echoed(httpr.post(echo_url, content=fh))[0] == data
+
+    async def main() -> bytes:
+        async with httpr.AsyncClient() as c:
+            with open(path, "rb") as fh:
+                return echoed(await c.post(echo_url, content=fh))[0]
+
+    assert asyncio.run(main()) == data
+
+
+def test_a_file_as_content_is_resent_after_a_307_and_failures_name_it(echo_url: str, uid: str) -> None:
+    with BehaviourServer() as srv:
+        moved = srv.add(f"/moved/{uid}", status=307, headers=[("Location", echo_url)])
+        r = httpr.post(moved, content=Recording(b"file body"))
+        assert r.history[0].status_code == 307 and echoed(r)[0] == b"file body"
+        with pytest.raises(httpr.StreamConsumed, match="content cannot seek"):
+            httpr.post(moved, content=Unseekable(b"once"))
+
+
 def test_read_errors_and_bad_chunks_are_typed(echo_url: str) -> None:
     class Broken(io.BytesIO):
         def read(self, size: int | None = -1) -> bytes:

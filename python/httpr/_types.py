@@ -143,7 +143,7 @@ class RequestParams(TypedDict, total=False):
     retries: int | Retry | None
     """Retries for this request (an int or a `Retry`); omitted uses the client's, None disables them."""
     content: bytes | str | Iterable[bytes] | AsyncIterable[bytes] | None
-    """Raw request body: bytes, str (encoded as UTF-8), or an iterator/generator of bytes (an async iterator on AsyncClient), sent chunked as it is produced. An iterator is read once: a 307/308 redirect that must resend it raises StreamConsumed, and the request is not retried (pass bytes to allow both)."""
+    """Raw request body: bytes, str (encoded as UTF-8), an open file (read 64 KiB at a time while it is sent, with a Content-Length when its size is known, and resent for a 307/308 or a retry when it can seek, as httpx does), or an iterator/generator of bytes (an async iterator on AsyncClient), sent chunked as it is produced. An iterator is read once: a 307/308 redirect that must resend it raises StreamConsumed, and the request is not retried (pass bytes to allow both)."""
     data: FormTypes | None
     """Form fields, sent as application/x-www-form-urlencoded (or as multipart fields together with `files`). Values follow the same rules as `params`."""
     json: Any | None

@@ -275,7 +275,8 @@ impl<'a, 'py> FromPyObject<'a, 'py> for RetryArg {
 /// `content=`: bytes (or str), or an iterator of bytes sent as it is read (chunked).
 pub enum Content {
     Bytes(Bytes),
-    Stream(std::sync::Arc<super::upload_sources::PyIterChunks>),
+    /// An iterator of bytes, or an open file: read while the request is sent.
+    Stream(std::sync::Arc<dyn crate::upload::Chunks>),
     /// An async iterator (AsyncClient): the body's channel, and the pump's end until the
     /// request takes it (`Content::take_pump`).
     AsyncStream(std::sync::Arc<super::upload_sources::ChannelChunks>, Option<AsyncPump>),
@@ -337,6 +338,12 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Content {
         if obj.hasattr("__aiter__")? {
             let (chunks, tx) = super::upload_sources::ChannelChunks::new();
             return Ok(Content::AsyncStream(std::sync::Arc::new(chunks), Some(AsyncPump { chunks: obj.to_owned().unbind(), tx })));
+        }
+        // An open file: read in chunks while the request is sent, with a Content-Length when
+        // its size is known, and sent again for a retry or a 307/308 when it can seek (httpx
+        // reads a file-like `content=` so too). Iterating it would split it into lines.
+        if obj.hasattr("read")? {
+            return Ok(Content::Stream(std::sync::Arc::new(super::upload_sources::PyFileChunks::for_content(&obj)?)));
         }
         // An iterator or generator of bytes (httpx's streamed upload): read while the
         // request is sent, chunked (so it cannot be resent for a 307/308 redirect or a retry).

@@ -31,14 +31,26 @@ fn chunk_bytes(obj: &Bound<'_, PyAny>, what: &str) -> Result<Bytes> {
 #[derive(Debug)]
 pub struct PyFileChunks {
     file: Py<PyAny>,
-    field: String,
+    /// What the file was given as, for messages: `files["f"]`, or `content`.
+    label: String,
     start: Option<u64>,
     len: Option<u64>,
     started: AtomicBool,
 }
 
 impl PyFileChunks {
+    /// A file given in `files=` under `field`.
     pub fn new(file: &Bound<'_, PyAny>, field: &str) -> PyResult<Self> {
+        Self::labelled(file, format!("files[{field:?}]"))
+    }
+
+    /// A file given as `content=` (httpx reads it as a file, in chunks, not line by line as
+    /// iterating it would).
+    pub fn for_content(file: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Self::labelled(file, "content".to_owned())
+    }
+
+    fn labelled(file: &Bound<'_, PyAny>, label: String) -> PyResult<Self> {
         let seekable = file.call_method0("seekable").and_then(|s| s.extract::<bool>()).unwrap_or(false);
         let (start, len) = if seekable {
             let start: u64 = file.call_method0("tell")?.extract()?;
@@ -50,11 +62,11 @@ impl PyFileChunks {
         } else {
             (None, None)
         };
-        Ok(PyFileChunks { file: file.clone().unbind(), field: field.to_owned(), start, len, started: AtomicBool::new(false) })
+        Ok(PyFileChunks { file: file.clone().unbind(), label, start, len, started: AtomicBool::new(false) })
     }
 
     fn what(&self) -> String {
-        format!("files[{:?}]", self.field)
+        self.label.clone()
     }
 }
 
