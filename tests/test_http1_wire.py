@@ -64,6 +64,8 @@ ANSWERS: dict[str, Answer] = {
     # Both framings (a smuggling shape): chunked wins, and the length is not shown.
     "/cl-and-te": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", "99"), ("Transfer-Encoding", "chunked")])
     + b"5\r\nhello\r\n0\r\n\r\n",
+    # Trailers ended by a bare LF: parsers disagree on where the body ends (smuggling).
+    "/trailer-bare-lf": lambda m: head("HTTP/1.1 200 OK", [("Transfer-Encoding", "chunked")]) + b"5\r\nhello\r\n0\r\n\n",
     "/bad-chunk": lambda m: head("HTTP/1.1 200 OK", [("Transfer-Encoding", "chunked")]) + b"zz\r\nhello\r\n0\r\n\r\n",
     "/ok": lambda m: head("HTTP/1.1 200 OK", [("Content-Length", "2")]) + b"ok",
     # About 90 KB of headers (accepted), and about 450 KB (refused, as hyper's limit did).
@@ -202,6 +204,20 @@ def test_transfer_encoding_overrides_content_length(wire: WireServer, client: ht
         assert (r.status_code, r.content) == (200, b"hello")
         assert "content-length" not in r.headers
         assert r.headers["transfer-encoding"] == "chunked"
+
+
+def test_trailers_ended_by_a_bare_lf_are_refused(wire: WireServer, client: httpr.Client) -> None:
+    """Found by the differential fuzzer: hyper refuses `0\\r\\n\\n`, the lean path took it as
+    the end of the body. Both clients now raise RemoteProtocolError."""
+
+    async def via_async() -> None:
+        async with httpr.AsyncClient(timeout=5) as ac:
+            await ac.get(wire.url("/trailer-bare-lf"))
+
+    with pytest.raises(httpr.RemoteProtocolError):
+        client.get(wire.url("/trailer-bare-lf"))
+    with pytest.raises(httpr.RemoteProtocolError):
+        asyncio.run(via_async())
 
 
 def test_body_that_ends_with_the_connection(wire: WireServer, client: httpr.Client) -> None:

@@ -309,6 +309,9 @@ pub fn classify(err: &(dyn StdError + 'static), connect: bool) -> ErrorKind {
         Some(std::io::ErrorKind::BrokenPipe) => return ErrorKind::WriteError,
         Some(std::io::ErrorKind::ConnectionRefused) => return ErrorKind::ConnectError,
         Some(std::io::ErrorKind::UnexpectedEof) => return ErrorKind::RemoteProtocolError,
+        // Bytes that break the framing (hyper's chunked decoder reports them so): the server
+        // broke the protocol, as the lean HTTP/1.1 path says of the same bytes.
+        Some(std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData) => return ErrorKind::RemoteProtocolError,
         Some(_) => return ErrorKind::ReadError,
         None => {}
     }

@@ -78,9 +78,7 @@ impl AsyncStream {
             let log = super::logging::Log::start(py);
             awaitable(py, async move {
                 let head = log.wrap(crate::client::Client::send(&state, &jar, prepared, Driver::Shared)).await;
-                if log.is_on() {
-                    Python::attach(|py| log.emit(py));
-                }
+                log.emit_attached();
                 let head = head?;
                 let mut resp = AsyncStreamingResponse::from_head(head);
                 resp.0.read_on_access = read_on_access;

@@ -500,9 +500,7 @@ impl Client {
                     None => None,
                 };
                 let data = log.wrap(crate::client::Client::execute(state, jar, prepared, Driver::Shared, None)).await;
-                if log.is_on() {
-                    Python::attach(|py| log.emit(py));
-                }
+                log.emit_attached();
                 Ok(Wrapped(Response::from_data(data?)))
             })
         };

@@ -1,7 +1,8 @@
 //! The `httpr` logger (Python's `logging`): with DEBUG enabled for it, one line per request
 //! sent (retries and redirect hops each count): method, URL without credentials, status and
 //! HTTP version (or the exception class), time to the response head, and whether the
-//! connection was new or reused. Off (the default), a request costs one `isEnabledFor` call.
+//! connection was new or reused. Off (the default), a request costs one lookup in the
+//! logger's level cache (`debug_enabled`).
 
 use std::future::Future;
 
@@ -47,7 +48,7 @@ impl Log {
         Log(on.then(Records::default))
     }
 
-    pub fn is_on(&self) -> bool {
+    fn is_on(&self) -> bool {
         self.0.is_some()
     }
 
@@ -57,6 +58,13 @@ impl Log {
         match &self.0 {
             Some(records) => Either::Left(crate::log::scope(records.clone(), fut)),
             None => Either::Right(fut),
+        }
+    }
+
+    /// `emit` from a runtime thread (an async request's end): takes the GIL only when on.
+    pub fn emit_attached(&self) {
+        if self.is_on() {
+            Python::attach(|py| self.emit(py));
         }
     }
 
